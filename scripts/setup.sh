@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One-time machine set-up + Release build. Idempotent and fast when already done.
+# Used by ./gensharp and ./scripts/test.sh; safe to run by hand.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stamp="$root/.build/setup.stamp"
+
+log() { printf '\033[2m[setup]\033[0m %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+has_glibcxx_3_4_32() {
+  local lib
+  for lib in /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib/aarch64-linux-gnu/libstdc++.so.6 /usr/lib64/libstdc++.so.6 /usr/lib/libstdc++.so.6; do
+    [ -e "$lib" ] && grep -aq 'GLIBCXX_3\.4\.32' "$lib" && return 0
+  done
+  return 1
+}
+
+# TorchSharp's native library needs libstdc++ from GCC 13+ (GLIBCXX_3.4.32).
+# On Debian 12 take libstdc++6 from Debian 13 (trixie), pinned low so nothing else moves.
+install_new_libstdcxx() {
+  has_glibcxx_3_4_32 && return 0
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ ! -r "$src" ]; then
+    echo "error: libstdc++ with GLIBCXX_3.4.32 (GCC 13+) is required and $src is missing;" >&2
+    echo "       use Ubuntu 24.04+, Debian 13+ or Fedora 39+, or install a newer libstdc++6." >&2
+    exit 1
+  fi
+  # Reuse the URI already configured for the main Debian archive (not -security).
+  local uri
+  uri=$(awk '/^URIs:/ {print $2}' "$src" | grep -v -- '-security' | head -n1)
+  [ -n "$uri" ] || { echo "error: no URIs: line found in $src" >&2; exit 1; }
+  log "installing libstdc++6 from Debian 13 (trixie) via $uri"
+  as_root tee /etc/apt/sources.list.d/gensharp-trixie.sources >/dev/null <<SRC
+Types: deb
+URIs: $uri
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  as_root tee /etc/apt/preferences.d/gensharp-trixie >/dev/null <<PIN
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+  has_glibcxx_3_4_32 || { echo "error: libstdc++6 from trixie installed but GLIBCXX_3.4.32 still missing" >&2; exit 1; }
+}
+
+# Debian packages the project uses: fonts for plots (ScottPlot/SkiaSharp need fontconfig + a font).
+install_debian_packages() {
+  local missing=()
+  dpkg -s fontconfig >/dev/null 2>&1 || missing+=(fontconfig)
+  dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Rebuild only when a source or project file is newer than the last build.
+needs_build() {
+  [ -f "$stamp" ] || return 0
+  [ -n "$(find "$root/src" "$root/tests" "$root/bench" "$root"/*.props "$root"/*.slnx \
+           -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.slnx' -o -name '*.html' \) \
+           -print -quit 2>/dev/null)" ]
+}
+
+install_new_libstdcxx
+install_debian_packages
+if needs_build; then
+  log "building (Release)"
+  mkdir -p "$root/.build"
+  dotnet build "$root/GenSharp.slnx" -c Release -nologo -v q "-clp:ErrorsOnly;NoSummary" >&2
+  touch "$stamp"
+fi

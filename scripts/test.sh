@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set-up (if needed) + the whole test suite in Release. Prints a final "N passed, N failed" line.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test "$root/GenSharp.slnx" -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+echo "tests: $passed passed, $failed failed"
+exit "$rc"

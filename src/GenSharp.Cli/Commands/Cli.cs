@@ -1,0 +1,86 @@
+using System.CommandLine;
+using GenSharp.IO;
+using GenSharp.Models;
+using GenSharp.Tokenizers;
+using GenSharp.Training;
+using Spectre.Console;
+using TorchSharp;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary>Shared option builders and the error boundary every command runs inside.</summary>
+static class Cli
+{
+    public static Option<string> DeviceOption() => new("--device")
+    {
+        Description = "Compute device: cpu or cuda",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static torch.Device ResolveDevice(string name) => name.ToLowerInvariant() switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" when torch.cuda.is_available() => torch.CUDA,
+        "cuda" => throw new UserError("--device cuda: CUDA is not available (this build uses TorchSharp-cpu or no GPU is present)"),
+        _ => throw new UserError($"--device '{name}' is not a device (use cpu or cuda)"),
+    };
+
+    public static Option<T> Opt<T>(string name, string description) => new(name) { Description = description };
+
+    public static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>When output is piped, do not wrap lines at 80 columns.</summary>
+    public static void ConfigureConsole()
+    {
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
+    }
+
+    /// <summary>Runs a command body; known failures print one red line and exit 1 — never a stack trace.</summary>
+    public static int Run(Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) when (e is UserError or FileNotFoundException or DirectoryNotFoundException or ModelLoadException
+                                       or SafeTensorsFormatException or TokenizerFormatException or TrainingDivergedException
+                                       or ArgumentException or InvalidDataException or InvalidOperationException or IOException
+                                       or UnauthorizedAccessException)
+        {
+            // Plain stderr: one unwrapped line that scripts can grep.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("GENSHARP_DEBUG") is null)
+        {
+            Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message} (set GENSHARP_DEBUG=1 for details)");
+            return 70;
+        }
+    }
+
+    /// <summary>Cancelled by Ctrl-C or SIGTERM, so long runs can checkpoint before exiting.</summary>
+    public static CancellationTokenSource CancelOnSignals()
+    {
+        var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
+        return cts;
+    }
+
+    /// <summary>Finds a directory shipped with the repo (models/…, data/…) from the app's location or GENSHARP_HOME.</summary>
+    public static string FindShipped(string relative)
+    {
+        var roots = new List<string?> { Environment.GetEnvironmentVariable("GENSHARP_HOME"), Directory.GetCurrentDirectory() };
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent) roots.Add(d.FullName);
+        foreach (var root in roots.OfType<string>())
+        {
+            var candidate = Path.Combine(root, relative);
+            if (Directory.Exists(candidate) || File.Exists(candidate)) return candidate;
+        }
+        throw new UserError($"{relative} not found next to the gensharp install (set GENSHARP_HOME to the repository root)");
+    }
+
+    public static string Describe(LlamaForCausalLM model) =>
+        $"{model.Config.NumLayers} layers · {model.Config.HiddenSize} dims · {model.ParameterCount:N0} parameters · context {model.Config.MaxPositions}";
+}
+
+/// <summary>A problem with what the user asked for; printed without a stack trace.</summary>
+sealed class UserError(string message) : Exception(message);

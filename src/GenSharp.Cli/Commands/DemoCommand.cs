@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Sampling;
+using Spectre.Console;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp demo</c>: the bundled Shakespeare model writes a passage; its metrics are shown.</summary>
+static class DemoCommand
+{
+    public const string BundledModel = "models/shakespeare-char";
+
+    public static Command Create()
+    {
+        var maxTokens = Cli.Opt("--max-tokens", "Characters to generate", 500);
+        var seed = Cli.Opt<long>("--seed", "Random seed", 1337);
+        var prompt = Cli.Opt("--prompt", "Opening text", "ROMEO:\n");
+        var cmd = new Command("demo", "Run the bundled models on their defaults") { maxTokens, seed, prompt };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            var dir = Cli.FindShipped(BundledModel);
+            var (model, tokenizer) = ModelDirectory.Load(dir);
+            AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(model)}").LeftJustified());
+            PrintMetrics(dir);
+            var text = r.GetValue(prompt)!;
+            Console.Write(text);
+            var sampling = new SamplingOptions { Temperature = 0.8, TopK = 0, Seed = r.GetValue(seed) };
+            foreach (var piece in new TextGenerationPipeline(model, tokenizer).Generate(text, r.GetValue(maxTokens), sampling))
+                Console.Write(piece);
+            Console.WriteLine();
+            AnsiConsole.Write(new Rule().LeftJustified());
+            AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], [bold]./gensharp --help[/]");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static void PrintMetrics(string dir)
+    {
+        using var metrics = ModelDirectory.ReadMetrics(dir);
+        if (metrics is null) return;
+        var table = new Table().AddColumns("metric", "value");
+        foreach (var p in metrics.RootElement.EnumerateObject())
+            if (p.Value.ValueKind is JsonValueKind.Number) table.AddRow(p.Name.Replace('_', ' '), p.Value.GetDouble().ToString("0.####"));
+        AnsiConsole.Write(table);
+    }
+}

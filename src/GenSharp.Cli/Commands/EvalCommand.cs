@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Text.Json;
+using GenSharp.Evaluation;
+using GenSharp.Models;
+using GenSharp.Training;
+using Spectre.Console;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp eval lm</c>: loss, perplexity and bits per token/character on a text.</summary>
+static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory", Required = true };
+        var data = new Option<string>("--data") { Description = "Text file (or directory of .txt/.md files) to score", Required = true };
+        var json = Cli.Opt("--json", "Print the result as JSON", false);
+        var batch = Cli.Opt("--batch-size", "Windows per forward pass", 32);
+        var device = Cli.DeviceOption();
+        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, device };
+        lm.SetAction(r => Cli.Run(() =>
+        {
+            var (m, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
+            var text = TextCorpus.Read(r.GetValue(data)!);
+            var report = LmEvaluator.Evaluate(m, tokenizer, text, r.GetValue(batch));
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    tokens = report.Tokens, characters = report.Characters, loss = report.Loss, perplexity = report.Perplexity,
+                    bits_per_token = report.BitsPerToken, bits_per_character = report.BitsPerCharacter,
+                }));
+                return 0;
+            }
+            var table = new Table().AddColumns("metric", "value");
+            table.AddRow("tokens scored", $"{report.Tokens:N0}");
+            table.AddRow("loss (nats/token)", $"{report.Loss:F4}");
+            table.AddRow("perplexity", $"{report.Perplexity:F3}");
+            table.AddRow("bits/token", $"{report.BitsPerToken:F4}");
+            table.AddRow("bits/character", $"{report.BitsPerCharacter:F4}");
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return new Command("eval", "Evaluate models") { lm };
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using GenSharp.IO;
+using GenSharp.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>A model directory could not be loaded; the message names the file and the problem.</summary>
+public sealed class ModelLoadException(string message) : Exception(message);
+
+/// <summary>
+/// A model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, <c>tokenizer.json</c>
+/// and a <c>README.md</c> model card. Every file is written atomically.
+/// </summary>
+public static class ModelDirectory
+{
+    public const string ConfigFile = "config.json", WeightsFile = "model.safetensors", TokenizerFile = "tokenizer.json", CardFile = "README.md";
+
+    public static void Save(string dir, LlamaForCausalLM model, ITokenizer tokenizer, string? modelCard = null)
+    {
+        Directory.CreateDirectory(dir);
+        SaveWeights(Path.Combine(dir, WeightsFile), model);
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.Config.ToJson());
+        tokenizer.Save(Path.Combine(dir, TokenizerFile));
+        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
+    }
+
+    public static void SaveWeights(string path, LlamaForCausalLM model) =>
+        SafeTensors.Save(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+
+    /// <summary>Loads config, weights and tokenizer onto <paramref name="device"/>, in eval mode.</summary>
+    public static (LlamaForCausalLM Model, ITokenizer Tokenizer) Load(string dir, Device? device = null)
+    {
+        if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
+        var configPath = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found (is {dir} a GenSharp model directory?)");
+        LlamaConfig config;
+        try { config = LlamaConfig.FromJson(File.ReadAllText(configPath), configPath); }
+        catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
+
+        ITokenizer tokenizer;
+        try { tokenizer = TokenizerJson.Load(Path.Combine(dir, TokenizerFile)); }
+        catch (Exception e) when (e is FileNotFoundException or TokenizerFormatException) { throw new ModelLoadException(e.Message); }
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ModelLoadException($"{dir}: tokenizer has {tokenizer.VocabSize} tokens but config vocab_size is {config.VocabSize}");
+
+        var model = new LlamaForCausalLM(config);
+        LoadWeights(Path.Combine(dir, WeightsFile), model);
+        if (device is not null) model.to(device);
+        model.eval();
+        return (model, tokenizer);
+    }
+
+    /// <summary>Copies a safetensors file into the model, checking that names, shapes and dtypes match exactly.</summary>
+    public static void LoadWeights(string path, LlamaForCausalLM model)
+    {
+        Dictionary<string, Tensor> tensors;
+        try { tensors = SafeTensors.Load(path); }
+        catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
+        catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
+        try
+        {
+            var expected = model.state_dict();
+            var missing = expected.Keys.Except(tensors.Keys).ToList();
+            var unexpected = tensors.Keys.Except(expected.Keys).ToList();
+            if (missing.Count > 0) throw new ModelLoadException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
+            if (unexpected.Count > 0) throw new ModelLoadException($"{path}: unexpected tensors: {string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? ", …" : "")}");
+            using var _ = no_grad();
+            foreach (var (name, target) in expected)
+            {
+                var source = tensors[name];
+                if (!source.shape.SequenceEqual(target.shape))
+                    throw new ModelLoadException($"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], the config needs [{string.Join(", ", target.shape)}]");
+                if (source.dtype != target.dtype)
+                    throw new ModelLoadException($"{path}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
+                target.copy_(source);
+            }
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>Reads model-card metrics (<c>metrics.json</c>) if the training run wrote them.</summary>
+    public static JsonDocument? ReadMetrics(string dir)
+    {
+        var path = Path.Combine(dir, "metrics.json");
+        return File.Exists(path) ? JsonDocument.Parse(File.ReadAllText(path)) : null;
+    }
+}

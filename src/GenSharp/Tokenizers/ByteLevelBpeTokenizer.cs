@@ -1,0 +1,166 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace GenSharp.Tokenizers;
+
+/// <summary>
+/// GPT-2-style byte-level BPE: text is split by the GPT-2 pattern, each piece's UTF-8 bytes are mapped to
+/// printable symbols, then merges are applied by rank. Any string round-trips exactly (lone UTF-16
+/// surrogates, which have no UTF-8 form, become U+FFFD as in <see cref="Encoding.UTF8"/>).
+/// </summary>
+public sealed partial class ByteLevelBpeTokenizer : ITokenizer
+{
+    // The GPT-2 pre-tokenization pattern used by HF's ByteLevel pre-tokenizer (use_regex: true).
+    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.CultureInvariant)]
+    internal static partial Regex PreTokenizer();
+
+    /// <summary>GPT-2's bytes_to_unicode: each byte maps to a printable character so vocab entries are text.</summary>
+    internal static readonly char[] ByteToChar = BuildByteToChar();
+
+    static char[] BuildByteToChar()
+    {
+        var map = new char[256];
+        int extra = 0;
+        for (int b = 0; b < 256; b++)
+        {
+            bool printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
+            map[b] = printable ? (char)b : (char)(256 + extra++);
+        }
+        return map;
+    }
+
+    readonly List<string> _tokens;                           // id → symbol string
+    readonly int[] _byteIds = new int[256];                   // byte → id
+    readonly Dictionary<(int, int), (int Rank, int Id)> _merges = new();
+    readonly Dictionary<int, byte[]> _tokenBytes = new();
+    readonly Dictionary<string, int> _specials;
+    readonly Regex? _specialSplit;
+    readonly Dictionary<string, int[]> _cache = new();
+
+    public ByteLevelBpeTokenizer(IReadOnlyList<string> tokens, IReadOnlyList<(string A, string B)> merges, IReadOnlyDictionary<string, int> specials)
+    {
+        _tokens = tokens.ToList();
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _tokens.Count; i++) ids.TryAdd(_tokens[i], i);
+        for (int b = 0; b < 256; b++)
+            if (!ids.TryGetValue(ByteToChar[b].ToString(), out _byteIds[b]))
+                throw new ArgumentException($"byte-level vocabulary lacks the symbol for byte 0x{b:X2}");
+        for (int rank = 0; rank < merges.Count; rank++)
+        {
+            var (a, b) = merges[rank];
+            if (!ids.TryGetValue(a, out int ia) || !ids.TryGetValue(b, out int ib) || !ids.TryGetValue(a + b, out int iab))
+                throw new ArgumentException($"merge {rank} ('{a} {b}') uses a token that is not in the vocabulary");
+            _merges.TryAdd((ia, ib), (rank, iab));
+        }
+        _specials = new Dictionary<string, int>(specials);
+        foreach (var (content, id) in _specials)
+            if ((uint)id >= (uint)_tokens.Count) throw new ArgumentException($"special token '{content}' has id {id} outside the vocabulary");
+        if (_specials.Count > 0)
+            _specialSplit = new Regex("(" + string.Join("|", _specials.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)) + ")");
+        MergeList = merges.ToList();
+    }
+
+    public int VocabSize => _tokens.Count;
+    public IReadOnlyDictionary<string, int> SpecialTokens => _specials;
+    public IReadOnlyList<string> Tokens => _tokens;
+    public IReadOnlyList<(string A, string B)> MergeList { get; }
+
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        if (_specialSplit is null) EncodeOrdinary(text, ids);
+        else
+            foreach (var part in _specialSplit.Split(text))
+            {
+                if (part.Length == 0) continue;
+                if (_specials.TryGetValue(part, out int special)) ids.Add(special);
+                else EncodeOrdinary(part, ids);
+            }
+        return ids.ToArray();
+    }
+
+    void EncodeOrdinary(string text, List<int> ids)
+    {
+        foreach (var match in PreTokenizer().EnumerateMatches(text))
+        {
+            var piece = text.Substring(match.Index, match.Length);
+            if (!_cache.TryGetValue(piece, out var pieceIds))
+            {
+                pieceIds = EncodePiece(Encoding.UTF8.GetBytes(piece));
+                if (_cache.Count < 100_000) _cache[piece] = pieceIds;
+            }
+            ids.AddRange(pieceIds);
+        }
+    }
+
+    int[] EncodePiece(byte[] bytes)
+    {
+        var word = new List<int>(bytes.Length);
+        foreach (var b in bytes) word.Add(_byteIds[b]);
+        while (word.Count > 1)
+        {
+            // Merge the lowest-ranked pair present, everywhere it occurs, then look again.
+            int bestRank = int.MaxValue, bestId = -1;
+            (int, int) best = default;
+            for (int i = 0; i + 1 < word.Count; i++)
+                if (_merges.TryGetValue((word[i], word[i + 1]), out var m) && m.Rank < bestRank)
+                    (bestRank, bestId, best) = (m.Rank, m.Id, (word[i], word[i + 1]));
+            if (bestId < 0) break;
+            var merged = new List<int>(word.Count);
+            for (int i = 0; i < word.Count; i++)
+            {
+                if (i + 1 < word.Count && (word[i], word[i + 1]) == best) { merged.Add(bestId); i++; }
+                else merged.Add(word[i]);
+            }
+            word = merged;
+        }
+        return word.ToArray();
+    }
+
+    public byte[] DecodeBytes(IEnumerable<int> ids)
+    {
+        var result = new List<byte>();
+        foreach (var id in ids) result.AddRange(TokenBytes(id));
+        return result.ToArray();
+    }
+
+    byte[] TokenBytes(int id)
+    {
+        if ((uint)id >= (uint)_tokens.Count) throw new ArgumentOutOfRangeException(nameof(id), $"token id {id} is outside the vocabulary (size {VocabSize})");
+        if (_tokenBytes.TryGetValue(id, out var cached)) return cached;
+        var token = _tokens[id];
+        byte[] bytes;
+        if (_specials.ContainsKey(token) && _specials[token] == id) bytes = Encoding.UTF8.GetBytes(token);
+        else
+        {
+            bytes = new byte[token.Length];
+            for (int i = 0; i < token.Length; i++)
+            {
+                int b = Array.IndexOf(ByteToChar, token[i]);
+                if (b < 0) throw new InvalidOperationException($"token {id} ('{token}') has a character outside the byte alphabet");
+                bytes[i] = (byte)b;
+            }
+        }
+        _tokenBytes[id] = bytes;
+        return bytes;
+    }
+
+    public void Save(string path)
+    {
+        var vocab = new JsonObject();
+        for (int i = 0; i < _tokens.Count; i++)
+            if (!_specials.ContainsKey(_tokens[i])) vocab[_tokens[i]] = i;
+        var merges = new JsonArray(MergeList.Select(m => (JsonNode)JsonValue.Create($"{m.A} {m.B}")!).ToArray());
+        var root = TokenizerJson.Skeleton();
+        root["added_tokens"] = new JsonArray(_specials.OrderBy(s => s.Value).Select(s => (JsonNode)new JsonObject
+        {
+            ["id"] = s.Value, ["content"] = s.Key, ["single_word"] = false, ["lstrip"] = false,
+            ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+        }).ToArray());
+        root["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true };
+        root["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true };
+        root["model"] = TokenizerJson.BpeModel(vocab, merges);
+        TokenizerJson.Write(path, root);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using GenSharp.IO;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Training;
+
+/// <summary>
+/// A tokenized corpus split into train (first 90%) and validation (last 10%) like nanoGPT's prepare.py,
+/// cached as binary token files so later runs skip tokenization. Batches are random windows whose
+/// positions depend only on (seed, step, micro-step): a resumed run sees exactly the same data.
+/// </summary>
+public sealed class TokenDataset : IDisposable
+{
+    readonly Tensor _train, _val;   // int32 token ids, CPU
+
+    TokenDataset(int[] train, int[] val)
+    {
+        _train = tensor(train, ScalarType.Int32);
+        _val = tensor(val, ScalarType.Int32);
+    }
+
+    public long TrainTokens => _train.shape[0];
+    public long ValTokens => _val.shape[0];
+
+    /// <summary>Tokenizes <paramref name="text"/> or reuses the cache in <paramref name="cacheDir"/> when text and tokenizer are unchanged.</summary>
+    public static TokenDataset Build(string text, ITokenizer tokenizer, string cacheDir, double trainFraction = 0.9)
+    {
+        var split = (int)(text.Length * trainFraction);
+        // Do not split a surrogate pair.
+        if (split > 0 && split < text.Length && char.IsLowSurrogate(text[split])) split--;
+        var key = CacheKey(text, tokenizer, trainFraction);
+        var meta = Path.Combine(cacheDir, "meta.json");
+        var trainPath = Path.Combine(cacheDir, "train.bin");
+        var valPath = Path.Combine(cacheDir, "val.bin");
+        if (File.Exists(meta) && File.Exists(trainPath) && File.Exists(valPath) &&
+            JsonDocument.Parse(File.ReadAllText(meta)).RootElement.GetProperty("key").GetString() == key)
+        {
+            return new TokenDataset(ReadTokens(trainPath), ReadTokens(valPath));
+        }
+        var train = tokenizer.Encode(text[..split]);
+        var val = tokenizer.Encode(text[split..]);
+        Directory.CreateDirectory(cacheDir);
+        WriteTokens(trainPath, train);
+        WriteTokens(valPath, val);
+        AtomicFile.WriteAllText(meta, JsonSerializer.Serialize(new
+        {
+            key, train_tokens = train.Length, val_tokens = val.Length, vocab_size = tokenizer.VocabSize, format = "int32 little-endian",
+        }));
+        return new TokenDataset(train, val);
+    }
+
+    static string CacheKey(string text, ITokenizer tokenizer, double trainFraction)
+    {
+        var tmp = Path.GetTempFileName();
+        try
+        {
+            tokenizer.Save(tmp);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(Encoding.UTF8.GetBytes(text));
+            sha.AppendData(File.ReadAllBytes(tmp));
+            sha.AppendData(BitConverter.GetBytes(trainFraction));
+            return Convert.ToHexString(sha.GetHashAndReset());
+        }
+        finally { File.Delete(tmp); }
+    }
+
+    static void WriteTokens(string path, int[] tokens)
+    {
+        var bytes = new byte[tokens.Length * 4];
+        Buffer.BlockCopy(tokens, 0, bytes, 0, bytes.Length);
+        AtomicFile.WriteAllBytes(path, bytes);
+    }
+
+    static int[] ReadTokens(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length % 4 != 0) throw new InvalidDataException($"{path}: token cache is corrupt (length {bytes.Length} is not a multiple of 4)");
+        var tokens = new int[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, tokens, 0, bytes.Length);
+        return tokens;
+    }
+
+    /// <summary>
+    /// Inputs (B, T) and next-token targets (B, T) on <paramref name="device"/>, from windows chosen by a
+    /// counter-based hash of (seed, step, micro) — no RNG state to save for exact resume.
+    /// </summary>
+    public (Tensor X, Tensor Y) Batch(bool validation, int batchSize, int blockSize, long seed, long step, int micro, Device device)
+    {
+        var data = validation ? _val : _train;
+        long n = data.shape[0] - blockSize - 1;
+        if (n <= 0)
+            throw new InvalidOperationException($"the {(validation ? "validation" : "training")} split has {data.shape[0]} tokens, too few for a context of {blockSize}");
+        var starts = new long[batchSize];
+        for (int b = 0; b < batchSize; b++)
+            starts[b] = (long)(SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)micro, (ulong)b, validation ? 1UL : 0UL) % (ulong)n);
+        using var scope = NewDisposeScope();
+        var idx = tensor(starts).unsqueeze(1) + arange(blockSize + 1).unsqueeze(0);   // (B, T+1)
+        var windows = data[idx].to(ScalarType.Int64);
+        var x = windows[.., ..blockSize].contiguous().to(device);
+        var y = windows[.., 1..].contiguous().to(device);
+        return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
+
+    public void Dispose()
+    {
+        _train.Dispose();
+        _val.Dispose();
+    }
+}
+
+/// <summary>SplitMix64 (Steele et al. 2014) as a stateless hash of several words.</summary>
+public static class SplitMix64
+{
+    public static ulong Mix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public static ulong Hash(params ReadOnlySpan<ulong> words)
+    {
+        ulong h = 0x243F6A8885A308D3UL;
+        foreach (var w in words) h = Mix(h ^ w);
+        return h;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace GenSharp.Tests.Cli;
+
+/// <summary>Runs the real gensharp executable as a user would.</summary>
+public sealed class CliTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-cli-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["NO_COLOR"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"gensharp {string.Join(' ', args)} hung"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    static void AssertNoStackTrace(string text) => Assert.DoesNotContain("   at ", text);
+
+    [Fact]
+    public void UnknownFlagFailsWithAMessage()
+    {
+        var (code, stdout, stderr) = Run("train", "lm", "--out", "x", "--bogus", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--bogus", stdout + stderr);
+        AssertNoStackTrace(stdout + stderr);
+    }
+
+    [Fact]
+    public void BadValuesAndMissingFilesAreNamed()
+    {
+        var r = Run("train", "lm", "--data", Path.Combine(_dir, "missing.txt"), "--out", Path.Combine(_dir, "o"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("missing.txt: training data not found", r.Err);
+        AssertNoStackTrace(r.Out + r.Err);
+
+        r = Run("generate", "--model", Path.Combine(_dir, "nomodel"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("model directory not found", r.Err);
+
+        r = Run("train", "lm", "--data", Path.Combine(_dir, "missing.txt"), "--out", "o", "--steps", "abc");
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("abc", r.Out + r.Err);
+
+        r = Run("train", "lm", "--data", "x", "--out", "o", "--preset", "huge");
+        Assert.Contains("unknown preset 'huge'", r.Err + r.Out);
+    }
+
+    [Fact]
+    public void CorruptWeightsAreReportedNotThrown()
+    {
+        var data = Path.Combine(_dir, "d.txt");
+        File.WriteAllText(data, Training.LmTrainerTests.Text);
+        var model = Path.Combine(_dir, "m");
+        Assert.Equal(0, Run("train", "lm", "--data", data, "--out", model, "--preset", "tiny", "--steps", "2", "--eval-iters", "1").Code);
+        var weights = Path.Combine(model, "model.safetensors");
+        File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..100]);
+        var r = Run("generate", "--model", model);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("model.safetensors: not a valid safetensors file", r.Err);
+        AssertNoStackTrace(r.Out + r.Err);
+    }
+
+    [Fact]
+    public void TrainEvaluateAndGenerateEndToEnd()
+    {
+        var data = Path.Combine(_dir, "d.txt");
+        File.WriteAllText(data, Training.LmTrainerTests.Text);
+        var model = Path.Combine(_dir, "m");
+        var train = Run("train", "lm", "--data", data, "--out", model, "--preset", "tiny", "--steps", "40", "--eval-interval", "20");
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("finished at step 40", train.Out);
+        Assert.Contains("train lm --data", File.ReadAllText(Path.Combine(model, "README.md")));
+
+        var eval = Run("eval", "lm", "--model", model, "--data", data, "--json");
+        Assert.Equal(0, eval.Code);
+        using var json = JsonDocument.Parse(eval.Out);
+        double loss = json.RootElement.GetProperty("loss").GetDouble();
+        Assert.Equal(Math.Exp(loss), json.RootElement.GetProperty("perplexity").GetDouble(), 6);
+        Assert.True(loss < Math.Log(30), $"loss {loss} is no better than uniform");
+
+        var g1 = Run("generate", "--model", model, "--prompt", "To be", "--max-tokens", "30", "--seed", "3");
+        var g2 = Run("generate", "--model", model, "--prompt", "To be", "--max-tokens", "30", "--seed", "3");
+        Assert.Equal(0, g1.Code);
+        Assert.StartsWith("To be", g1.Out);
+        Assert.True(g1.Out.TrimEnd('\n').Length >= 30 + 5);
+        Assert.Equal(g1.Out, g2.Out);
+
+        var tok = Run("tokenizer", "train", "--data", data, "--vocab-size", "300", "--out", Path.Combine(_dir, "tok.json"));
+        Assert.Equal(0, tok.Code);
+        Assert.True(File.Exists(Path.Combine(_dir, "tok.json")));
+    }
+}
