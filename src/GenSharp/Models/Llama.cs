@@ -44,12 +44,19 @@ public static class Rope
         return (emb.cos().to(float32).MoveToOuterDisposeScope(), emb.sin().to(float32).MoveToOuterDisposeScope());
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin, with rotate_half([x1, x2]) = [-x2, x1].</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>
+    /// x·cos + rotate_half(x)·sin with rotate_half([x1, x2]) = [-x2, x1]. Since both halves of the tables
+    /// are equal, rotate_half(x)·sin = roll(x, d/2)·[-sin₁, sin₂]: one copy instead of chunk, neg and cat.
+    /// <paramref name="signedSin"/> comes from <see cref="SignedSin"/>; tables broadcast over x's leading dims.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin) =>
+        addcmul(x * cos, x.roll(x.shape[^1] / 2, -1), signedSin, 1);
+
+    /// <summary>[-sin₁, sin₂]: the sin table with its first half negated.</summary>
+    public static Tensor SignedSin(Tensor sin)
     {
-        var halves = x.chunk(2, -1);
-        var rotated = cat([-halves[1], halves[0]], -1);
-        return x * cos + rotated * sin;
+        var halves = sin.chunk(2, -1);
+        return cat([-halves[0], halves[1]], -1);
     }
 }
 
@@ -73,13 +80,15 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
     {
         long B = x.shape[0], T = x.shape[1];
-        // One GEMM for q, k and v (and one RoPE for q and k together): small models are launch-bound on CPU.
+        // One GEMM for q, k and v, and one RoPE for q and k together: small models are launch-bound on CPU.
         var qkv = F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
-            .view(B, T, _heads + 2 * _kvHeads, _headDim).transpose(1, 2);              // (B, nh+2·nkv, T, hs)
-        var qk = Rope.Apply(qkv[.., ..(_heads + _kvHeads)], cos, sin);
-        var q = qk[.., .._heads];                                                        // (B, nh, T, hs)
-        var k = qk[.., _heads..];                                                        // (B, nkv, T, hs)
-        var v = qkv[.., (_heads + _kvHeads)..];                                          // (B, nkv, T, hs)
+            .view(B, T, _heads + 2 * _kvHeads, _headDim);                                 // (B, T, nh+2·nkv, hs)
+        // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
+        var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
+        var qk = Rope.Apply(qkAndV[0], cos, sin).split([_heads, _kvHeads], 2);         // rotate q and k at once
+        var q = qk[0].transpose(1, 2);                                                    // (B, nh, T, hs)
+        var k = qk[1].transpose(1, 2);                                                    // (B, nkv, T, hs)
+        var v = qkAndV[1].transpose(1, 2);                                                // (B, nkv, T, hs)
         k = RepeatKv(k, _heads / _kvHeads);                                          // (B, nh, T, hs)
         v = RepeatKv(v, _heads / _kvHeads);
         var y = F.scaled_dot_product_attention(q, k, v, p: training ? _dropout : 0.0, is_casual: true);
@@ -169,6 +178,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         if (T > _config.MaxPositions)
             throw new ArgumentException($"sequence length {T} exceeds max_position_embeddings {_config.MaxPositions}");
         var (cos, sin) = Rope.Tables(arange(T, device: inputIds.device), _config.HeadDim, _config.RopeTheta);
+        (cos, sin) = (cos.unsqueeze(1), Rope.SignedSin(sin).unsqueeze(1));                  // (T, 1, hs): broadcast over heads
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
         foreach (var layer in layers) x = layer.forward(x, cos, sin);
         return norm.forward(x);

@@ -134,12 +134,9 @@ public sealed class LmTrainer : IDisposable
                 }
                 if (!double.IsFinite(lossSum))
                     throw Diverged($"loss became {lossSum} at step {_step + 1}");
-                gradNorm = _opt.GradClip > 0
-                    ? nn.utils.clip_grad_norm_(_model.parameters(), _opt.GradClip)
-                    : 0;
+                gradNorm = _optimizer.StepWith(lr, _opt.GradClip);   // clips, then steps; no-op if not finite
                 if (!double.IsFinite(gradNorm))
                     throw Diverged($"gradient norm became {gradNorm} at step {_step + 1}");
-                _optimizer.StepWith(lr);
                 _optimizer.ZeroGrad();
             }
             _step++;

@@ -66,7 +66,7 @@ public sealed class LlamaTests
         // head_dim 4, theta 10000: inv_freq = [1, 0.01]; pairs are (x0, x2) at angle p and (x1, x3) at angle 0.01p.
         var (cos, sin) = Rope.Tables(tensor(new long[] { 0, 1, 2 }), 4, 10000);
         var x = tensor(new float[] { 1, 2, 3, 4 }).expand(3, 4);
-        var y = Rope.Apply(x, cos, sin);
+        var y = Rope.Apply(x, cos, Rope.SignedSin(sin));
         for (int p = 0; p < 3; p++)
         {
             double a = p, b = 0.01 * p;
