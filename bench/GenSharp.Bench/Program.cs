@@ -5,6 +5,7 @@ return args.FirstOrDefault() switch
 {
     "gemm" => GemmBench.Run(args[1..]),
     "train" => TrainBench.Run(args[1..]),
+    "logits" => LogitsDump.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -13,7 +14,9 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: gensharp-bench gemm                       fp32 GEMM throughput of this machine (peak = best size)
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]
+                                    [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)
+               gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
         """);
     return 2;
 }

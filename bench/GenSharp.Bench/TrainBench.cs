@@ -16,6 +16,14 @@ static class TrainBench
         int steps = int.Parse(Arg(args, "--steps") ?? "200");
         if (Arg(args, "--threads") is { } t) set_num_threads(int.Parse(t));
         var p = Preset.Get(preset);
+        int Int(string name, int fallback) => Arg(args, name) is { } v ? int.Parse(v) : fallback;
+        var model = p.Model with
+        {
+            NumLayers = Int("--layers", p.Model.NumLayers), HiddenSize = Int("--dim", p.Model.HiddenSize),
+            NumHeads = Int("--heads", p.Model.NumHeads), NumKvHeads = Int("--heads", p.Model.NumKvHeads),
+            IntermediateSize = Int("--ffn-dim", Arg(args, "--dim") is { } d ? (int.Parse(d) * 8 / 3 + 7) / 8 * 8 : p.Model.IntermediateSize),
+            MaxPositions = Int("--context", p.Model.MaxPositions), HiddenDropout = 0,
+        };
 
         var text = File.ReadAllText(FindData());
         var tok = CharTokenizer.Train(text);
@@ -23,17 +31,17 @@ static class TrainBench
         try
         {
             var data = TokenDataset.Build(text, tok, Path.Combine(dir, "dataset"));
-            var opt = p.Train with { Steps = steps, EvalInterval = int.MaxValue / 2, LogInterval = int.MaxValue / 2 };
-            using var trainer = LmTrainer.Create(dir, p.Model with { VocabSize = tok.VocabSize }, tok, data, opt,
+            var opt = p.Train with { Steps = steps, BatchSize = Int("--batch-size", p.Train.BatchSize), EvalInterval = int.MaxValue / 2, LogInterval = int.MaxValue / 2 };
+            using var trainer = LmTrainer.Create(dir, model with { VocabSize = tok.VocabSize }, tok, data, opt,
                 new RunInfo("gensharp-bench train", "tinyshakespeare", "char", preset), CPU);
             var probe = new StepTimes(warmup: Math.Min(20, steps / 5));
             trainer.Run(default, probe);
             long n = trainer.Model.ParameterCount;
-            long tokensPerStep = (long)opt.BatchSize * opt.GradAccum * p.Model.MaxPositions;
+            long tokensPerStep = (long)opt.BatchSize * opt.GradAccum * model.MaxPositions;
             double ms = probe.Median, tokPerS = tokensPerStep / (ms / 1000);
             double peak = GemmBench.Measure(print: false);
             double mfu = 6.0 * n * tokPerS / (peak * 1e9);
-            Console.WriteLine($"preset {preset}: {n:N0} params, {tokensPerStep} tokens/step, threads {get_num_threads()}");
+            Console.WriteLine($"preset {preset}: {model.NumLayers} layers × {model.HiddenSize} dims, context {model.MaxPositions}, {n:N0} params, {tokensPerStep} tokens/step, threads {get_num_threads()}");
             Console.WriteLine($"step time: median {ms:F1} ms, mean {probe.Mean:F1} ms over {probe.Count} steps");
             Console.WriteLine($"throughput: {tokPerS:N0} tokens/s; GEMM peak {peak:F1} GFLOP/s; MFU (6·N·tokens/s ÷ peak) {mfu:P1}");
             return 0;
