@@ -73,6 +73,10 @@ install_debian_packages
 if needs_build; then
   log "building (Release)"
   mkdir -p "$root/.build"
-  dotnet build "$root/GenSharp.slnx" -c Release -nologo -v q "-clp:ErrorsOnly;NoSummary" >&2
+  if ! dotnet build "$root/GenSharp.slnx" -c Release -nologo -tl:off -v q > "$root/.build/build.log" 2>&1; then
+    grep -E ': error ' "$root/.build/build.log" | sort -u >&2 || true
+    echo "error: build failed (full log: .build/build.log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

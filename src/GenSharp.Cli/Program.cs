@@ -1,9 +1,13 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using GenSharp.Cli.Commands;
 
 // Declares the command tree only; each command lives in Commands/.
-var root = new RootCommand("GenSharp — train, evaluate and run generative models in .NET")
+// A plain Command (not RootCommand) so help and errors say "gensharp", not the assembly name.
+var root = new Command("gensharp", "GenSharp — train, evaluate and run generative models in .NET")
 {
+    new HelpOption(),
+    new VersionOption(),
     DemoCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
