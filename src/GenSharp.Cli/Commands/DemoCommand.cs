@@ -25,9 +25,10 @@ static class DemoCommand
             AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(model)}").LeftJustified());
             PrintMetrics(dir);
             var text = r.GetValue(prompt)!;
-            Console.Write(text);
             var sampling = new SamplingOptions { Temperature = 0.8, TopK = 0, Seed = r.GetValue(seed) };
-            foreach (var piece in new TextGenerationPipeline(model, tokenizer).Generate(text, r.GetValue(maxTokens), sampling))
+            var pieces = new TextGenerationPipeline(model, tokenizer).Generate(text, r.GetValue(maxTokens), sampling);   // validates first
+            Console.Write(text);
+            foreach (var piece in pieces)
                 Console.Write(piece);
             Console.WriteLine();
             AnsiConsole.Write(new Rule().LeftJustified());

@@ -26,8 +26,9 @@ static class GenerateCommand
             var (lm, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
             var sampling = new SamplingOptions { Temperature = r.GetValue(temperature), TopK = r.GetValue(topK), Seed = r.GetValue(seed) };
             var text = r.GetValue(prompt)!;
+            var pieces = new TextGenerationPipeline(lm, tokenizer).Generate(text, r.GetValue(maxTokens), sampling);   // validates first
             Console.Write(text);
-            foreach (var piece in new TextGenerationPipeline(lm, tokenizer).Generate(text, r.GetValue(maxTokens), sampling))
+            foreach (var piece in pieces)
                 Console.Write(piece);
             Console.WriteLine();
             return 0;

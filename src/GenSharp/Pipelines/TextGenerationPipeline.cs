@@ -11,13 +11,19 @@ namespace GenSharp.Pipelines;
 /// </summary>
 public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer tokenizer)
 {
-    /// <summary>Yields text pieces as tokens are generated.</summary>
+    /// <summary>Yields text pieces as tokens are generated. Bad arguments throw here, before anything is yielded.</summary>
     public IEnumerable<string> Generate(string prompt, int maxTokens, SamplingOptions sampling)
     {
         if (maxTokens < 0) throw new ArgumentException($"max tokens must be ≥ 0 (got {maxTokens})");
+        sampling.Validate();
         var ids = tokenizer.Encode(prompt).ToList();
         if (ids.Count == 0)
             throw new ArgumentException("the prompt is empty; give at least one character for the model to continue");
+        return Stream(ids, maxTokens, sampling);
+    }
+
+    IEnumerable<string> Stream(List<int> ids, int maxTokens, SamplingOptions sampling)
+    {
         var device = model.parameters().First().device;
         var decoder = new StreamingDecoder(tokenizer);
         using var sampler = new TokenSampler(sampling);

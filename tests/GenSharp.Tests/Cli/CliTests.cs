@@ -25,6 +25,17 @@ public sealed class CliTests : IDisposable
     static void AssertNoStackTrace(string text) => Assert.DoesNotContain("   at ", text);
 
     [Fact]
+    public void DemoStreamsFromTheBundledModel()
+    {
+        var r = Run("demo", "--max-tokens", "80");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("models/shakespeare-char", r.Out);
+        Assert.Contains("val loss", r.Out);
+        var passage = r.Out[(r.Out.IndexOf("ROMEO:\n", StringComparison.Ordinal) + 7)..];
+        Assert.True(passage.Length >= 80, r.Out);
+    }
+
+    [Fact]
     public void UnknownFlagFailsWithAMessage()
     {
         var (code, stdout, stderr) = Run("train", "lm", "--out", "x", "--bogus", "1");
@@ -92,6 +103,11 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("To be", g1.Out);
         Assert.True(g1.Out.TrimEnd('\n').Length >= 30 + 5);
         Assert.Equal(g1.Out, g2.Out);
+
+        var unknown = Run("generate", "--model", model, "--prompt", "你好");
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("U+4F60", unknown.Err);
+        Assert.Equal("", unknown.Out);   // nothing streamed before the error
 
         var tok = Run("tokenizer", "train", "--data", data, "--vocab-size", "300", "--out", Path.Combine(_dir, "tok.json"));
         Assert.Equal(0, tok.Code);

@@ -41,6 +41,6 @@ public sealed class TextGenerationPipelineTests
         var p = new TextGenerationPipeline(model, tok);
         var opts = new SamplingOptions { Temperature = 1, TopK = 3, Seed = 11 };
         Assert.Equal(string.Concat(p.Generate("a", 15, opts)), string.Concat(p.Generate("a", 15, opts)));
-        Assert.Throws<ArgumentException>(() => p.Generate("", 5, opts).ToList());
+        Assert.Throws<ArgumentException>(() => p.Generate("", 5, opts));   // eagerly, before enumeration
     }
 }
