@@ -36,6 +36,36 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task SigtermCheckpointsAndResumeFinishesTheRun()
+    {
+        var data = Path.Combine(_dir, "d.txt");
+        File.WriteAllText(data, Training.LmTrainerTests.Text);
+        var model = Path.Combine(_dir, "killed");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"), "train", "lm", "--data", data, "--out", model,
+                                   "--preset", "tiny", "--steps", "100000", "--eval-interval", "20", "--eval-iters", "1" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var state = Path.Combine(model, "training_state", "state.json");
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!File.Exists(state) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.True(File.Exists(state), "no checkpoint appeared");
+        Thread.Sleep(300);
+        Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "training did not stop on SIGTERM");
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("continue with --resume", await stdout);
+        long stopped = JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("step").GetInt64();
+        Assert.True(stopped > 0);
+
+        var resumed = Run("train", "lm", "--out", model, "--resume", "--steps", (stopped + 10).ToString());
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains($"resuming {model} at step {stopped}/", resumed.Out);
+        Assert.Contains($"finished at step {stopped + 10}", resumed.Out);
+    }
+
+    [Fact]
     public void UnknownFlagFailsWithAMessage()
     {
         var (code, stdout, stderr) = Run("train", "lm", "--out", "x", "--bogus", "1");
