@@ -5,6 +5,7 @@ return args.FirstOrDefault() switch
 {
     "gemm" => GemmBench.Run(args[1..]),
     "train" => TrainBench.Run(args[1..]),
+    "gemm-shapes" => GemmShapesBench.Run(args[1..]),
     "logits" => LogitsDump.Run(args[1..]),
     _ => Usage(),
 };
@@ -16,6 +17,7 @@ static int Usage()
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)
+               gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
         """);
     return 2;
