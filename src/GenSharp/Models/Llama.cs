@@ -33,13 +33,13 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
 /// <summary>Rotary position embedding in HF's rotate-half layout: the two halves of each head are the pairs.</summary>
 public static class Rope
 {
-    /// <summary>cos and sin tables for <paramref name="positions"/>, each (T, head_dim).</summary>
+    /// <summary>cos and sin tables for <paramref name="positions"/> of any shape (…), each (…, head_dim).</summary>
     public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta)
     {
         using var scope = NewDisposeScope();
         // inv_freq_i = theta^(-2i/d), i = 0 … d/2-1  (RoFormer eq. 15)
         var invFreq = pow(theta, arange(0, headDim, 2, float64, positions.device) / headDim).reciprocal();
-        var freqs = outer(positions.to(float64), invFreq);               // (T, d/2)
+        var freqs = positions.to(float64).unsqueeze(-1) * invFreq;      // (…, d/2)
         var emb = cat([freqs, freqs], -1);                                  // (T, d)
         return (emb.cos().to(float32).MoveToOuterDisposeScope(), emb.sin().to(float32).MoveToOuterDisposeScope());
     }
@@ -64,12 +64,12 @@ public static class Rope
 public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
 {
     readonly Linear q_proj, k_proj, v_proj, o_proj;
-    readonly int _heads, _kvHeads, _headDim;
+    readonly int _heads, _kvHeads, _headDim, _layer;
     readonly double _dropout;
 
-    public LlamaAttention(LlamaConfig c) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig c, int layer) : base(nameof(LlamaAttention))
     {
-        (_heads, _kvHeads, _headDim, _dropout) = (c.NumHeads, c.NumKvHeads, c.HeadDim, c.AttentionDropout);
+        (_heads, _kvHeads, _headDim, _dropout, _layer) = (c.NumHeads, c.NumKvHeads, c.HeadDim, c.AttentionDropout, layer);
         q_proj = Linear(c.HiddenSize, c.NumHeads * c.HeadDim, hasBias: false);
         k_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: false);
         v_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: false);
@@ -77,7 +77,13 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
+
+    /// <summary>
+    /// With <paramref name="cache"/>, x holds only the new tokens: their keys and values are stored and
+    /// attention runs over everything the cache holds for each row. cos/sin broadcast over (B, T, heads, hs).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
         long B = x.shape[0], T = x.shape[1];
         // One GEMM for q, k and v, and one RoPE for q and k together: small models are launch-bound on CPU.
@@ -87,11 +93,22 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
         var qk = Rope.Apply(qkAndV[0], cos, sin).split([_heads, _kvHeads], 2);         // rotate q and k at once
         var q = qk[0].transpose(1, 2);                                                    // (B, nh, T, hs)
-        var k = qk[1].transpose(1, 2);                                                    // (B, nkv, T, hs)
-        var v = qkAndV[1].transpose(1, 2);                                                // (B, nkv, T, hs)
-        k = RepeatKv(k, _heads / _kvHeads);                                          // (B, nh, T, hs)
+        Tensor k, v;
+        Tensor? mask = null;
+        bool causal = true;
+        if (cache is null)
+        {
+            k = qk[1].transpose(1, 2);                                                    // (B, nkv, T, hs)
+            v = qkAndV[1].transpose(1, 2);
+        }
+        else
+        {
+            (k, v) = cache.Update(_layer, qk[1], qkAndV[1]);                              // (B, nkv, L, hs)
+            (mask, causal) = (cache.Mask, cache.Causal);
+        }
+        k = RepeatKv(k, _heads / _kvHeads);                                          // (B, nh, L, hs)
         v = RepeatKv(v, _heads / _kvHeads);
-        var y = F.scaled_dot_product_attention(q, k, v, p: training ? _dropout : 0.0, is_casual: true);
+        var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
         return o_proj.forward(y);
     }
@@ -134,19 +151,21 @@ public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
     readonly LlamaMLP mlp;
     readonly double _dropout;
 
-    public LlamaDecoderLayer(LlamaConfig c) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig c, int layer) : base(nameof(LlamaDecoderLayer))
     {
         input_layernorm = new LlamaRMSNorm(c.HiddenSize, c.RmsNormEps);
-        self_attn = new LlamaAttention(c);
+        self_attn = new LlamaAttention(c, layer);
         post_attention_layernorm = new LlamaRMSNorm(c.HiddenSize, c.RmsNormEps);
         mlp = new LlamaMLP(c);
         _dropout = c.HiddenDropout;
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
+
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
-        x = x + Drop(self_attn.forward(input_layernorm.forward(x), cos, sin));
+        x = x + Drop(self_attn.Forward(input_layernorm.forward(x), cos, sin, cache));
         return x + Drop(mlp.forward(post_attention_layernorm.forward(x)));
     }
 
@@ -165,7 +184,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     {
         _config = c;
         embed_tokens = Embedding(c.VocabSize, c.HiddenSize);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c)).ToArray());
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(i => new LlamaDecoderLayer(c, i)).ToArray());
         norm = new LlamaRMSNorm(c.HiddenSize, c.RmsNormEps);
         RegisterComponents();
     }
@@ -181,6 +200,16 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         (cos, sin) = (cos.unsqueeze(1), Rope.SignedSin(sin).unsqueeze(1));                  // (T, 1, hs): broadcast over heads
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
         foreach (var layer in layers) x = layer.forward(x, cos, sin);
+        return norm.forward(x);
+    }
+
+    /// <summary>Hidden states (B, T, C) of the new tokens of a cached step; positions come from the cache.</summary>
+    public Tensor Forward(Tensor inputIds, KvCache.Step cache)
+    {
+        var (cos, sin) = Rope.Tables(cache.Positions, _config.HeadDim, _config.RopeTheta);  // (B, T, hs)
+        (cos, sin) = (cos.unsqueeze(2), Rope.SignedSin(sin).unsqueeze(2));                 // (B, T, 1, hs)
+        var x = embed_tokens.forward(inputIds);                 // (B, T, C)
+        foreach (var layer in layers) x = layer.Forward(x, cos, sin, cache);
         return norm.forward(x);
     }
 }
@@ -201,11 +230,20 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     public LlamaConfig Config { get; }
 
-    public override Tensor forward(Tensor inputIds)
+    public override Tensor forward(Tensor inputIds) => Head(model.forward(inputIds));
+
+    /// <summary>
+    /// Logits (B, T, vocab) for new tokens (B, T) appended to the sequences in the cache step's slots;
+    /// the step (from <see cref="KvCache.Begin"/>) says where each row's tokens go.
+    /// </summary>
+    public Tensor forward(Tensor inputIds, KvCache.Step cache)
     {
-        var h = model.forward(inputIds);
-        return lm_head is null ? F.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
+        if (cache.Slots.Length != inputIds.shape[0])
+            throw new ArgumentException($"the cache step has {cache.Slots.Length} rows but the input has {inputIds.shape[0]}");
+        return Head(model.Forward(inputIds, cache));
     }
+
+    Tensor Head(Tensor h) => lm_head is null ? F.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
 
     /// <summary>
     /// GPT-2/nanoGPT initialisation: N(0, 0.02) for matrices and embeddings, residual output projections

@@ -1,0 +1,127 @@
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>
+/// Keys and values of past tokens for a fixed number of sequence <em>slots</em>, one (slots, context, nkv, hs)
+/// tensor each per layer. A slot is filled front to back; sequences of different lengths share a decode
+/// step through a mask, and a slot can be reset, copied (n samples of one prompt) or reordered (beams)
+/// between steps, which is what continuous batching needs. Owns its tensors: dispose it.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    readonly Tensor[] _keys, _values;
+    readonly int[] _lengths;
+
+    public KvCache(LlamaConfig config, int slots, Device? device = null)
+    {
+        if (slots < 1) throw new ArgumentException($"a KV cache needs at least one slot (got {slots})");
+        Config = config;
+        Context = config.MaxPositions;
+        _lengths = new int[slots];
+        long[] shape = [slots, Context, config.NumKvHeads, config.HeadDim];
+        _keys = Enumerable.Range(0, config.NumLayers).Select(_ => zeros(shape, device: device).DetachFromDisposeScope()).ToArray();
+        _values = Enumerable.Range(0, config.NumLayers).Select(_ => zeros(shape, device: device).DetachFromDisposeScope()).ToArray();
+    }
+
+    public LlamaConfig Config { get; }
+    public int Slots => _lengths.Length;
+    public int Context { get; }
+
+    /// <summary>Tokens stored in <paramref name="slot"/>.</summary>
+    public int Length(int slot) => _lengths[slot];
+
+    /// <summary>Forgets a slot's tokens (its memory is reused; stale entries are masked out).</summary>
+    public void Reset(int slot) => _lengths[slot] = 0;
+
+    /// <summary>Makes each <c>targets[i]</c> a copy of <c>sources[i]</c> (sources read before any write).</summary>
+    public void Copy(int[] sources, int[] targets)
+    {
+        if (sources.Length != targets.Length) throw new ArgumentException("sources and targets differ in length");
+        if (sources.Length == 0) return;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var src = tensor(sources.Select(s => (long)s).ToArray(), device: _keys[0].device);
+        var dst = tensor(targets.Select(s => (long)s).ToArray(), device: _keys[0].device);
+        foreach (var t in _keys.Concat(_values)) t.index_copy_(0, dst, t.index_select(0, src));
+        var lengths = sources.Select(s => _lengths[s]).ToArray();
+        for (int i = 0; i < targets.Length; i++) _lengths[targets[i]] = lengths[i];
+    }
+
+    /// <summary>
+    /// Reserves room for <paramref name="newTokens"/> more tokens in each of <paramref name="slots"/> and
+    /// describes where they go. The model writes them during the forward pass that takes this step.
+    /// </summary>
+    public Step Begin(int[] slots, int newTokens)
+    {
+        if (slots.Length == 0) throw new ArgumentException("a step needs at least one slot");
+        if (slots.Distinct().Count() != slots.Length) throw new ArgumentException("a slot appears twice in one step");
+        foreach (var s in slots)
+        {
+            if (s < 0 || s >= Slots) throw new ArgumentOutOfRangeException(nameof(slots), $"slot {s} is not in 0…{Slots - 1}");
+            if (_lengths[s] + newTokens > Context)
+                throw new ArgumentException($"slot {s} holds {_lengths[s]} tokens; {newTokens} more exceed the context of {Context}");
+        }
+        // Tensors below belong to the caller's DisposeScope (the decode step).
+        var device = _keys[0].device;
+        var start = slots.Select(s => _lengths[s]).ToArray();
+        int length = start.Max() + newTokens;
+        // (B, T) absolute positions of the new tokens: RoPE angles and cache rows.
+        var positions = (tensor(start.Select(p => (long)p).ToArray(), device: device).unsqueeze(1)
+            + arange(newTokens, dtype: int64, device: device));
+        // Key j is visible to query (b, t) iff j ≤ start_b + t. Unneeded when every row sees every key
+        // (decode of equal lengths), or for one fresh row where it is exactly the causal mask.
+        bool uniform = start.All(p => p == start[0]);
+        Tensor? mask = null;
+        bool causal = false;
+        if (uniform && start[0] == 0 && newTokens > 1) causal = true;
+        else if (!(uniform && newTokens == 1))
+            mask = (arange(length, dtype: int64, device: device).view(1, 1, length) <= positions.unsqueeze(2))
+                .unsqueeze(1);                                                               // (B, 1, T, L)
+        bool contiguous = slots.Zip(slots.Skip(1)).All(p => p.Second == p.First + 1);
+        foreach (var s in slots) _lengths[s] += newTokens;
+        return new Step(this, slots, positions, mask, causal, length, uniform ? start[0] : -1, contiguous);
+    }
+
+    /// <summary>One forward pass's view of the cache: rows <see cref="Slots"/>, each adding T tokens.</summary>
+    public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous)
+    {
+        public int[] Slots => slots;
+        public Tensor Positions => positions;            // (B, T)
+        public Tensor? Mask => mask;                     // (B, 1, T, L) bool, or null
+        public bool Causal => causal;
+        public int Length => length;                     // L: keys attended to, the longest row's length
+
+        /// <summary>Stores k, v (B, T, nkv, hs) of <paramref name="layer"/> and returns all keys and values (B, nkv, L, hs).</summary>
+        public (Tensor K, Tensor V) Update(int layer, Tensor k, Tensor v)
+        {
+            var (kc, vc) = (cache._keys[layer], cache._values[layer]);
+            long T = k.shape[1];
+            if (contiguous && uniformStart >= 0)
+            {
+                kc.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(k);
+                vc.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(v);
+            }
+            else
+            {
+                var rows = tensor(slots.Select(s => (long)s).ToArray(), device: kc.device).unsqueeze(1).expand(-1, T);
+                kc.index_put_(k, rows, positions);
+                vc.index_put_(v, rows, positions);
+            }
+            return (Read(kc), Read(vc));
+        }
+
+        Tensor Read(Tensor c)
+        {
+            var rows = contiguous
+                ? c.narrow(0, slots[0], slots.Length).narrow(1, 0, length)
+                : c.narrow(1, 0, length).index_select(0, tensor(slots.Select(s => (long)s).ToArray(), device: c.device));
+            return rows.transpose(1, 2);                                                    // (B, nkv, L, hs)
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values)) t.Dispose();
+    }
+}
