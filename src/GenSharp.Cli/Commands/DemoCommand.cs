@@ -25,11 +25,11 @@ static class DemoCommand
             AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(model)}").LeftJustified());
             PrintMetrics(dir);
             var text = r.GetValue(prompt)!;
-            var sampling = new SamplingOptions { Temperature = 0.8, TopK = 0, Seed = r.GetValue(seed) };
-            var pieces = new TextGenerationPipeline(model, tokenizer).Generate(text, r.GetValue(maxTokens), sampling);   // validates first
+            var options = new GenerationOptions { Temperature = 0.8, MaxTokens = r.GetValue(maxTokens), Seed = r.GetValue(seed) };
+            var chunks = new TextGenerationPipeline(model, tokenizer, ContextOverflow.Slide).Stream(text, options);   // validates first
             Console.Write(text);
-            foreach (var piece in pieces)
-                Console.Write(piece);
+            foreach (var chunk in chunks)
+                Console.Write(chunk.Text);
             Console.WriteLine();
             AnsiConsole.Write(new Rule().LeftJustified());
             AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], [bold]./gensharp --help[/]");

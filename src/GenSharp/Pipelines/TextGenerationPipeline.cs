@@ -1,52 +1,104 @@
+using System.Runtime.CompilerServices;
 using GenSharp.Models;
 using GenSharp.Sampling;
 using GenSharp.Tokenizers;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 
-/// <summary>
-/// Prompt in, streamed text out. Each step re-reads the last context-length tokens (no KV cache yet);
-/// text is emitted only at complete UTF-8 characters.
-/// </summary>
-public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer tokenizer)
+/// <summary>One generated text of a request, with the tokens behind it and, if asked, their log-probabilities.</summary>
+public sealed record Choice(int Index, string Text, FinishReason Finish, IReadOnlyList<int> Tokens, IReadOnlyList<TokenLogprob>? Logprobs, double? BeamScore = null);
+
+/// <summary>Token counts of a request (completion counts every sampled token, an EOS too).</summary>
+public sealed record Usage(int PromptTokens, int CompletionTokens)
 {
-    /// <summary>Yields text pieces as tokens are generated. Bad arguments throw here, before anything is yielded.</summary>
-    public IEnumerable<string> Generate(string prompt, int maxTokens, SamplingOptions sampling)
-    {
-        if (maxTokens < 0) throw new ArgumentException($"max tokens must be ≥ 0 (got {maxTokens})");
-        sampling.Validate();
-        var ids = tokenizer.Encode(prompt).ToList();
-        if (ids.Count == 0)
-            throw new ArgumentException("the prompt is empty; give at least one character for the model to continue");
-        return Stream(ids, maxTokens, sampling);
-    }
+    public int TotalTokens => PromptTokens + CompletionTokens;
+}
 
-    IEnumerable<string> Stream(List<int> ids, int maxTokens, SamplingOptions sampling)
+public sealed record GenerationResult(IReadOnlyList<Choice> Choices, Usage Usage);
+
+/// <summary>A streamed piece of choice <see cref="Index"/>: new text, its token's log-probability, and at the end the finish reason and usage.</summary>
+public sealed record GenerationChunk(int Index, string Text, TokenLogprob? Logprob, FinishReason? Finish, Usage? Usage = null);
+
+/// <summary>
+/// Prompt in, text out, over the KV-cache <see cref="GenerationEngine"/> (or <see cref="BeamSearch"/> when
+/// beams &gt; 1). Arguments are checked before anything runs; every call owns its engine and cache.
+/// Cancellation stops within one decode step and throws <see cref="OperationCanceledException"/>.
+/// </summary>
+public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer tokenizer, ContextOverflow overflow = ContextOverflow.Stop)
+{
+    public LlamaForCausalLM Model => model;
+    public ITokenizer Tokenizer => tokenizer;
+
+    public GenerationResult Generate(string prompt, GenerationOptions options, CancellationToken cancel = default) =>
+        GenerateBatch([prompt], options, cancel)[0];
+
+    /// <summary>Decodes all prompts together (continuous batching in one engine); results equal one-by-one generation.</summary>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<string> prompts, GenerationOptions options, CancellationToken cancel = default)
     {
-        var device = model.parameters().First().device;
-        var decoder = new StreamingDecoder(tokenizer);
-        using var sampler = new TokenSampler(sampling);
-        model.eval();
-        for (int i = 0; i < maxTokens; i++)
+        options.Validate(model.Config.VocabSize);
+        if (options.Beams > 1) return prompts.Select(p => Beam(p, options, cancel)).ToArray();
+        using var engine = new GenerationEngine(model, tokenizer, prompts.Count * options.N, overflow);
+        var encoded = prompts.Select(engine.EncodePrompt).ToArray();
+        var groups = encoded.Select(ids => engine.Add(ids, options)).ToArray();
+        while (engine.HasWork)
         {
-            int next = NextToken(ids, sampler, device);   // scope lives inside, never across yield
-            ids.Add(next);
-            var piece = decoder.Push(next);
-            if (piece.Length > 0) yield return piece;
+            cancel.ThrowIfCancellationRequested();
+            engine.Step();
         }
-        var rest = decoder.Flush();
-        if (rest.Length > 0) yield return rest;
+        return groups.Select(g => new GenerationResult(
+            g.Select(s => new Choice(s.Index, s.Text, s.Finish!.Value, s.Tokens, s.Logprobs)).ToArray(),
+            new Usage(g[0].PromptTokens.Count, g.Sum(s => s.Tokens.Count)))).ToArray();
     }
 
-    int NextToken(List<int> ids, TokenSampler sampler, Device device)
+    /// <summary>Streams the request's choices as they are decoded. Bad arguments throw here, before the first chunk.</summary>
+    public IEnumerable<GenerationChunk> Stream(string prompt, GenerationOptions options, CancellationToken cancel = default)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        int ctx = model.Config.MaxPositions;
-        var window = ids.Count > ctx ? ids.GetRange(ids.Count - ctx, ctx) : ids;
-        var x = tensor(window.Select(i => (long)i).ToArray()).unsqueeze(0).to(device);   // (1, T)
-        var logits = model.forward(x)[0, -1];                                              // (V)
-        return (int)sampler.Sample(logits).item<long>();
+        options.Validate(model.Config.VocabSize);
+        if (options.Beams > 1)
+        {
+            var ids = GenerationEngine.EncodePrompt(tokenizer, prompt, model.Config.MaxPositions);
+            return BeamChunks(ids, options, cancel);
+        }
+        var engine = new GenerationEngine(model, tokenizer, options.N, overflow);
+        try { return StreamFrom(engine, engine.Add(engine.EncodePrompt(prompt), options), cancel); }
+        catch { engine.Dispose(); throw; }
+    }
+
+    /// <summary>The same stream for async callers: each decode step runs on the thread pool, synchronously inside its own scope.</summary>
+    public async IAsyncEnumerable<GenerationChunk> StreamAsync(string prompt, GenerationOptions options, [EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        using var chunks = Stream(prompt, options, cancel).GetEnumerator();
+        while (await Task.Run(chunks.MoveNext, CancellationToken.None).ConfigureAwait(false))
+            yield return chunks.Current;
+    }
+
+    IEnumerable<GenerationChunk> StreamFrom(GenerationEngine engine, IReadOnlyList<GeneratedSequence> group, CancellationToken cancel)
+    {
+        using var _ = engine;
+        while (engine.HasWork)
+        {
+            cancel.ThrowIfCancellationRequested();
+            foreach (var e in engine.Step())
+            {
+                var usage = e.Finish is null ? null : new Usage(e.Sequence.PromptTokens.Count, e.Sequence.Tokens.Count);
+                if (e.Text.Length > 0 || e.Finish is not null || e.Logprob is not null)
+                    yield return new GenerationChunk(e.Sequence.Index, e.Text, e.Logprob, e.Finish, usage);
+            }
+        }
+    }
+
+    IEnumerable<GenerationChunk> BeamChunks(int[] ids, GenerationOptions options, CancellationToken cancel)
+    {
+        var hyps = BeamSearch.Run(model, tokenizer, ids, options, cancel);
+        for (int i = 0; i < hyps.Count; i++)
+            yield return new GenerationChunk(i, hyps[i].Text, null, hyps[i].Finish, new Usage(ids.Length, hyps[i].Tokens.Count));
+    }
+
+    GenerationResult Beam(string prompt, GenerationOptions options, CancellationToken cancel)
+    {
+        var ids = GenerationEngine.EncodePrompt(tokenizer, prompt, model.Config.MaxPositions);
+        var hyps = BeamSearch.Run(model, tokenizer, ids, options, cancel);
+        var choices = hyps.Select((h, i) => new Choice(i, h.Text, h.Finish, h.Tokens, null, h.Score)).ToArray();
+        return new GenerationResult(choices, new Usage(ids.Length, hyps.Sum(h => h.Tokens.Count)));
     }
 }

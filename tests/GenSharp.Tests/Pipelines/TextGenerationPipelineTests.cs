@@ -1,46 +1,56 @@
-using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Sampling;
-using GenSharp.Tokenizers;
-using static TorchSharp.torch;
+using GenSharp.Tests.Sampling;
 
 namespace GenSharp.Tests.Pipelines;
 
 public sealed class TextGenerationPipelineTests
 {
-    static (LlamaForCausalLM, ITokenizer) Model()
-    {
-        var tok = CharTokenizer.Train("abcdefgh \n");
-        var model = new LlamaForCausalLM(new LlamaConfig { VocabSize = tok.VocabSize, HiddenSize = 16, IntermediateSize = 32, NumLayers = 1, NumHeads = 2, NumKvHeads = 2, MaxPositions = 8 });
-        model.InitializeWeights(3);
-        return (model, tok);
-    }
-
     [Fact]
-    public void GreedyGenerationFollowsTheArgmaxBeyondTheContext()
+    public void StreamedChunksAddUpToTheGeneratedTextWithFinishAndUsageLast()
     {
-        var (model, tok) = Model();
-        var text = string.Concat(new TextGenerationPipeline(model, tok).Generate("abc", 20, new SamplingOptions { Temperature = 0 }));
-        Assert.Equal(20, text.Length);   // longer than the 8-token context: the window slides
-
-        // Recompute the same continuation by hand with explicit argmax over the last 8 tokens.
-        var ids = tok.Encode("abc").ToList();
-        using (no_grad())
-            for (int i = 0; i < 20; i++)
-            {
-                var window = ids.Skip(Math.Max(0, ids.Count - 8)).Select(t => (long)t).ToArray();
-                ids.Add((int)model.forward(tensor(window).unsqueeze(0))[0, -1].argmax().item<long>());
-            }
-        Assert.Equal(tok.Decode(ids.Skip(3)), text);
-    }
-
-    [Fact]
-    public void SeededSamplingReproducesAndEmptyPromptIsRejected()
-    {
-        var (model, tok) = Model();
+        var (model, tok) = GenerationEngineTests.Tiny();
         var p = new TextGenerationPipeline(model, tok);
-        var opts = new SamplingOptions { Temperature = 1, TopK = 3, Seed = 11 };
-        Assert.Equal(string.Concat(p.Generate("a", 15, opts)), string.Concat(p.Generate("a", 15, opts)));
-        Assert.Throws<ArgumentException>(() => p.Generate("", 5, opts));   // eagerly, before enumeration
+        var options = new GenerationOptions { Temperature = 0.9, Seed = 8, MaxTokens = 15 };
+        var chunks = p.Stream("ab", options).ToList();
+        Assert.Equal(p.Generate("ab", options).Choices[0].Text, string.Concat(chunks.Select(c => c.Text)));
+        Assert.All(chunks[..^1], c => Assert.Null(c.Finish));
+        Assert.Equal((FinishReason.Length, new Usage(2, 15)), (chunks[^1].Finish!.Value, chunks[^1].Usage!));
+    }
+
+    [Fact]
+    public async Task AsyncStreamMatchesTheSyncStreamAndHonoursNSamples()
+    {
+        var (model, tok) = GenerationEngineTests.Tiny();
+        var p = new TextGenerationPipeline(model, tok);
+        var options = new GenerationOptions { Temperature = 1, Seed = 3, MaxTokens = 10, N = 3 };
+        var texts = new string[3];
+        await foreach (var c in p.StreamAsync("abc", options)) texts[c.Index] += c.Text;
+        Assert.Equal(p.Generate("abc", options).Choices.Select(c => c.Text), texts);
+    }
+
+    [Fact]
+    public void CancellationStopsBeforeTheNextDecodeStep()
+    {
+        var (model, tok) = GenerationEngineTests.Tiny();
+        using var cts = new CancellationTokenSource();
+        var received = 0;
+        var stream = new TextGenerationPipeline(model, tok).Stream("abc", new GenerationOptions { Temperature = 0, MaxTokens = 25 }, cts.Token);
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            foreach (var _ in stream)
+                if (++received == 3) cts.Cancel();   // one chunk per step with a character tokenizer
+        });
+        Assert.Equal(3, received);                   // no step ran after the cancellation
+    }
+
+    [Fact]
+    public void BadArgumentsThrowBeforeAnythingRuns()
+    {
+        var (model, tok) = GenerationEngineTests.Tiny();
+        var p = new TextGenerationPipeline(model, tok);
+        Assert.Throws<ArgumentException>(() => p.Stream("", new GenerationOptions()));
+        Assert.Throws<ArgumentException>(() => p.Stream("ab", new GenerationOptions { TopP = 0 }));
+        Assert.Throws<ArgumentException>(() => p.Stream("ab", new GenerationOptions { Beams = 2, MaxTokens = 0 }));
     }
 }

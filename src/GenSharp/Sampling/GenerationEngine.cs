@@ -1,0 +1,167 @@
+using GenSharp.Models;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Sampling;
+
+/// <summary>What to do when a sequence reaches the model's context length.</summary>
+public enum ContextOverflow
+{
+    Stop,    // finish with reason "length" (OpenAI semantics)
+    Slide,   // keep the newest half of the context, re-encode it at positions 0…, and go on (llama.cpp's context shift)
+}
+
+/// <summary>
+/// The decode loop over a KV cache: sequences are added (each takes a cache slot), every <see cref="Step"/>
+/// prefills new prompts in one pass each and then decodes one token for all running sequences in one
+/// batched forward pass, and finished or cancelled sequences free their slot. Sequences may be added and
+/// cancelled between steps (continuous batching). Not thread-safe: one caller drives it. Each step runs in
+/// its own DisposeScope; nothing is held across steps but the cache.
+/// </summary>
+public sealed class GenerationEngine : IDisposable
+{
+    readonly LlamaForCausalLM _model;
+    readonly ITokenizer _tokenizer;
+    readonly KvCache _cache;
+    readonly Device _device;
+    readonly Stack<int> _freeSlots;
+    readonly List<GeneratedSequence[]> _toPrefill = [];
+    readonly List<GeneratedSequence> _running = [];
+    int _nextId;
+
+    public GenerationEngine(LlamaForCausalLM model, ITokenizer tokenizer, int maxSequences = 16, ContextOverflow overflow = ContextOverflow.Stop)
+    {
+        (_model, _tokenizer, Overflow) = (model, tokenizer, overflow);
+        _device = model.parameters().First().device;
+        _cache = new KvCache(model.Config, maxSequences, _device);
+        _freeSlots = new Stack<int>(Enumerable.Range(0, maxSequences).Reverse());
+        model.eval();
+    }
+
+    public int Capacity => _cache.Slots;
+    public int FreeSlots => _freeSlots.Count;
+    public int Context => _cache.Context;
+    public ContextOverflow Overflow { get; }
+    public bool HasWork => _running.Count > 0;
+    public long Steps { get; private set; }
+
+    /// <summary>
+    /// Tokenizes a prompt and checks it fits: not empty, valid Unicode, shorter than the context.
+    /// Throws <see cref="ArgumentException"/> naming the problem.
+    /// </summary>
+    public int[] EncodePrompt(string prompt) => EncodePrompt(_tokenizer, prompt, Context);
+
+    /// <inheritdoc cref="EncodePrompt(string)"/>
+    public static int[] EncodePrompt(ITokenizer tokenizer, string prompt, int context)
+    {
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            if (char.IsHighSurrogate(prompt[i]) && i + 1 < prompt.Length && char.IsLowSurrogate(prompt[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(prompt[i])) throw new ArgumentException($"the prompt is not valid Unicode: unpaired surrogate U+{(int)prompt[i]:X4} at index {i}");
+        }
+        var ids = tokenizer.Encode(prompt);
+        if (ids.Length == 0) throw new ArgumentException("the prompt is empty; give at least one character for the model to continue");
+        if (ids.Length >= context)
+            throw new ArgumentException($"the prompt is {ids.Length} tokens but the model's context is {context} tokens (at most {context - 1} leave room to generate)");
+        return ids;
+    }
+
+    /// <summary>Queues <c>options.N</c> samples of one prompt; they are prefilled together at the next step.</summary>
+    public IReadOnlyList<GeneratedSequence> Add(int[] prompt, GenerationOptions options)
+    {
+        options.Validate(_model.Config.VocabSize);
+        if (options.Beams > 1) throw new ArgumentException("beam search runs in BeamSearch, not in the sampling engine");
+        if (prompt.Length == 0 || prompt.Length >= Context) throw new ArgumentException($"the prompt must have 1…{Context - 1} tokens (got {prompt.Length})");
+        if (prompt.Any(t => t < 0 || t >= _model.Config.VocabSize)) throw new ArgumentException($"the prompt holds a token outside the vocabulary (0…{_model.Config.VocabSize - 1})");
+        if (options.N > FreeSlots) throw new InvalidOperationException($"the engine has {FreeSlots} free sequence slots; the request needs {options.N}");
+        int? eos = _model.Config.EosTokenId;
+        var group = Enumerable.Range(0, options.N)
+            .Select(i => new GeneratedSequence(_nextId++, i, prompt, options, _tokenizer, eos) { Slot = _freeSlots.Pop() })
+            .ToArray();
+        _toPrefill.Add(group);
+        _running.AddRange(group);
+        return group;
+    }
+
+    /// <summary>Stops a sequence now and frees its slot; returns its final event (reason Cancelled).</summary>
+    public GenerationEvent Cancel(GeneratedSequence s)
+    {
+        if (s.Finish is not null || !_running.Remove(s)) return new GenerationEvent(s, -1, "", null, s.Finish);
+        foreach (var g in _toPrefill.ToArray())
+            if (g.Contains(s)) { _toPrefill.Remove(g); if (g.Length > 1) _toPrefill.Add(g.Where(x => x != s).ToArray()); }
+        Release(s);
+        return s.Cancel();
+    }
+
+    /// <summary>One engine step: prefill new sequences, decode one token for the others. Returns each sequence's event.</summary>
+    public IReadOnlyList<GenerationEvent> Step()
+    {
+        var events = new List<GenerationEvent>();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var prefilled = new HashSet<GeneratedSequence>();
+        foreach (var group in _toPrefill)
+        {
+            var head = group[0];
+            var logits = LastLogits(head.PromptTokens, head.Slot);
+            if (group.Length > 1) _cache.Copy(group.Skip(1).Select(_ => head.Slot).ToArray(), group.Skip(1).Select(s => s.Slot).ToArray());
+            foreach (var s in group)
+            {
+                s.Prefilled = true;
+                prefilled.Add(s);
+                events.Add(s.Next(logits, ContextFull(s)));
+            }
+        }
+        _toPrefill.Clear();
+
+        var decoding = _running.Where(s => s.Finish is null && !prefilled.Contains(s)).OrderBy(s => s.Slot).ToList();
+        if (decoding.Count > 0)
+        {
+            foreach (var s in decoding.Where(s => _cache.Length(s.Slot) >= Context)) Shift(s);
+            var input = tensor(decoding.Select(s => (long)s.LastToken).ToArray(), device: _device).view(decoding.Count, 1);
+            var logits = _model.forward(input, _cache.Begin(decoding.Select(s => s.Slot).ToArray(), 1));   // (B, 1, V)
+            var rows = logits.view(decoding.Count, -1).cpu().data<float>().ToArray();
+            int vocab = rows.Length / decoding.Count;
+            for (int b = 0; b < decoding.Count; b++)
+                events.Add(decoding[b].Next(rows.AsSpan(b * vocab, vocab), ContextFull(decoding[b])));
+        }
+        foreach (var s in _running.Where(s => s.Finish is not null).ToList())
+        {
+            _running.Remove(s);
+            Release(s);
+        }
+        Steps++;
+        return events;
+    }
+
+    // After the step that fed a sequence's last token, can its newest token still be fed next step?
+    bool ContextFull(GeneratedSequence s) => Overflow == ContextOverflow.Stop && _cache.Length(s.Slot) >= Context;
+
+    float[] LastLogits(IReadOnlyList<int> tokens, int slot)
+    {
+        var ids = tensor(tokens.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);       // (1, T)
+        var logits = _model.forward(ids, _cache.Begin([slot], tokens.Count));                        // (1, T, V)
+        return logits[0, -1].cpu().data<float>().ToArray();
+    }
+
+    // Context shift: keep the newest half of the tokens before the last one and re-encode them from position 0.
+    void Shift(GeneratedSequence s)
+    {
+        var all = s.PromptTokens.Concat(s.Tokens).ToList();
+        int keep = Context / 2;
+        _cache.Reset(s.Slot);
+        var window = all.GetRange(all.Count - 1 - keep, keep);
+        var ids = tensor(window.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);
+        _model.forward(ids, _cache.Begin([s.Slot], keep));
+    }
+
+    void Release(GeneratedSequence s)
+    {
+        if (s.Slot < 0) return;
+        _cache.Reset(s.Slot);
+        _freeSlots.Push(s.Slot);
+        s.Slot = -1;
+    }
+
+    public void Dispose() => _cache.Dispose();
+}
