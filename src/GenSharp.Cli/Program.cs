@@ -12,6 +12,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     TrainCommand.Create(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
+    ChatCommand.Create(),
     TokenizerCommand.Create(),
 };
 Cli.ConfigureConsole();

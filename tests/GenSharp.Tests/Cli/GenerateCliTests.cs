@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace GenSharp.Tests.Cli;
+
+/// <summary><c>gensharp generate</c> and <c>gensharp chat</c> on the bundled model, run as a user would.</summary>
+public sealed class GenerateCliTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-gen-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    static readonly string Bundled = FindBundled();
+
+    static string FindBundled()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (Directory.Exists(Path.Combine(d.FullName, "models", "shakespeare-char"))) return Path.Combine(d.FullName, "models", "shakespeare-char");
+        throw new DirectoryNotFoundException("models/shakespeare-char not found above the test binary");
+    }
+
+    static (int Code, string Out, string Err) Run(string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["NO_COLOR"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (stdin is not null) p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"gensharp {string.Join(' ', args)} hung"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void JsonOutputCarriesEveryControl()
+    {
+        var r = Run(null, "generate", "--model", Bundled, "--prompt", "ROMEO:\n", "--max-tokens", "60", "--top-p", "0.9", "--min-p", "0.05",
+            "--typical-p", "0.95", "--repetition-penalty", "1.1", "--presence-penalty", "0.2", "--frequency-penalty", "0.1",
+            "--stop", "\\n\\n", "--n", "2", "--logprobs", "--top-logprobs", "2", "--seed", "1", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var json = JsonDocument.Parse(r.Out);
+        var choices = json.RootElement.GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal(2, choices.Count);
+        int completion = 0;
+        foreach (var c in choices)
+        {
+            var text = c.GetProperty("text").GetString()!;
+            Assert.DoesNotContain("\n\n", text);
+            var finish = c.GetProperty("finish_reason").GetString();
+            Assert.True(finish is "stop" or "length", finish);
+            var logprobs = c.GetProperty("logprobs").EnumerateArray().ToList();
+            Assert.Equal(c.GetProperty("tokens").GetArrayLength(), logprobs.Count);
+            Assert.All(logprobs, l => Assert.Equal(2, l.GetProperty("top_logprobs").GetArrayLength()));
+            completion += logprobs.Count;
+        }
+        var usage = json.RootElement.GetProperty("usage");
+        Assert.Equal(7, usage.GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(completion, usage.GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public void BeamSearchReturnsRankedChoices()
+    {
+        var r = Run(null, "generate", "--model", Bundled, "--prompt", "KING:\n", "--max-tokens", "12", "--beams", "3", "--n", "2", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var json = JsonDocument.Parse(r.Out);
+        var scores = json.RootElement.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("beam_score").GetDouble()).ToList();
+        Assert.Equal(2, scores.Count);
+        Assert.True(scores[0] >= scores[1]);
+    }
+
+    [Theory]
+    [InlineData("temperature must be a finite number ≥ 0", "--temperature", "-1")]
+    [InlineData("top-p must be in (0, 1]", "--top-p", "1.5")]
+    [InlineData("max tokens must be ≥ 1", "--max-tokens", "0")]
+    [InlineData("a stop sequence is empty", "--stop", "")]
+    [InlineData("beams must be in 1…16", "--beams", "99")]
+    [InlineData("--logit-bias 'x' is not TOKEN_ID=BIAS", "--logit-bias", "x")]
+    [InlineData("--context-overflow 'wrap' is not slide or stop", "--context-overflow", "wrap")]
+    [InlineData("--prompt is not valid UTF-8", "--prompt", "a\uFFFDb")]
+    public void BadParametersAreClearErrors(string message, string flag, string value)
+    {
+        var r = Run(null, "generate", "--model", Bundled, flag, value);
+        Assert.Equal(1, r.Code);
+        Assert.Contains(message, r.Err);
+        Assert.Equal("", r.Out);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Fact]
+    public void PromptProblemsNameThemselves()
+    {
+        var tooLong = Run(null, "generate", "--model", Bundled, "--prompt", new string('a', 200));
+        Assert.Equal(1, tooLong.Code);
+        Assert.Contains("the prompt is 200 tokens but the model's context is 128 tokens", tooLong.Err);
+
+        var file = Path.Combine(_dir, "bad.txt");
+        File.WriteAllBytes(file, [0x41, 0xC3, 0x28, 0x42]);
+        var badUtf8 = Run(null, "generate", "--model", Bundled, "--prompt-file", file);
+        Assert.Equal(1, badUtf8.Code);
+        Assert.Contains("bad.txt: not valid UTF-8 (bad byte at offset 1)", badUtf8.Err);
+
+        var missing = Run(null, "generate", "--model", Path.Combine(_dir, "nope"));
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("model directory not found", missing.Err);
+    }
+
+    [Fact]
+    public void ChatRepliesKeepsGoingAfterABadMessageAndHonoursCommands()
+    {
+        var r = Run("Good morrow, sir.\nhello #1\n/system Thou art a duke.\nWhat news?\n/reset\n/nonsense\n/exit\nnever read\n",
+            "chat", "--model", Bundled, "--seed", "2", "--max-tokens", "40");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(2, r.Out.Split("assistant> ").Length - 1);
+        Assert.Contains("character '#' (U+0023) is not in this character-level tokenizer's vocabulary", r.Err);
+        Assert.Contains("(system message set)", r.Out);
+        Assert.Contains("(conversation cleared)", r.Out);
+        Assert.Contains("unknown command /nonsense", r.Out);
+    }
+}
