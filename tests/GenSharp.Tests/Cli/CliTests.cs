@@ -9,18 +9,7 @@ public sealed class CliTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("gensharp-cli-").FullName;
     public void Dispose() => Directory.Delete(_dir, true);
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"gensharp {string.Join(' ', args)} hung"); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(null, args);
 
     static void AssertNoStackTrace(string text) => Assert.DoesNotContain("   at ", text);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace GenSharp.Tests.Cli;
@@ -9,29 +8,9 @@ public sealed class GenerateCliTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("gensharp-gen-").FullName;
     public void Dispose() => Directory.Delete(_dir, true);
 
-    static readonly string Bundled = FindBundled();
+    static readonly string Bundled = CliRunner.Bundled();
 
-    static string FindBundled()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (Directory.Exists(Path.Combine(d.FullName, "models", "shakespeare-char"))) return Path.Combine(d.FullName, "models", "shakespeare-char");
-        throw new DirectoryNotFoundException("models/shakespeare-char not found above the test binary");
-    }
-
-    static (int Code, string Out, string Err) Run(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (stdin is not null) p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"gensharp {string.Join(' ', args)} hung"); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    static (int Code, string Out, string Err) Run(string? stdin, params string[] args) => CliRunner.Run(stdin, args);
 
     [Fact]
     public void JsonOutputCarriesEveryControl()
