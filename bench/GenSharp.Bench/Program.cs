@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "gemm" => GemmBench.Run(args[1..]),
     "train" => TrainBench.Run(args[1..]),
     "gemm-shapes" => GemmShapesBench.Run(args[1..]),
+    "decode" => DecodeBench.Run(args[1..]),
     "logits" => LogitsDump.Run(args[1..]),
     _ => Usage(),
 };
@@ -18,6 +19,8 @@ static int Usage()
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)
                gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
+               gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
+                                                         KV cache speed-up, engine overhead over a bare forward pass
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
         """);
     return 2;

@@ -55,14 +55,14 @@ static class TrainBench
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    static string FindData()
+    static string FindData() => Path.Combine(RepoRoot(), "data", "tinyshakespeare.txt");
+
+    /// <summary>The repository root: the first directory above the working directory or the binary holding data/tinyshakespeare.txt.</summary>
+    public static string RepoRoot()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-        {
-            var f = Path.Combine(d.FullName, "data", "tinyshakespeare.txt");
-            if (File.Exists(f)) return f;
-        }
+            if (File.Exists(Path.Combine(d.FullName, "data", "tinyshakespeare.txt"))) return d.FullName;
         throw new FileNotFoundException("data/tinyshakespeare.txt not found above the bench binary");
     }
 
