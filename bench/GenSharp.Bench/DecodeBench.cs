@@ -26,14 +26,17 @@ static class DecodeBench
         Decode(model, tok, promptIds, options with { MaxTokens = 8 }, 1);   // warm-up: allocations, kernels, JIT
 
         var ttft = Enumerable.Range(0, 7).Select(_ => Decode(model, tok, promptIds, options with { MaxTokens = 1 }, 1).Ttft).Order().ElementAt(3);
-        var (engineMs, bareMs) = Interleaved(model, tok, promptIds, options);
+        var pairs = Enumerable.Range(0, 3).SelectMany(_ => Interleaved(model, tok, promptIds, options)).ToList();
+        double engineMs = Median(pairs.Select(p => p.Engine).ToList()), bareMs = Median(pairs.Select(p => p.Bare).ToList());
+        var (stepMs, modelMs) = Overhead(model, tok, promptIds, options);
         var noCacheMs = NoCache(model, promptIds, tokens);
         var b16 = Enumerable.Range(0, 3).Select(_ => Decode(model, tok, promptIds, options, 16).PerSequence).Order().ElementAt(1);
 
         Console.WriteLine($"time to first token (prefill {prompt} + sample), median of 7: {ttft:F1} ms");
         Console.WriteLine($"decode, batch 1: {1000 / engineMs:F0} tokens/s ({engineMs:F2} ms/token, median step)");
         Console.WriteLine($"decode, batch 16: {b16 * 16:F0} tokens/s aggregate ({b16:F0} per sequence; {16 * b16 / (1000 / engineMs):F1}× batch 1)");
-        Console.WriteLine($"bare cached forward pass, batch 1: {bareMs:F2} ms/token → engine overhead {(engineMs / bareMs - 1):P1}");
+        Console.WriteLine($"bare cached forward pass, batch 1: {bareMs:F2} ms/token, median of {pairs.Count} steps paired with engine steps");
+        Console.WriteLine($"engine overhead per token (step time outside the model's forward pass, 3 × {tokens} tokens): {stepMs - modelMs:F3} ms = {(stepMs - modelMs) / modelMs:P1} of the forward pass");
         Console.WriteLine($"no KV cache (full forward per token, same lengths): {noCacheMs:F2} ms/token → KV cache speed-up {noCacheMs / engineMs:F1}×");
         return 0;
     }
@@ -70,34 +73,55 @@ static class DecodeBench
     }
 
     /// <summary>
-    /// Median ms per token of an engine step (batch 1, sampling and text decoding included) and of a bare
-    /// cached forward pass with the logits copied to the CPU, run alternately at each position (which one
-    /// goes first alternates too) so the machine's drift and cache effects fall on both equally.
+    /// ms of an engine step (batch 1, sampling and text decoding included) and of a bare cached forward pass
+    /// with the logits copied to the CPU, paired at each position (which one goes first alternates) so the
+    /// machine's drift and cache effects fall on both equally.
     /// </summary>
-    static (double Engine, double Bare) Interleaved(LlamaForCausalLM model, ITokenizer tok, int[] prompt, GenerationOptions options)
+    static List<(double Engine, double Bare)> Interleaved(LlamaForCausalLM model, ITokenizer tok, int[] prompt, GenerationOptions options)
     {
         using var engine = new GenerationEngine(model, tok, 1);
         using var cache = new KvCache(model.Config, 1);
         var seq = engine.Add(prompt, options)[0];
         engine.Step();
         using (no_grad()) using (NewDisposeScope()) model.forward(tensor(prompt.Select(t => (long)t).ToArray()).unsqueeze(0), cache.Begin([0], prompt.Length));
-        var (e, b) = (new List<double>(), new List<double>());
+        var pairs = new List<(double Engine, double Bare)>();
         var sw = new Stopwatch();
         for (int i = 0; engine.HasWork; i++)
         {
             long last = seq.Tokens[^1];
-            void Engine() { sw.Restart(); engine.Step(); e.Add(sw.Elapsed.TotalMilliseconds); }
+            double e = 0, b = 0;
+            void Engine() { sw.Restart(); engine.Step(); e = sw.Elapsed.TotalMilliseconds; }
             void Bare()
             {
                 using var _ = no_grad();
-                using var scope = NewDisposeScope();
                 sw.Restart();
-                model.forward(tensor(new[] { last }).view(1, 1), cache.Begin([0], 1)).cpu().data<float>().ToArray();
-                b.Add(sw.Elapsed.TotalMilliseconds);
+                using (NewDisposeScope())   // freeing the pass's temporaries is part of its cost
+                    model.forward(tensor(new[] { last }).view(1, 1), cache.Begin([0], 1)).cpu().data<float>().ToArray();
+                b = sw.Elapsed.TotalMilliseconds;
             }
             if (i % 2 == 0) { Engine(); Bare(); } else { Bare(); Engine(); }
+            pairs.Add((e, b));
         }
-        return (Median(e), Median(b));
+        return pairs;
+    }
+
+    /// <summary>Mean ms per decode step and per model forward inside it, batch 1, over three generations.</summary>
+    static (double Step, double Model) Overhead(LlamaForCausalLM model, ITokenizer tok, int[] prompt, GenerationOptions options)
+    {
+        double step = 0, inModel = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            using var engine = new GenerationEngine(model, tok, 1);
+            engine.Add(prompt, options);
+            engine.Step();
+            var before = engine.ModelTime;
+            var sw = Stopwatch.StartNew();
+            int n = 0;
+            while (engine.HasWork) { engine.Step(); n++; }
+            step += sw.Elapsed.TotalMilliseconds / n;
+            inModel += (engine.ModelTime - before).TotalMilliseconds / n;
+        }
+        return (step / 3, inModel / 3);
     }
 
     /// <summary>Median ms per token when every token re-runs the whole sequence (generation without a cache), greedy.</summary>

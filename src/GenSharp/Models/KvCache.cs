@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace GenSharp.Models;
 
 /// <summary>
-/// Keys and values of past tokens for a fixed number of sequence <em>slots</em>, one (slots, context, nkv, hs)
-/// tensor each per layer. A slot is filled front to back; sequences of different lengths share a decode
+/// Keys and values of past tokens for a fixed number of sequence <em>slots</em>, one (slots, nkv, context, hs)
+/// tensor each per layer (the layout attention reads, so a step's keys are a view, not a copy). A slot is filled front to back; sequences of different lengths share a decode
 /// step through a mask, and a slot can be reset, copied (n samples of one prompt) or reordered (beams)
 /// between steps, which is what continuous batching needs. Owns its tensors: dispose it.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class KvCache : IDisposable
         Config = config;
         Context = config.MaxPositions;
         _lengths = new int[slots];
-        long[] shape = [slots, Context, config.NumKvHeads, config.HeadDim];
+        long[] shape = [slots, config.NumKvHeads, Context, config.HeadDim];
         _keys = Enumerable.Range(0, config.NumLayers).Select(_ => zeros(shape, device: device).DetachFromDisposeScope()).ToArray();
         _values = Enumerable.Range(0, config.NumLayers).Select(_ => zeros(shape, device: device).DetachFromDisposeScope()).ToArray();
     }
@@ -96,28 +96,23 @@ public sealed class KvCache : IDisposable
         public (Tensor K, Tensor V) Update(int layer, Tensor k, Tensor v)
         {
             var (kc, vc) = (cache._keys[layer], cache._values[layer]);
-            long T = k.shape[1];
-            if (contiguous && uniformStart >= 0)
-            {
-                kc.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(k);
-                vc.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(v);
-            }
-            else
-            {
-                var rows = tensor(slots.Select(s => (long)s).ToArray(), device: kc.device).unsqueeze(1).expand(-1, T);
-                kc.index_put_(k, rows, positions);
-                vc.index_put_(v, rows, positions);
-            }
+            Write(kc.transpose(1, 2), k);                                                   // written through a (slots, ctx, nkv, hs) view
+            Write(vc.transpose(1, 2), v);
             return (Read(kc), Read(vc));
         }
 
-        Tensor Read(Tensor c)
+        void Write(Tensor c, Tensor x)
         {
-            var rows = contiguous
-                ? c.narrow(0, slots[0], slots.Length).narrow(1, 0, length)
-                : c.narrow(1, 0, length).index_select(0, tensor(slots.Select(s => (long)s).ToArray(), device: c.device));
-            return rows.transpose(1, 2);                                                    // (B, nkv, L, hs)
+            long T = x.shape[1];
+            if (contiguous && uniformStart >= 0)
+                c.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(x);
+            else
+                c.index_put_(x, tensor(slots.Select(s => (long)s).ToArray(), device: c.device).unsqueeze(1).expand(-1, T), positions);
         }
+
+        Tensor Read(Tensor c) => contiguous
+            ? c.narrow(0, slots[0], slots.Length).narrow(2, 0, length)
+            : c.narrow(2, 0, length).index_select(0, tensor(slots.Select(s => (long)s).ToArray(), device: c.device));
     }
 
     public void Dispose()

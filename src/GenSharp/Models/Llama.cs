@@ -10,6 +10,21 @@ namespace GenSharp.Models;
 // (model.layers.0.self_attn.q_proj.weight, …) so state dicts map one to one. Tensors in, logits out:
 // no loss, sampling, file IO or device moves in here.
 
+/// <summary>Products used only without autograd (generation, evaluation).</summary>
+static class Inference
+{
+    /// <summary>
+    /// x·Wᵀ computed as (W·xᵀ)ᵀ: the same numbers, but MKL runs the few-row products of batched decoding
+    /// 2–4× faster this way round (16 rows, 512→1368: ~0.15–0.28 ms instead of ~0.5–0.6 ms; equal from ~64 rows).
+    /// </summary>
+    public static Tensor Linear(Tensor x, Tensor weight)
+    {
+        var rows = x.reshape(-1, x.shape[^1]);                                   // (M, in)
+        var y = weight.matmul(rows.t()).t();                                      // (M, out), a transposed view
+        return y.reshape([.. x.shape[..^1], weight.shape[0]]);
+    }
+}
+
 /// <summary>Root-mean-square layer norm (Zhang &amp; Sennrich 2019), computed in fp32 like HF's LlamaRMSNorm.</summary>
 public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
 {
@@ -86,8 +101,11 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
         long B = x.shape[0], T = x.shape[1];
-        // One GEMM for q, k and v, and one RoPE for q and k together: small models are launch-bound on CPU.
-        var qkv = F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
+        // Training: one GEMM over the concatenated weights (one backward instead of three). Inference:
+        // copying the weights would cost more than a decode step's GEMVs, so concatenate the outputs.
+        var qkv = (is_grad_enabled()
+                ? F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
+                : cat([Inference.Linear(x, q_proj.weight!), Inference.Linear(x, k_proj.weight!), Inference.Linear(x, v_proj.weight!)], -1))
             .view(B, T, _heads + 2 * _kvHeads, _headDim);                                 // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
@@ -110,7 +128,7 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         v = RepeatKv(v, _heads / _kvHeads);
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
-        return o_proj.forward(y);
+        return is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
     }
 
     /// <summary>HF repeat_kv: each K/V head serves n_rep consecutive query heads. (B, nkv, T, hs) → (B, nkv·n_rep, T, hs).</summary>
@@ -137,7 +155,9 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // one GEMM for both
+        if (!is_grad_enabled())
+            return Inference.Linear(F.silu(Inference.Linear(x, gate_proj.weight!)) * Inference.Linear(x, up_proj.weight!), down_proj.weight!);
+        var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // training: one GEMM for both
         return down_proj.forward(F.silu(gateUp[0]) * gateUp[1]);
     }
 }
@@ -243,7 +263,11 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         return Head(model.Forward(inputIds, cache));
     }
 
-    Tensor Head(Tensor h) => lm_head is null ? F.linear(h, model.EmbeddingWeight) : lm_head.forward(h);
+    Tensor Head(Tensor h)
+    {
+        var w = lm_head is null ? model.EmbeddingWeight : lm_head.weight!;
+        return is_grad_enabled() ? F.linear(h, w) : Inference.Linear(h, w);
+    }
 
     /// <summary>
     /// GPT-2/nanoGPT initialisation: N(0, 0.02) for matrices and embeddings, residual output projections

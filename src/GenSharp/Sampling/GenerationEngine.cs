@@ -44,6 +44,9 @@ public sealed class GenerationEngine : IDisposable
     public ContextOverflow Overflow { get; }
     public bool HasWork => _running.Count > 0;
     public long Steps { get; private set; }
+    /// <summary>Time spent in the model's forward passes (logits copied to the CPU included); the rest of a step is the engine's own work.</summary>
+    public TimeSpan ModelTime => _modelTime.Elapsed;
+    readonly System.Diagnostics.Stopwatch _modelTime = new();
 
     /// <summary>
     /// Tokenizes a prompt and checks it fits: not empty, valid Unicode, shorter than the context.
@@ -119,8 +122,12 @@ public sealed class GenerationEngine : IDisposable
         {
             foreach (var s in decoding.Where(s => _cache.Length(s.Slot) >= Context)) Shift(s);
             var input = tensor(decoding.Select(s => (long)s.LastToken).ToArray(), device: _device).view(decoding.Count, 1);
-            var logits = _model.forward(input, _cache.Begin(decoding.Select(s => s.Slot).ToArray(), 1));   // (B, 1, V)
-            var rows = logits.view(decoding.Count, -1).cpu().data<float>().ToArray();
+            var slots = decoding.Select(s => s.Slot).ToArray();
+            float[] rows;
+            _modelTime.Start();
+            using (NewDisposeScope())   // the forward pass's temporaries are freed here, inside the model time
+                rows = _model.forward(input, _cache.Begin(slots, 1)).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
+            _modelTime.Stop();
             int vocab = rows.Length / decoding.Count;
             for (int b = 0; b < decoding.Count; b++)
                 events.Add(decoding[b].Next(rows.AsSpan(b * vocab, vocab), ContextFull(decoding[b])));
@@ -140,8 +147,12 @@ public sealed class GenerationEngine : IDisposable
     float[] LastLogits(IReadOnlyList<int> tokens, int slot)
     {
         var ids = tensor(tokens.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);       // (1, T)
-        var logits = _model.forward(ids, _cache.Begin([slot], tokens.Count));                        // (1, T, V)
-        return logits[0, -1].cpu().data<float>().ToArray();
+        float[] last;
+        _modelTime.Start();
+        using (NewDisposeScope())
+            last = _model.forward(ids, _cache.Begin([slot], tokens.Count))[0, -1].cpu().data<float>().ToArray();   // (V) of (1, T, V)
+        _modelTime.Stop();
+        return last;
     }
 
     // Context shift: keep the newest half of the tokens before the last one and re-encode them from position 0.

@@ -2,6 +2,7 @@ using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Sampling;
 using GenSharp.Tokenizers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GenSharp.Tests.Sampling;
@@ -141,5 +142,18 @@ public sealed class GenerationEngineTests
         Assert.Contains("the prompt is 16 tokens but the model's context is 16 tokens", e.Message);
         e = Assert.Throws<ArgumentException>(() => new TextGenerationPipeline(model, tok).Generate("ab\uD800c", options));
         Assert.Contains("not valid Unicode", e.Message);
+    }
+
+    [Fact]
+    public void DecodeStepsLeaveNoNativeTensorsBehind()
+    {
+        var (model, tok) = Tiny(context: 128);
+        using var engine = new GenerationEngine(model, tok, maxSequences: 4);
+        engine.Add(tok.Encode("abc"), new GenerationOptions { Seed = 1, MaxTokens = 100, N = 2, Logprobs = true, TopLogprobs = 2 });
+        engine.Add(tok.Encode("hij"), new GenerationOptions { Seed = 2, MaxTokens = 100, RepetitionPenalty = 1.2 });
+        for (int i = 0; i < 10; i++) engine.Step();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 80; i++) engine.Step();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }
