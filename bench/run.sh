@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks for docs/benchmarks.md. Run on an otherwise idle machine; takes ~15 min.
+# Side-by-side benchmarks for docs/benchmarks.md. Run on an otherwise idle machine; takes ~25 min.
 # Results (with the commands that made them) go to bench/results/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +15,10 @@ run() { local name=$1; shift; echo "\$ $*" | tee "$out/$name.txt"; "$@" 2>&1 | t
 run gemm "$bench" gemm
 run gensharp-nano-cpu-speed "$bench" train --preset nano-cpu --steps 300
 run nanogpt-nano-cpu-speed /usr/bin/python3 "$root/bench/reference/nanogpt_cpu.py" --iters 100 --eval 0
+run gemm-shapes "$bench" gemm-shapes nano-cpu
 run gensharp-384 "$bench" train --preset nano-cpu --layers 6 --dim 384 --heads 6 --context 256 --batch-size 12 --steps 40
 rm -rf /tmp/gensharp-bench-nano
 run gensharp-nano-cpu-full "$root/gensharp" train lm --data "$root/data/tinyshakespeare.txt" --preset nano-cpu --out /tmp/gensharp-bench-nano
 run nanogpt-nano-cpu-full /usr/bin/python3 "$root/bench/reference/nanogpt_cpu.py" --iters 2000
+run decode-bundled "$bench" decode
+run decode-25m "$bench" decode --size-25m
