@@ -48,11 +48,13 @@ PIN
   has_glibcxx_3_4_32 || { echo "error: libstdc++6 from trixie installed but GLIBCXX_3.4.32 still missing" >&2; exit 1; }
 }
 
-# Debian packages the project uses: fonts for plots (ScottPlot/SkiaSharp need fontconfig + a font).
+# Debian packages the project uses: fonts for plots (ScottPlot/SkiaSharp need fontconfig + a font),
+# Fashion-MNIST for the image models.
 install_debian_packages() {
   local missing=()
   dpkg -s fontconfig >/dev/null 2>&1 || missing+=(fontconfig)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+  dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || missing+=(dataset-fashion-mnist)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq

@@ -9,7 +9,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new HelpOption(),
     new VersionOption(),
     DemoCommand.Create(),
-    TrainCommand.Create(),
+    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create() },
     EvalCommand.Create(),
     GenerateCommand.Create(),
     ChatCommand.Create(),

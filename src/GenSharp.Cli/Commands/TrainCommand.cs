@@ -9,7 +9,7 @@ namespace GenSharp.Cli.Commands;
 /// <summary><c>gensharp train lm</c>: pretrain a language model from text, resumable.</summary>
 static class TrainCommand
 {
-    public static Command Create()
+    public static Command CreateLm()
     {
         var data = Cli.Opt<string?>("--data", "Training text: a file or a directory of .txt/.md files (last 10% is validation)");
         var output = new Option<string>("--out") { Description = "Run/model directory (checkpoints, metrics, loss curve)", Required = true };
@@ -89,7 +89,7 @@ static class TrainCommand
             using (trainer)
             {
                 using var cts = Cli.CancelOnSignals();
-                var result = TrainingProgress.Run(trainer, cts.Token);
+                var result = TrainingProgress.Run(trainer.Step, trainer.Options.Steps, "tok/s", o => trainer.Run(cts.Token, o));
                 var verb = result.Cancelled ? "stopped" : "finished";
                 AnsiConsole.MarkupLineInterpolated(
                     $"{verb} at step {result.Step}: val loss {result.ValLoss:F4}, {result.MeanStepMs:F1} ms/step, {result.TokensPerSecond:N0} tokens/s, wall {result.Wall:hh\\:mm\\:ss}");
@@ -97,7 +97,7 @@ static class TrainCommand
                 return result.Cancelled ? 130 : 0;
             }
         }));
-        return new Command("train", "Train models") { lm };
+        return lm;
     }
 
     static ITokenizer BuildTokenizer(string spec, string text, int vocabSize) => spec switch

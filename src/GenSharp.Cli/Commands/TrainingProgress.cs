@@ -9,20 +9,23 @@ sealed class TrainingProgress : ITrainingObserver
     readonly ProgressTask? _task;
     readonly Queue<double> _recentMs = new();
 
-    TrainingProgress(ProgressTask? task) => _task = task;
+    readonly string _unit;
 
-    public static TrainResult Run(LmTrainer trainer, CancellationToken cancel)
+    TrainingProgress(ProgressTask? task, string unit) => (_task, _unit) = (task, unit);
+
+    /// <summary>Runs <paramref name="run"/> (a trainer's Run) with a progress bar from <paramref name="step"/> to <paramref name="total"/>; <paramref name="unit"/> names the throughput.</summary>
+    public static TrainResult Run(long step, long total, string unit, Func<ITrainingObserver, TrainResult> run)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive)
-            return trainer.Run(cancel, new TrainingProgress(null));
+            return run(new TrainingProgress(null, unit));
         TrainResult result = null!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask("starting", maxValue: trainer.Options.Steps);
-                task.Value = trainer.Step;
-                result = trainer.Run(cancel, new TrainingProgress(task));
+                var task = ctx.AddTask("starting", maxValue: total);
+                task.Value = step;
+                result = run(new TrainingProgress(task, unit));
             });
         return result;
     }
@@ -32,7 +35,7 @@ sealed class TrainingProgress : ITrainingObserver
         _recentMs.Enqueue(m.StepMs);
         if (_recentMs.Count > 20) _recentMs.Dequeue();
         double ms = _recentMs.Average();
-        var text = $"step {m.Step}/{m.TotalSteps} · loss {m.Loss:F3} · {ms:F1} ms/step · {m.TokensPerSecond * m.StepMs / ms:N0} tok/s";
+        var text = $"step {m.Step}/{m.TotalSteps} · loss {m.Loss:F3} · {ms:F1} ms/step · {m.TokensPerSecond * m.StepMs / ms:N0} {_unit}";
         if (_task is not null) { _task.Description = text; _task.Value = m.Step; }
         else if (m.Step % 100 == 0) Console.WriteLine(text);
     }

@@ -55,7 +55,10 @@ public static class ModelDirectory
     }
 
     /// <summary>Copies a safetensors file into the model, checking that names, shapes and dtypes match exactly.</summary>
-    public static void LoadWeights(string path, LlamaForCausalLM model)
+    public static void LoadWeights(string path, LlamaForCausalLM model) => LoadStateDict(path, model);
+
+    /// <summary>Copies a safetensors file into any module's state dict, checking that names, shapes and dtypes match exactly.</summary>
+    public static void LoadStateDict(string path, nn.Module model)
     {
         Dictionary<string, Tensor> tensors;
         try { tensors = SafeTensors.Load(path); }

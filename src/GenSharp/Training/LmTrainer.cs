@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.IO;
@@ -37,8 +36,8 @@ public interface ITrainingObserver
 /// </summary>
 public sealed class LmTrainer : IDisposable
 {
-    public const string StateDir = "training_state", StateFile = "state.json", OptimizerFile = "optimizer.safetensors";
-    public const string MetricsLog = "metrics.jsonl", MetricsSummary = "metrics.json", LossPlot = "loss.png";
+    public const string StateDir = RunFiles.StateDir, StateFile = RunFiles.StateFile, OptimizerFile = "optimizer.safetensors";
+    public const string MetricsLog = RunFiles.MetricsLog, MetricsSummary = RunFiles.MetricsSummary, LossPlot = RunFiles.LossPlot;
 
     readonly string _dir;
     readonly LlamaForCausalLM _model;
@@ -83,20 +82,12 @@ public sealed class LmTrainer : IDisposable
     /// <summary>Reopens the run in <paramref name="dir"/> at its last checkpoint. <paramref name="steps"/> may extend it.</summary>
     public static LmTrainer Resume(string dir, Device device, int? steps = null)
     {
-        var statePath = Path.Combine(dir, StateDir, StateFile);
-        if (!File.Exists(statePath)) throw new FileNotFoundException($"{statePath}: no training state to resume from (was the run started with --out {dir}?)", statePath);
-        var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        var modelPath = Path.Combine(dir, ModelDirectory.WeightsFile);
+        var optPath = Path.Combine(dir, StateDir, OptimizerFile);
+        var state = RunFiles.ReadState(dir, ("model_sha256", modelPath), ("optimizer_sha256", optPath));
         var opt = state["options"].Deserialize<TrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
         var run = state["run"].Deserialize<RunInfo>()!;
-        var modelPath = Path.Combine(dir, ModelDirectory.WeightsFile);
-        var optPath = Path.Combine(dir, StateDir, OptimizerFile);
-        foreach (var (path, key) in new[] { (modelPath, "model_sha256"), (optPath, "optimizer_sha256") })
-        {
-            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint file missing", path);
-            if (Sha256(path) != (string?)state[key])
-                throw new InvalidDataException($"{path}: does not match the checkpoint recorded in {statePath} (the run was killed while saving?)");
-        }
         var (model, tokenizer) = ModelDirectory.Load(dir);
         model.to(device);
         var data = TokenDataset.Build(TextCorpus.Read(run.DataPath), tokenizer, Path.Combine(dir, "dataset"));
@@ -204,17 +195,14 @@ public sealed class LmTrainer : IDisposable
         _optimizer.Save(optPath);
         ModelDirectory.Save(_dir, _model, _tokenizer, ModelCard());
         WriteSummary();
-        var state = new JsonObject
+        RunFiles.WriteState(_dir, new JsonObject
         {
             ["step"] = _step,
             ["train_seconds"] = _trainSeconds,
-            ["model_sha256"] = Sha256(Path.Combine(_dir, ModelDirectory.WeightsFile)),
-            ["optimizer_sha256"] = Sha256(optPath),
             ["rng"] = "counter-based: batches and dropout are functions of (seed, step)",
             ["options"] = JsonSerializer.SerializeToNode(_opt),
             ["run"] = JsonSerializer.SerializeToNode(_run),
-        };
-        AtomicFile.WriteAllText(Path.Combine(_dir, StateDir, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }, ("model_sha256", Path.Combine(_dir, ModelDirectory.WeightsFile)), ("optimizer_sha256", optPath));
         if (_trainCurve.Count + _valCurve.Count > 0)
             LossCurve.Save(Path.Combine(_dir, LossPlot), _trainCurve, _valCurve, $"{Path.GetFileName(Path.GetFullPath(_dir))} — step {_step}");
     }
@@ -265,38 +253,21 @@ public sealed class LmTrainer : IDisposable
         """.Replace("\n        ", "\n") + "\n";
     }
 
-    void AppendMetrics(object line)
-    {
-        using var w = File.AppendText(Path.Combine(_dir, MetricsLog));
-        w.WriteLine(JsonSerializer.Serialize(line));
-    }
+    void AppendMetrics(object line) => RunFiles.AppendMetrics(_dir, line);
 
     /// <summary>On resume: keep metrics up to the checkpoint, drop lines a killed run wrote after it.</summary>
     void ReloadMetrics()
     {
-        var path = Path.Combine(_dir, MetricsLog);
-        if (!File.Exists(path)) return;
-        var kept = new List<string>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var node in RunFiles.TrimMetrics(_dir, _step))
         {
-            JsonNode? node;
-            try { node = JsonNode.Parse(line); } catch (JsonException) { continue; }   // torn last line
-            if (node?["step"] is not { } s || (long)s > _step) continue;
-            kept.Add(line);
-            if (node["loss"] is { } l) _trainCurve.Add(((long)s, (double)l));
+            long s = (long)node["step"]!;
+            if (node["loss"] is { } l) _trainCurve.Add((s, (double)l));
             if (node["val_loss"] is { } v)
             {
-                _valCurve.Add(((long)s, (double)v));
-                _lastEval = new EvalMetrics((long)s, (double)node["train_loss"]!, (double)v);
+                _valCurve.Add((s, (double)v));
+                _lastEval = new EvalMetrics(s, (double)node["train_loss"]!, (double)v);
             }
         }
-        AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
-    }
-
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(SHA256.HashData(stream));
     }
 
     public void Dispose()

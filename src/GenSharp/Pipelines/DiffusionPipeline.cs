@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GenSharp.IO;
+using GenSharp.Models;
+using GenSharp.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Pipelines;
+
+/// <summary>How to sample: DDPM (all training steps) or DDIM (<see cref="Steps"/>, η), classifier-free guidance scale and seed.</summary>
+public sealed record DiffusionSampling
+{
+    public string Sampler { get; init; } = "ddim";   // ddim | ddpm
+    public int Steps { get; init; } = 25;            // DDIM steps (DDPM always uses every training step)
+    public double Eta { get; init; } = 0.0;          // DDIM noise: 0 deterministic, 1 ≈ DDPM
+    public double Guidance { get; init; } = 3.0;     // ε = ε_u + w (ε_c − ε_u): 0 unconditional, 1 conditional
+    public long Seed { get; init; } = 0;
+
+    public DiffusionSampling Validate(int trainSteps)
+    {
+        if (Sampler is not ("ddim" or "ddpm")) throw new ArgumentException($"unknown sampler '{Sampler}' (use ddim or ddpm)");
+        if (Sampler == "ddim" && (Steps < 1 || Steps > trainSteps)) throw new ArgumentException($"steps must be in 1…{trainSteps} (got {Steps})");
+        if (!double.IsFinite(Guidance) || Guidance < 0 || Guidance > 50) throw new ArgumentException($"guidance must be in [0, 50] (got {Guidance})");
+        if (!double.IsFinite(Eta) || Eta < 0) throw new ArgumentException($"eta must be a finite number ≥ 0 (got {Eta})");
+        return this;
+    }
+}
+
+/// <summary>
+/// Class labels in, images out (N, C, H, W) in [−1, 1]: start from Gaussian noise and apply the sampler's
+/// updates with the U-Net's noise predictions, guided (Ho &amp; Salimans 2022, eq. 6). Inference only; the
+/// model directory holds config.json, model.safetensors (EMA weights) and scheduler_config.json.
+/// </summary>
+public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
+{
+    public const string ConfigFile = "config.json", WeightsFile = "model.safetensors", SchedulerFile = "scheduler_config.json", CardFile = "README.md";
+
+    public UNet Model => model;
+    public NoiseSchedule Schedule => schedule;
+
+    /// <summary>Images for the class ids in <paramref name="labels"/> (ignored by an unconditional model).</summary>
+    public Tensor Generate(IReadOnlyList<int> labels, DiffusionSampling sampling, CancellationToken cancel = default)
+    {
+        sampling.Validate(schedule.Steps);
+        var c = model.Config;
+        if (c.NumClasses > 0 && labels.Any(l => l < 0 || l >= c.NumClasses))
+            throw new ArgumentException($"class ids must be in 0…{c.NumClasses - 1}");
+        IDiffusionSampler sampler = sampling.Sampler == "ddpm" ? new DdpmSampler(schedule) : new DdimSampler(schedule, sampling.Steps, sampling.Eta);
+        var device = model.parameters().First().device;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            int n = labels.Count;
+            var gen = new Generator((ulong)sampling.Seed, device);
+            var x = randn([n, c.InChannels, c.ImageSize, c.ImageSize], generator: gen, device: device).DetachFromDisposeScope();   // x_T ~ N(0, I)
+            var y = tensor(labels.Select(l => (long)(c.NumClasses > 0 ? l : 0)).ToArray(), device: device);
+            bool guided = c.NumClasses > 0 && sampling.Guidance != 1;
+            var yy = guided ? cat([y, full_like(y, model.NullClass)]) : y;
+            for (int i = 0; i < sampler.Timesteps.Count; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var eps = Epsilon(x, sampler.Timesteps[i], yy, guided, sampling.Guidance, n, device);
+                var next = sampler.Step(x, eps, i, gen).DetachFromDisposeScope();
+                x.Dispose();
+                x = next;
+            }
+            return x.MoveToOuterDisposeScope();
+        }
+        finally { model.train(wasTraining); }
+    }
+
+    // ε̃ = ε_θ(x, ∅) + w (ε_θ(x, y) − ε_θ(x, ∅)); conditional and unconditional run as one batch.
+    Tensor Epsilon(Tensor x, int t, Tensor yy, bool guided, double w, int n, Device device)
+    {
+        var xx = guided ? cat([x, x]) : x;
+        var ts = full([xx.shape[0]], t, int64, device: device);
+        var eps = model.forward(xx, ts, yy);
+        if (!guided) return eps;
+        var (cond, uncond) = (eps.narrow(0, 0, n), eps.narrow(0, n, n));
+        return uncond + w * (cond - uncond);
+    }
+
+    /// <summary><paramref name="perClass"/> labels for each class in turn: 0, 1, …, 9, 0, 1, … (one grid row per repetition).</summary>
+    public static int[] OnePerClass(UNetConfig c, int perClass) =>
+        Enumerable.Range(0, perClass * Math.Max(1, c.NumClasses)).Select(i => c.NumClasses > 0 ? i % c.NumClasses : 0).ToArray();
+
+    public void Save(string dir, string? modelCard = null)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensors.Save(Path.Combine(dir, WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.Config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(dir, SchedulerFile), new JsonObject
+        {
+            ["_class_name"] = "DDPMScheduler", ["num_train_timesteps"] = schedule.Steps,
+            ["beta_schedule"] = schedule.Kind == "cosine" ? "squaredcos_cap_v2" : "linear",
+            ["beta_start"] = 1e-4, ["beta_end"] = 0.02, ["prediction_type"] = "epsilon", ["clip_sample"] = true,
+        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
+    }
+
+    /// <summary>True when <paramref name="dir"/> holds a diffusion model (config.json with model_type gensharp-unet).</summary>
+    public static bool IsDiffusionModel(string dir)
+    {
+        var path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) return false;
+        try { return JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>() == UNetConfig.Type; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return false; }
+    }
+
+    public static DiffusionPipeline Load(string dir, Device? device = null)
+    {
+        if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
+        var configPath = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found");
+        UNetConfig config;
+        try { config = UNetConfig.FromJson(File.ReadAllText(configPath), configPath); }
+        catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
+        var schedPath = Path.Combine(dir, SchedulerFile);
+        if (!File.Exists(schedPath)) throw new ModelLoadException($"{schedPath}: file not found");
+        NoiseSchedule schedule;
+        try
+        {
+            var s = JsonNode.Parse(File.ReadAllText(schedPath))!;
+            var kind = (string?)s["beta_schedule"] == "linear" ? "linear" : "cosine";
+            schedule = new NoiseSchedule(kind, (int)s["num_train_timesteps"]!);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
+        { throw new ModelLoadException($"{schedPath}: not a valid scheduler config ({e.Message})"); }
+        var model = new UNet(config);
+        LoadWeights(Path.Combine(dir, WeightsFile), model);
+        if (device is not null) model.to(device);
+        model.eval();
+        return new DiffusionPipeline(model, schedule);
+    }
+
+    /// <summary>Copies a safetensors file into the model, checking names, shapes and dtypes.</summary>
+    public static void LoadWeights(string path, UNet model) => ModelDirectory.LoadStateDict(path, model);
+}
