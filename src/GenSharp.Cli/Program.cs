@@ -9,7 +9,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new HelpOption(),
     new VersionOption(),
     DemoCommand.Create(),
-    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create() },
+    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), ImageCommands.TrainClassifier() },
     EvalCommand.Create(),
     GenerateCommand.Create(),
     ChatCommand.Create(),

@@ -65,6 +65,9 @@ static class Cli
         return cts;
     }
 
+    /// <summary><paramref name="path"/> itself when it exists, else the shipped directory of that name.</summary>
+    public static string FindShippedOr(string path) => Directory.Exists(path) ? path : FindShipped(path);
+
     /// <summary>Finds a directory shipped with the repo (models/…, data/…) from the app's location or GENSHARP_HOME.</summary>
     public static string FindShipped(string relative)
     {

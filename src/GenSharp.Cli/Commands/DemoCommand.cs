@@ -17,7 +17,8 @@ static class DemoCommand
         var maxTokens = Cli.Opt("--max-tokens", "Characters to generate", 500);
         var seed = Cli.Opt<long>("--seed", "Random seed", 1337);
         var prompt = Cli.Opt("--prompt", "Opening text", "ROMEO:\n");
-        var cmd = new Command("demo", "Run the bundled models on their defaults") { maxTokens, seed, prompt };
+        var imageOut = Cli.Opt("--image-out", "Where the diffusion model's grid (one image per class) goes", Path.Combine("out", "fmnist-classes.png"));
+        var cmd = new Command("demo", "Run the bundled models on their defaults") { maxTokens, seed, prompt, imageOut };
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = Cli.FindShipped(BundledModel);
@@ -31,11 +32,28 @@ static class DemoCommand
             foreach (var chunk in chunks)
                 Console.Write(chunk.Text);
             Console.WriteLine();
+            DrawClasses(r.GetValue(imageOut)!, r.GetValue(seed));
             AnsiConsole.Write(new Rule().LeftJustified());
-            AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], [bold]./gensharp --help[/]");
+            AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], " +
+                                   "[bold]./gensharp generate --model models/fmnist-diffusion --class sneaker --n 8[/], [bold]./gensharp --help[/]");
             return 0;
         }));
         return cmd;
+    }
+
+    // The bundled diffusion model draws one image of each Fashion-MNIST class.
+    static void DrawClasses(string path, long seed)
+    {
+        var dir = Cli.FindShipped(ImageCommands.BundledDiffusion);
+        var pipeline = DiffusionPipeline.Load(dir);
+        AnsiConsole.Write(new Rule($"[bold]{ImageCommands.BundledDiffusion}[/] — U-Net, {pipeline.Model.ParameterCount:N0} parameters").LeftJustified());
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var s = new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 3, Seed = seed };
+        using var images = pipeline.Generate(DiffusionPipeline.OnePerClass(pipeline.Model.Config, 1), s);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Imaging.ImageGrid.Save(path, images, columns: 10, scale: 4);
+        AnsiConsole.MarkupLineInterpolated($"one image per class ({string.Join(", ", pipeline.Model.Config.ClassNames ?? [])}), DDIM 25 steps, guidance 3, {sw.Elapsed.TotalSeconds:F1} s:");
+        AnsiConsole.MarkupLineInterpolated($"  [bold]{Path.GetFullPath(path)}[/]");
     }
 
     static void PrintMetrics(string dir)

@@ -41,6 +41,6 @@ static class EvalCommand
             AnsiConsole.Write(table);
             return 0;
         }));
-        return new Command("eval", "Evaluate models") { lm };
+        return new Command("eval", "Evaluate models") { lm, ImageCommands.EvalImage() };
     }
 }

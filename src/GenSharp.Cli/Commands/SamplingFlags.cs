@@ -20,6 +20,7 @@ sealed class SamplingFlags
     readonly Option<string[]> _stop = new("--stop") { Description = "Stop before this text (repeatable; escapes like \\n allowed)" };
     readonly Option<string[]> _bias = new("--logit-bias") { Description = "TOKEN_ID=BIAS added to a token's logit (repeatable), bias in [-100, 100]" };
     readonly Option<long?> _seed = Cli.Opt<long?>("--seed", "Random seed for reproducible output");
+    public Option<long?> Seed => _seed;
 
     public SamplingFlags(int defaultMaxTokens) => _maxTokens = Cli.Opt("--max-tokens", "Tokens to generate", defaultMaxTokens);
 

@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Training;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests.Training;
+
+public sealed class ImageTrainingTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-imgtrain-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    static readonly UNetConfig Tiny = new() { BaseChannels = 8, ChannelMults = [1, 2], ImageSize = 28, Groups = 4, Dropout = 0 };
+
+    static double[] Losses(string dir) => File.ReadLines(Path.Combine(dir, RunFiles.MetricsLog))
+        .Select(l => JsonNode.Parse(l)!["loss"]).Where(l => l is not null).Select(l => (double)l!).ToArray();
+
+    [Fact]
+    public void DiffusionLossFallsAndAResumedRunEqualsAnUninterruptedOne()
+    {
+        var opt = new DiffusionTrainOptions { Steps = 60, BatchSize = 16, LearningRate = 2e-3, MinLr = 2e-3, WarmupSteps = 5, CheckpointInterval = 30, LogInterval = 1 };
+        var full = Path.Combine(_dir, "full");
+        using (var t = DiffusionTrainer.Create(full, Tiny, ImageData.FashionMnistName, opt, "test", CPU)) t.Run();
+        var losses = Losses(full);
+        Assert.True(losses.TakeLast(10).Average() < 0.7 * losses.Take(10).Average(), $"loss {losses.Take(10).Average():F3} → {losses.TakeLast(10).Average():F3}");
+        foreach (var f in new[] { "config.json", "model.safetensors", "scheduler_config.json", "samples.png", "loss.png", "README.md" })
+            Assert.True(File.Exists(Path.Combine(full, f)), f);
+
+        var split = Path.Combine(_dir, "split");
+        using (var t = DiffusionTrainer.Create(split, Tiny, ImageData.FashionMnistName, opt with { Steps = 30 }, "test", CPU)) t.Run();
+        using (var t = DiffusionTrainer.Resume(split, CPU, steps: 60)) t.Run();
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
+        Assert.Equal(losses, Losses(split));
+    }
+
+    [Fact]
+    public void ACorruptCheckpointIsDetectedOnResume()
+    {
+        var dir = Path.Combine(_dir, "run");
+        using (var t = DiffusionTrainer.Create(dir, Tiny, ImageData.FashionMnistName, new DiffusionTrainOptions { Steps = 2, BatchSize = 4, CheckpointInterval = 2 }, "test", CPU)) t.Run();
+        File.AppendAllText(Path.Combine(dir, "model.safetensors"), "x");
+        var e = Assert.Throws<InvalidDataException>(() => DiffusionTrainer.Resume(dir, CPU));
+        Assert.Contains("does not match the checkpoint", e.Message);
+        Assert.Throws<InvalidOperationException>(() => DiffusionTrainer.Create(dir, Tiny, ImageData.FashionMnistName, new DiffusionTrainOptions(), "test", CPU));
+    }
+
+    [Fact]
+    public void ClassifierLearnsFromAFewHundredSteps()
+    {
+        using var train = FashionMnist.Load(true).Take(6000);
+        using var test = FashionMnist.Load(false).Take(1000);
+        using var model = new FashionClassifier(new ClassifierConfig { Channels = 8, FeatureDim = 32 });
+        double acc = ClassifierTrainer.Train(Path.Combine(_dir, "clf"), model, train, test, new ClassifierOptions(Epochs: 1, BatchSize: 64), "test", CPU);
+        Assert.True(acc > 0.6, $"accuracy {acc:P1}");
+        var loaded = ClassifierTrainer.Load(Path.Combine(_dir, "clf"));
+        Assert.Equal(acc, ClassifierTrainer.Accuracy(loaded, test, CPU), 6);
+    }
+}
