@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks for docs/benchmarks.md. Run on an otherwise idle machine; takes ~25 min.
+# Side-by-side benchmarks for docs/benchmarks.md. Run on an otherwise idle machine; takes ~1 h.
 # Results (with the commands that made them) go to bench/results/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,3 +22,9 @@ run gensharp-nano-cpu-full "$root/gensharp" train lm --data "$root/data/tinyshak
 run nanogpt-nano-cpu-full /usr/bin/python3 "$root/bench/reference/nanogpt_cpu.py" --iters 2000
 run decode-bundled "$bench" decode
 run decode-25m "$bench" decode --size-25m
+# Image models (docs/benchmarks.md, "Image generation"): FID-FMNIST etc. against the 10,000 test images.
+g="$root/gensharp"
+run image-real "$g" eval image --real --n 500
+for s in 10 25 50; do run "image-ddim$s" "$g" eval image --model "$root/models/fmnist-diffusion" --n 500 --steps "$s"; done
+run image-ddim25-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --steps 25
+run image-ddpm1000-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --sampler ddpm
