@@ -16,12 +16,16 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void DemoStreamsFromTheBundledModel()
     {
-        var r = Run("demo", "--max-tokens", "80");
+        var grid = Path.Combine(_dir, "classes.png");
+        var r = Run("demo", "--max-tokens", "80", "--image-out", grid);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("models/shakespeare-char", r.Out);
         Assert.Contains("val loss", r.Out);
         var passage = r.Out[(r.Out.IndexOf("ROMEO:\n", StringComparison.Ordinal) + 7)..];
         Assert.True(passage.Length >= 80, r.Out);
+        Assert.True(File.Exists(grid), r.Out + r.Err);              // one Fashion-MNIST image per class
+        Assert.Contains("models/fmnist-diffusion", r.Out);
+        Assert.Contains(grid, r.Out.Replace("\n", ""));
     }
 
     [Fact]
