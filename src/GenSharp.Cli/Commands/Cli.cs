@@ -66,7 +66,10 @@ static class Cli
     }
 
     /// <summary><paramref name="path"/> itself when it exists, else the shipped directory of that name.</summary>
-    public static string FindShippedOr(string path) => Directory.Exists(path) ? path : FindShipped(path);
+    public static string FindShippedOr(string path) =>
+        Directory.Exists(path) ? path
+        : Path.IsPathRooted(path) || path.StartsWith('.') ? throw new UserError($"{path}: directory not found")
+        : FindShipped(path);
 
     /// <summary>Finds a directory shipped with the repo (models/…, data/…) from the app's location or GENSHARP_HOME.</summary>
     public static string FindShipped(string relative)
