@@ -84,6 +84,10 @@ static class Cli
         throw new UserError($"{relative} not found next to the gensharp install (set GENSHARP_HOME to the repository root)");
     }
 
+    /// <summary>The command line as typed (quoted where needed), for model cards.</summary>
+    public static string CommandLine() =>
+        "gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Any(char.IsWhiteSpace) || a.Length == 0 ? $"\"{a}\"" : a));
+
     public static string Describe(LlamaForCausalLM model) =>
         $"{model.Config.NumLayers} layers · {model.Config.HiddenSize} dims · {model.ParameterCount:N0} parameters · context {model.Config.MaxPositions}";
 }

@@ -34,7 +34,7 @@ static class ImageCommands
             using var model = new FashionClassifier(new ClassifierConfig { ClassNames = [.. FashionMnist.ClassNames] });
             var o = new ClassifierOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
             using var cts = Cli.CancelOnSignals();
-            var command = "gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+            var command = Cli.CommandLine();
             double acc = 0;
             var dev = Cli.ResolveDevice(r.GetValue(device)!);
             var result = TrainingProgress.Run(0, o.Epochs * (train.Count / o.BatchSize), "img/s", obs =>

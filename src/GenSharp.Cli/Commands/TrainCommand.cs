@@ -81,7 +81,7 @@ static class TrainCommand
                     EvalIters = r.GetValue(evalIters) ?? t.EvalIters, Seed = r.GetValue(seed) ?? t.Seed,
                 };
                 var dataset = TokenDataset.Build(text, tok, Path.Combine(outDir, "dataset"));
-                var run = new RunInfo("gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote)),
+                var run = new RunInfo(Cli.CommandLine(),
                     Path.GetFullPath(dataPath), r.GetValue(tokenizer)!, p.Name);
                 trainer = LmTrainer.Create(outDir, cfg.Validate(), tok, dataset, opt.Validate(), run, dev);
                 AnsiConsole.MarkupLineInterpolated($"training [bold]{outDir}[/]: {Cli.Describe(trainer.Model)}; {dataset.TrainTokens:N0} train / {dataset.ValTokens:N0} val tokens");
@@ -108,6 +108,4 @@ static class TrainCommand
         _ when Directory.Exists(spec) && File.Exists(Path.Combine(spec, "tokenizer.json")) => TokenizerJson.Load(Path.Combine(spec, "tokenizer.json")),
         _ => throw new UserError($"--tokenizer '{spec}' is not char, bpe or an existing tokenizer.json"),
     };
-
-    static string Quote(string arg) => arg.Any(char.IsWhiteSpace) ? $"\"{arg}\"" : arg;
 }

@@ -58,7 +58,7 @@ static class TrainDiffusionCommand
                     Steps = r.GetValue(steps) ?? d.Steps, BatchSize = r.GetValue(batch), LearningRate = r.GetValue(lr), MinLr = r.GetValue(lr) / 10,
                     BetaSchedule = r.GetValue(schedule)!, CheckpointInterval = r.GetValue(checkpoint), Seed = r.GetValue(seed),
                 };
-                var command = "gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a));
+                var command = Cli.CommandLine();
                 trainer = DiffusionTrainer.Create(outDir, config.Validate(), spec, opt.Validate(), command, dev);
                 AnsiConsole.MarkupLineInterpolated($"training [bold]{outDir}[/]: U-Net {trainer.Ema.ParameterCount:N0} parameters on {spec}");
             }
