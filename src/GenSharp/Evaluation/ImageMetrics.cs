@@ -29,7 +29,7 @@ public static class ImageMetrics
             var x = images.narrow(0, i, Math.Min(batch, images.shape[0] - i)).to(device);
             var f = classifier.Features(x);
             feats.Add(f.cpu().to(float64));
-            probs.Add(F.softmax(classifier.forward(x), 1).cpu().to(float64));
+            probs.Add(F.softmax(classifier.Classify(f), 1).cpu().to(float64));   // features computed once
         }
         return (cat(feats), cat(probs));
     }

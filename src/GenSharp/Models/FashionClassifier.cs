@@ -66,5 +66,8 @@ public sealed class FashionClassifier : Module<Tensor, Tensor>
     /// <summary>Penultimate-layer features (B, feature_dim).</summary>
     public Tensor Features(Tensor x) => F.relu(embed.forward(features.forward(x)));
 
-    public override Tensor forward(Tensor x) => head.forward(dropout.forward(Features(x)));
+    /// <summary>Logits from features already computed by <see cref="Features"/> (dropout applies in training mode).</summary>
+    public Tensor Classify(Tensor features) => head.forward(dropout.forward(features));
+
+    public override Tensor forward(Tensor x) => Classify(Features(x));
 }

@@ -79,12 +79,14 @@ public sealed class KvCache : IDisposable
             mask = (arange(length, dtype: int64, device: device).view(1, 1, length) <= positions.unsqueeze(2))
                 .unsqueeze(1);                                                               // (B, 1, T, L)
         bool contiguous = slots.Zip(slots.Skip(1)).All(p => p.Second == p.First + 1);
+        // Row indices for index_put/index_select, made once per step rather than per layer.
+        var rows = contiguous && uniform ? null : tensor(slots.Select(s => (long)s).ToArray(), device: device);
         foreach (var s in slots) _lengths[s] += newTokens;
-        return new Step(this, slots, positions, mask, causal, length, uniform ? start[0] : -1, contiguous);
+        return new Step(this, slots, positions, mask, causal, length, uniform ? start[0] : -1, contiguous, rows);
     }
 
     /// <summary>One forward pass's view of the cache: rows <see cref="Slots"/>, each adding T tokens.</summary>
-    public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous)
+    public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous, Tensor? rows)
     {
         public int[] Slots => slots;
         public Tensor Positions => positions;            // (B, T)
@@ -104,15 +106,16 @@ public sealed class KvCache : IDisposable
         void Write(Tensor c, Tensor x)
         {
             long T = x.shape[1];
-            if (contiguous && uniformStart >= 0)
+            if (rows is null)   // consecutive slots, equal lengths: one block copy
                 c.narrow(0, slots[0], slots.Length).narrow(1, uniformStart, T).copy_(x);
             else
-                c.index_put_(x, tensor(slots.Select(s => (long)s).ToArray(), device: c.device).unsqueeze(1).expand(-1, T), positions);
+                c.index_put_(x, rows.unsqueeze(1).expand(-1, T), positions);
         }
 
+        // Consecutive slots are a view; others are gathered.
         Tensor Read(Tensor c) => contiguous
             ? c.narrow(0, slots[0], slots.Length).narrow(2, 0, length)
-            : c.narrow(2, 0, length).index_select(0, tensor(slots.Select(s => (long)s).ToArray(), device: c.device));
+            : c.narrow(2, 0, length).index_select(0, rows!);
     }
 
     public void Dispose()

@@ -203,11 +203,7 @@ public sealed class DiffusionTrainer : IDisposable
         foreach (var (e, p) in _ema.buffers().Zip(_model.buffers())) e.copy_(p);
     }
 
-    TrainingDivergedException Diverged(string what)
-    {
-        var last = File.Exists(RunFiles.StatePath(_dir)) ? $"the last checkpoint in {_dir} is intact" : "no checkpoint was written";
-        return new TrainingDivergedException($"training diverged: {what}; {last}. Try a lower --lr.");
-    }
+    TrainingDivergedException Diverged(string what) => RunFiles.Diverged(_dir, what, "Try a lower --lr.");
 
     static void CopyWeights(UNet from, UNet to)
     {

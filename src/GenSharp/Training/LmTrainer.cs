@@ -162,11 +162,7 @@ public sealed class LmTrainer : IDisposable
             wall.Elapsed, cancel.IsCancellationRequested && _step < _opt.Steps);
     }
 
-    TrainingDivergedException Diverged(string what)
-    {
-        var last = File.Exists(Path.Combine(_dir, StateDir, StateFile)) ? $"the last checkpoint in {_dir} is intact" : "no checkpoint was written";
-        return new TrainingDivergedException($"training diverged: {what}; {last}. Try a lower --lr or --grad-clip.");
-    }
+    TrainingDivergedException Diverged(string what) => RunFiles.Diverged(_dir, what, "Try a lower --lr or --grad-clip.");
 
     static double Round(double x) => Math.Round(x, 5);
 

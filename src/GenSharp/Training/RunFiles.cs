@@ -46,6 +46,13 @@ public static class RunFiles
         return state;
     }
 
+    /// <summary>The error for a NaN/Inf loss or gradient, saying whether a checkpoint survives and what to try.</summary>
+    public static TrainingDivergedException Diverged(string dir, string what, string hint)
+    {
+        var last = File.Exists(StatePath(dir)) ? $"the last checkpoint in {dir} is intact" : "no checkpoint was written";
+        return new TrainingDivergedException($"training diverged: {what}; {last}. {hint}");
+    }
+
     public static void AppendMetrics(string dir, object line)
     {
         using var w = File.AppendText(Path.Combine(dir, MetricsLog));

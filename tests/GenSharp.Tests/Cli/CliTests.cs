@@ -4,11 +4,8 @@ using System.Text.Json;
 namespace GenSharp.Tests.Cli;
 
 /// <summary>Runs the real gensharp executable as a user would.</summary>
-public sealed class CliTests : IDisposable
+public sealed class CliTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-cli-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(null, args);
 
     static void AssertNoStackTrace(string text) => Assert.DoesNotContain("   at ", text);

@@ -3,11 +3,8 @@ using System.Text.Json;
 namespace GenSharp.Tests.Cli;
 
 /// <summary><c>gensharp generate</c> and <c>gensharp chat</c> on the bundled model, run as a user would.</summary>
-public sealed class GenerateCliTests : IDisposable
+public sealed class GenerateCliTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-gen-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     static readonly string Bundled = CliRunner.Bundled();
 
     static (int Code, string Out, string Err) Run(string? stdin, params string[] args) => CliRunner.Run(stdin, args);

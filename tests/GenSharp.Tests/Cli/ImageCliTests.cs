@@ -4,11 +4,8 @@ using SkiaSharp;
 namespace GenSharp.Tests.Cli;
 
 /// <summary>Image generation and evaluation through the CLI, on the bundled diffusion model and classifier.</summary>
-public sealed class ImageCliTests : IDisposable
+public sealed class ImageCliTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-imgcli-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(null, args);
 
     [Fact]

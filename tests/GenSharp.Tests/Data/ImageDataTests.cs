@@ -6,11 +6,8 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Tests.Data;
 
-public sealed class ImageDataTests : IDisposable
+public sealed class ImageDataTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-img-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     [Fact]
     public void ReadsTheRealFashionMnistFiles()
     {

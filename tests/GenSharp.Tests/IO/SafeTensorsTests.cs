@@ -5,11 +5,8 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Tests.IO;
 
-public sealed class SafeTensorsTests : IDisposable
+public sealed class SafeTensorsTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-st-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     [Fact]
     public void RoundTripsEveryDtypeShapeAndMetadata()
     {

@@ -5,11 +5,8 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Tests.Pipelines;
 
-public sealed class ChatPipelineTests : IDisposable
+public sealed class ChatPipelineTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-chat-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     [Fact]
     public void TemplateRendersRolesAndRoundTripsThroughTheModelDirectory()
     {

@@ -5,11 +5,8 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Tests.Pipelines;
 
-public sealed class DiffusionPipelineTests : IDisposable
+public sealed class DiffusionPipelineTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-diff-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     internal static UNet TinyUNet(int seed = 1)
     {
         manual_seed(seed);

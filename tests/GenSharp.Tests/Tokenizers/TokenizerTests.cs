@@ -4,11 +4,8 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Tests.Tokenizers;
 
-public sealed class TokenizerTests : IDisposable
+public sealed class TokenizerTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-tok-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     const string Corpus = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" +
                           "Emoji 😀👍🏽 and CJK 你好世界, accents é è ü, tabs\tand  double  spaces. It's we'll they've.\n";
 

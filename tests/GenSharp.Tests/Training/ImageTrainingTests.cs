@@ -6,11 +6,9 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Tests.Training;
 
-public sealed class ImageTrainingTests : IDisposable
+[Collection(GlobalRngCollection.Name)]
+public sealed class ImageTrainingTests : TempDirectoryTest
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-imgtrain-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
-
     static readonly UNetConfig Tiny = new() { BaseChannels = 8, ChannelMults = [1, 2], ImageSize = 28, Groups = 4, Dropout = 0 };
 
     static double[] Losses(string dir) => File.ReadLines(Path.Combine(dir, RunFiles.MetricsLog))

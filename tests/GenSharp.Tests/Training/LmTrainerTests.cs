@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Tests.Training;
 
+[Collection(GlobalRngCollection.Name)]
 public sealed class LmTrainerTests : IDisposable
 {
     readonly string _root = Directory.CreateTempSubdirectory("gensharp-train-").FullName;
