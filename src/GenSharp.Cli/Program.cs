@@ -9,10 +9,12 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new HelpOption(),
     new VersionOption(),
     DemoCommand.Create(),
-    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), ImageCommands.TrainClassifier() },
+    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), TrainVaeCommand.Create(), TrainGanCommand.Create(), ImageCommands.TrainClassifier() },
     EvalCommand.Create(),
     GenerateCommand.Create(),
     ChatCommand.Create(),
+    VaeCommand.Create(),
+    AnomalyCommand.Create(),
     TokenizerCommand.Create(),
 };
 Cli.ConfigureConsole();

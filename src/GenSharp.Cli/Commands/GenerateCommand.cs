@@ -25,14 +25,14 @@ static class GenerateCommand
         var json = Cli.Opt("--json", "Print one JSON object (choices, finish reasons, usage) instead of streaming", false);
         var device = Cli.DeviceOption();
         var image = new ImageGenerateFlags();
-        var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion models, PNG grid)")
+        var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion, GAN and VAE models: PNG grid)")
         {
             model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, device,
         };
         foreach (var o in sampling.All.Concat(image.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            if (DiffusionPipeline.IsDiffusionModel(r.GetValue(model)!))
+            if (ImageGenerators.IsImageModel(r.GetValue(model)!))
                 return image.Run(r, r.GetValue(model)!, r.GetValue(n), r.GetValue(sampling.Seed), Cli.ResolveDevice(r.GetValue(device)!));
             var text = r.GetValue(promptFile) is { } file ? SamplingFlags.ReadUtf8(file) : SamplingFlags.CheckText(r.GetValue(prompt)!, "--prompt");
             var options = sampling.Read(r) with

@@ -50,7 +50,7 @@ static class ImageCommands
 
     public static Command EvalImage()
     {
-        var model = Cli.Opt<string?>("--model", "Diffusion model directory (omit with --real)");
+        var model = Cli.Opt<string?>("--model", "Image model directory: diffusion, GAN or VAE (omit with --real)");
         var classifier = Cli.Opt("--classifier", "Classifier directory for the features", BundledClassifier);
         var n = Cli.Opt("--n", "Images to generate (balanced over classes)", 500);
         var sampling = new ImageSamplingFlags(withSeed: true);
@@ -58,7 +58,7 @@ static class ImageCommands
         var json = Cli.Opt("--json", "Print JSON", false);
         var grid = Cli.Opt<string?>("--grid", "Also save the first 100 images as a PNG grid");
         var device = Cli.DeviceOption();
-        var cmd = new Command("image", "FID-FMNIST, Inception-Score-style score and class accuracy of a diffusion model (vs the 10,000 test images)")
+        var cmd = new Command("image", "FID-FMNIST, Inception-Score-style score and class accuracy of an image model (vs the 10,000 test images); a VAE's test-set ELBO")
         {
             model, classifier, n, real, json, grid, device,
         };
@@ -71,10 +71,12 @@ static class ImageCommands
             var clf = ClassifierTrainer.Load(Cli.FindShippedOr(r.GetValue(classifier)!), dev);
             using var test = FashionMnist.Load(false);
             using var scope = NewDisposeScope();
-            var reference = ImageMetrics.Embed(clf, test.Batch(Enumerable.Range(0, test.Count).Select(i => (long)i).ToArray(), CPU).X).Features;
+            var all = Enumerable.Range(0, test.Count).Select(i => (long)i).ToArray();
+            var reference = ImageMetrics.Embed(clf, test.Batch(all, CPU).X).Features;
             Tensor images;
             int[]? labels = null;
             string what;
+            (double Nats, double BitsPerDim)? elbo = null;
             var sw = Stopwatch.StartNew();
             if (r.GetValue(real))
             {
@@ -85,20 +87,24 @@ static class ImageCommands
             else
             {
                 var dir = r.GetValue(model) ?? throw new UserError("--model is required (or --real for the reference row)");
-                var pipeline = DiffusionPipeline.Load(dir, dev);
-                var s = sampling.Read(r);
-                labels = Enumerable.Range(0, count).Select(i => pipeline.Model.Config.NumClasses > 0 ? i % pipeline.Model.Config.NumClasses : 0).ToArray();
+                var generator = sampling.Load(r, dir, dev);
+                labels = Enumerable.Range(0, count).Select(i => generator.NumClasses > 0 ? i % generator.NumClasses : 0).ToArray();
                 using var cts = Cli.CancelOnSignals();
-                images = ImageGeneration.Generate(pipeline, labels, s, cts.Token);
-                what = $"{count} samples, {(s.Sampler == "ddpm" ? $"DDPM-{pipeline.Schedule.Steps}" : $"DDIM-{s.Steps} (η {s.Eta})")}, guidance {s.Guidance}";
-                if (pipeline.Model.Config.NumClasses == 0) labels = null;
+                images = ImageGeneration.Generate(generator, labels, sampling.Seed(r), cts.Token);
+                what = $"{count} samples, {generator.Description}";
+                if (generator.NumClasses == 0) labels = null;
+                if (generator is VaePipeline vae) elbo = TestElbo(vae, test, dev);
             }
             double seconds = sw.Elapsed.TotalSeconds;
             var scores = ImageMetrics.Score(clf, images, reference, labels);
             if (r.GetValue(grid) is { } g) ImageGrid.Save(g, images.narrow(0, 0, Math.Min(100, count)), columns: 10);
             if (r.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { images = what, fid_fmnist = scores.Fid, inception_score = scores.InceptionScore, class_accuracy = scores.ClassAccuracy, seconds, seconds_per_64 = seconds / count * 64 }));
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    images = what, fid_fmnist = scores.Fid, inception_score = scores.InceptionScore, class_accuracy = scores.ClassAccuracy, seconds, seconds_per_64 = seconds / count * 64,
+                    test_negative_elbo_nats = elbo?.Nats, test_bits_per_dim = elbo?.BitsPerDim,
+                }));
                 return 0;
             }
             var table = new Table().AddColumns("metric", "value");
@@ -107,89 +113,24 @@ static class ImageCommands
             table.AddRow("Inception-Score-style (classifier)", $"{scores.InceptionScore:F3}");
             if (scores.ClassAccuracy is { } a) table.AddRow("class accuracy", $"{a:P1}");
             table.AddRow("wall time", $"{seconds:F1} s ({seconds / count * 64:F1} s per 64 images)");
+            if (elbo is { } e) table.AddRow("test −ELBO (10,000 images)", $"{e.Nats:F2} nats/image = {e.BitsPerDim:F4} bits/dim");
             AnsiConsole.Write(table);
             return 0;
         }));
         return cmd;
     }
-}
 
-/// <summary>Sampling flags for diffusion models: --sampler --steps --eta --guidance --seed.</summary>
-sealed class ImageSamplingFlags
-{
-    readonly Option<string> _sampler = Cli.Opt("--sampler", "ddim or ddpm (every training step)", "ddim");
-    readonly Option<int> _steps = Cli.Opt("--steps", "DDIM steps", 25);
-    readonly Option<double> _eta = Cli.Opt("--eta", "DDIM noise (0 deterministic, 1 ≈ DDPM)", 0.0);
-    readonly Option<double> _guidance = Cli.Opt("--guidance", "Classifier-free guidance scale (0 unconditional, 1 conditional)", 3.0);
-    readonly Option<long>? _seed;
-
-    /// <param name="withSeed">false where the command already has a --seed of its own (generate).</param>
-    public ImageSamplingFlags(bool withSeed = true) => _seed = withSeed ? Cli.Opt<long>("--seed", "Seed of the starting noise", 0) : null;
-
-    public IEnumerable<Option> All => _seed is null ? [_sampler, _steps, _eta, _guidance] : [_sampler, _steps, _eta, _guidance, _seed];
-
-    public DiffusionSampling Read(ParseResult r, long? seed = null) => new()
+    // −ELBO over the test set, one z sample per image (an unbiased estimate of the bound), in nats and bits per dimension.
+    static (double Nats, double BitsPerDim) TestElbo(VaePipeline vae, ImageDataset test, Device device)
     {
-        Sampler = r.GetValue(_sampler)!, Steps = r.GetValue(_steps), Eta = r.GetValue(_eta), Guidance = r.GetValue(_guidance),
-        Seed = seed ?? (_seed is null ? 0 : r.GetValue(_seed)),
-    };
-}
-
-/// <summary>Generation in batches with a progress bar; shared by generate, eval image and demo.</summary>
-static class ImageGeneration
-{
-    public static Tensor Generate(DiffusionPipeline pipeline, IReadOnlyList<int> labels, DiffusionSampling s, CancellationToken cancel, int batch = 100)
-    {
-        var parts = new List<Tensor>();
-        for (int i = 0; i < labels.Count; i += batch)
+        double sum = 0;
+        for (int i = 0; i < test.Count; i += 1000)
         {
-            cancel.ThrowIfCancellationRequested();
-            var chunk = labels.Skip(i).Take(batch).ToArray();
-            parts.Add(pipeline.Generate(chunk, s with { Seed = s.Seed + i }, cancel).cpu());
-            if (labels.Count > batch) Console.Error.WriteLine($"generated {Math.Min(i + batch, labels.Count)}/{labels.Count}");
+            using var s = NewDisposeScope();
+            var (x, _) = test.Batch([.. Enumerable.Range(i, Math.Min(1000, test.Count - i)).Select(j => (long)j)], device);
+            sum += vae.NegativeElbo(x, samples: 1, seed: i).sum().item<float>();
         }
-        return cat(parts);
-    }
-}
-
-/// <summary>The image half of <c>gensharp generate</c>: class names in, a PNG grid out.</summary>
-sealed class ImageGenerateFlags
-{
-    public readonly Option<string[]> Class = new("--class") { Description = "Image models: class to draw (repeatable or comma-separated; default: every class)" };
-    public readonly Option<string> Out = Cli.Opt("--out", "Image models: PNG grid to write", "samples.png");
-    public readonly ImageSamplingFlags Sampling = new(withSeed: false);
-
-    public IEnumerable<Option> All => [Class, Out, .. Sampling.All];
-
-    public int Run(ParseResult r, string dir, int n, long? seed, Device device)
-    {
-        if (n < 1 || n > 1000) throw new UserError($"--n must be in 1…1000 for images (got {n})");
-        var pipeline = DiffusionPipeline.Load(dir, device);
-        var c = pipeline.Model.Config;
-        var names = (r.GetValue(Class) ?? []).SelectMany(v => v.Split(',')).Where(v => v.Trim().Length > 0).ToArray();
-        int[] classes = c.NumClasses == 0 ? [0]
-            : names.Length == 0 ? [.. Enumerable.Range(0, c.NumClasses)]
-            : names.Select(v => ClassIndex(c, v)).ToArray();
-        var labels = Enumerable.Range(0, n).SelectMany(_ => classes).ToArray();   // one row per repetition
-        var s = Sampling.Read(r, seed ?? 0);
-        using var cts = Cli.CancelOnSignals();
-        var sw = Stopwatch.StartNew();
-        using var images = ImageGeneration.Generate(pipeline, labels, s, cts.Token);
-        var path = r.GetValue(Out)!;
-        ImageGrid.Save(path, images, columns: classes.Length == 1 ? Math.Min(n, 8) : classes.Length, scale: 3);
-        Console.WriteLine($"wrote {path}: {labels.Length} image(s) of {string.Join(", ", classes.Distinct().Select(k => c.ClassNames?[k] ?? "unconditional"))} " +
-                          $"({(s.Sampler == "ddpm" ? $"DDPM, {pipeline.Schedule.Steps} steps" : $"DDIM, {s.Steps} steps")}, guidance {s.Guidance}, {sw.Elapsed.TotalSeconds:F1} s)");
-        return 0;
-    }
-
-    // Fashion-MNIST aliases when the model's classes are Fashion-MNIST's; otherwise the folder names.
-    static int ClassIndex(UNetConfig c, string name)
-    {
-        var names = c.ClassNames ?? [];
-        int exact = Array.FindIndex(names, x => x.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase));
-        if (exact >= 0) return exact;
-        if (names.SequenceEqual(FashionMnist.ClassNames)) return FashionMnist.ClassIndex(name);
-        if (int.TryParse(name, out int i) && i >= 0 && i < c.NumClasses) return i;
-        throw new UserError($"unknown class '{name}'; this model knows: {string.Join(", ", names)}");
+        double nats = sum / test.Count;
+        return (nats, nats / (test.Channels * test.Height * test.Width * Math.Log(2)));
     }
 }

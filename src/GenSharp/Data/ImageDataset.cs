@@ -35,6 +35,22 @@ public sealed class ImageDataset : IDisposable
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
 
+    /// <summary>A training batch whose rows are a function of (seed, step): resumed runs repeat uninterrupted ones.</summary>
+    public (Tensor X, Tensor Y) RandomBatch(long seed, long step, int batchSize, Device device)
+    {
+        var rows = new long[batchSize];
+        for (int b = 0; b < batchSize; b++) rows[b] = (long)(Training.SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 1) % (ulong)Count);
+        return Batch(rows, device);
+    }
+
+    /// <summary>The images whose label is not <paramref name="classIndex"/> (class names unchanged).</summary>
+    public ImageDataset Without(int classIndex)
+    {
+        using var scope = NewDisposeScope();
+        var idx = Labels.ne(classIndex).nonzero().squeeze(1);
+        return new ImageDataset(Images.index_select(0, idx), Labels.index_select(0, idx), ClassNames);
+    }
+
     /// <summary>A dataset of the first <paramref name="n"/> images.</summary>
     public ImageDataset Take(int n)
     {

@@ -54,6 +54,34 @@ public static class ModelDirectory
         return (model, tokenizer);
     }
 
+    /// <summary>The <c>model_type</c> in <paramref name="dir"/>/config.json, or null when there is none.</summary>
+    public static string? ModelType(string dir)
+    {
+        var path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) return null;
+        try { return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }
+    }
+
+    /// <summary>Reads and validates <paramref name="dir"/>/config.json as <typeparamref name="T"/>; errors name the file.</summary>
+    public static T ReadConfig<T>(string dir, string what, Func<T, T> validate)
+    {
+        if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
+        var path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) throw new ModelLoadException($"{path}: file not found (is {dir} a GenSharp model directory?)");
+        try { return validate(JsonSerializer.Deserialize<T>(File.ReadAllText(path)) ?? throw new JsonException("empty")); }
+        catch (Exception e) when (e is JsonException or ArgumentException) { throw new ModelLoadException($"{path}: not a valid {what} config ({e.Message})"); }
+    }
+
+    /// <summary>Writes any module's weights, config and model card atomically.</summary>
+    public static void SaveModule(string dir, nn.Module model, string configJson, string? modelCard)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensors.Save(Path.Combine(dir, WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), configJson);
+        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
+    }
+
     /// <summary>Copies a safetensors file into the model, checking that names, shapes and dtypes match exactly.</summary>
     public static void LoadWeights(string path, LlamaForCausalLM model) => LoadStateDict(path, model);
 

@@ -20,9 +20,11 @@ public sealed record VaeConfig
     [JsonPropertyName("image_size")] public int ImageSize { get; init; } = 28;     // divisible by 4
     [JsonPropertyName("channels")] public int Channels { get; init; } = 32;        // first conv; the second has twice as many
     [JsonPropertyName("latent_dim")] public int LatentDim { get; init; } = 16;
+    [JsonPropertyName("held_out_class")] public string? HeldOutClass { get; init; }   // left out of training: the "anomalous" class
 
     public VaeConfig Validate()
     {
+        if (ModelType != Type) throw new ArgumentException($"model_type is '{ModelType}', not {Type}");
         if (InChannels is not (1 or 3) || ImageSize % 4 != 0 || Channels <= 0 || LatentDim <= 0)
             throw new ArgumentException("invalid VAE config: need 1 or 3 channels, image size divisible by 4, positive widths");
         return this;
@@ -59,6 +61,7 @@ public sealed class Vae : Module<Tensor, (Tensor Mu, Tensor LogVar)>
     }
 
     public VaeConfig Config { get; }
+    public long ParameterCount => parameters().Sum(p => p.numel());
 
     public override (Tensor Mu, Tensor LogVar) forward(Tensor x)
     {

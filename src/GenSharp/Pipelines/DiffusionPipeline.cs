@@ -102,15 +102,6 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
         if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
     }
 
-    /// <summary>True when <paramref name="dir"/> holds a diffusion model (config.json with model_type gensharp-unet).</summary>
-    public static bool IsDiffusionModel(string dir)
-    {
-        var path = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(path)) return false;
-        try { return JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>() == UNetConfig.Type; }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { return false; }
-    }
-
     public static DiffusionPipeline Load(string dir, Device? device = null)
     {
         if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");

@@ -22,11 +22,29 @@ public static class LossCurve
             s.MarkerSize = 6;
             s.LineWidth = 2;
         }
+        Finish(plot, path, title, "cross-entropy loss (nats/token)");
+    }
+
+    /// <summary>Several named curves (e.g. a GAN's D and G losses, a VAE's terms) as lines on one plot.</summary>
+    public static void SaveSeries(string path, IReadOnlyList<(string Name, IReadOnlyList<(long Step, double Value)> Points)> series, string title, string yLabel)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (name, points) in series.Where(s => s.Points.Count > 0))
+        {
+            var s = plot.Add.Scatter(points.Select(p => (double)p.Step).ToArray(), points.Select(p => p.Value).ToArray());
+            s.LegendText = name;
+            s.MarkerSize = 0;
+            s.LineWidth = 1;
+        }
+        Finish(plot, path, title, yLabel);
+    }
+
+    static void Finish(ScottPlot.Plot plot, string path, string title, string yLabel)
+    {
         plot.Title(title);
         plot.XLabel("step");
-        plot.YLabel("cross-entropy loss (nats/token)");
+        plot.YLabel(yLabel);
         plot.ShowLegend();
-        var bytes = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
-        AtomicFile.WriteAllBytes(path, bytes);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png));
     }
 }

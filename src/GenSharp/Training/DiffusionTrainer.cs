@@ -49,198 +49,120 @@ public sealed record DiffusionTrainOptions
 /// DDPM training (Ho et al. 2020, Algorithm 1) of a class-conditional <see cref="UNet"/>: sample x_0, a
 /// timestep and noise, minimise ‖ε − ε_θ(x_t, t, y)‖²; labels are dropped with probability p so the
 /// same network learns the unconditional model for classifier-free guidance (Ho &amp; Salimans 2022).
-/// Keeps an EMA of the weights for sampling; resumable like the LM trainer (batches, timesteps and noise
-/// are functions of seed and step).
+/// Keeps an EMA of the weights for sampling. <see cref="ImageRun"/> owns the loop and checkpoints.
 /// </summary>
-public sealed class DiffusionTrainer : IDisposable
+public sealed class DiffusionTrainer : IImageTrainingTask
 {
-    const string RawWeights = "model.safetensors", OptimizerFile = "optimizer.safetensors", SamplesFile = "samples.png";
+    const string RawWeights = "model.safetensors", OptimizerFile = "optimizer.safetensors";
 
-    readonly string _dir;
     readonly UNet _model, _ema;
     readonly ImageDataset _data;
-    readonly string _dataSpec;
     readonly DiffusionTrainOptions _opt;
-    readonly string _command;
     readonly Device _device;
     readonly NoiseSchedule _schedule;
     readonly AdamW _optimizer;
     readonly CosineSchedule _lr;
-    readonly List<(long, double)> _curve = [];
-    long _step;
-    double _trainSeconds;
 
-    DiffusionTrainer(string dir, UNet model, UNet ema, ImageDataset data, string dataSpec, DiffusionTrainOptions opt, string command, Device device)
+    DiffusionTrainer(UNet model, UNet ema, ImageDataset data, DiffusionTrainOptions opt, Device device)
     {
-        (_dir, _model, _ema, _data, _dataSpec, _opt, _command, _device) = (dir, model, ema, data, dataSpec, opt.Validate(), command, device);
+        (_model, _ema, _data, _opt, _device) = (model, ema, data, opt.Validate(), device);
         _schedule = new NoiseSchedule(opt.BetaSchedule, opt.TrainTimesteps);
         _optimizer = new AdamW(model.named_parameters(), 0.9, 0.999, 1e-8, weightDecay: 0);
         _lr = new CosineSchedule(opt.LearningRate, opt.MinLr, opt.WarmupSteps, opt.Steps);
+        _model.train();
     }
 
-    public long Step => _step;
+    public int BatchSize => _opt.BatchSize;
+    public long ParameterCount => _ema.ParameterCount;
     public DiffusionTrainOptions Options => _opt;
     public UNet Ema => _ema;
 
-    public static DiffusionTrainer Create(string dir, UNetConfig config, string dataSpec, DiffusionTrainOptions opt, string command, Device device)
+    public static ImageRun Create(string dir, UNetConfig config, string dataSpec, DiffusionTrainOptions opt, string command, Device device)
     {
-        if (File.Exists(RunFiles.StatePath(dir)))
-            throw new InvalidOperationException($"{dir} already holds a training run; pass --resume to continue it or choose another --out");
-        var data = ImageData.Load(dataSpec, train: true, config.ImageSize, config.InChannels);
+        opt.Validate();
+        var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
         if (config.NumClasses > 0 && config.NumClasses != data.ClassNames.Count)
             throw new ArgumentException($"the data has {data.ClassNames.Count} classes but the model is configured for {config.NumClasses}");
         config = config with { ClassNames = config.NumClasses > 0 ? [.. data.ClassNames] : null };
         manual_seed(opt.Seed);
         var model = new UNet(config);
         var ema = new UNet(config);
-        CopyWeights(model, ema);
+        Training.Ema.Copy(model, ema);
         model.to(device);
         ema.to(device);
-        Directory.CreateDirectory(dir);
-        File.Delete(Path.Combine(dir, RunFiles.MetricsLog));
-        return new DiffusionTrainer(dir, model, ema, data, dataSpec, opt, command, device);
+        var task = new DiffusionTrainer(model, ema, data, opt, device);
+        return ImageRun.New(dir, task, opt.Steps, opt.CheckpointInterval, opt.LogInterval, dataSpec, command, opt);
     }
 
-    public static DiffusionTrainer Resume(string dir, Device device, int? steps = null)
+    public static ImageRun Resume(string dir, Device device, int? steps = null)
     {
-        var raw = Path.Combine(dir, RunFiles.StateDir, RawWeights);
-        var optPath = Path.Combine(dir, RunFiles.StateDir, OptimizerFile);
-        var emaPath = Path.Combine(dir, DiffusionPipeline.WeightsFile);
-        var state = RunFiles.ReadState(dir, ("model_sha256", raw), ("optimizer_sha256", optPath), ("ema_sha256", emaPath));
+        var state = ImageRun.ReadState(dir, Files(dir, Path.Combine(dir, RunFiles.StateDir)));
         var opt = state["options"].Deserialize<DiffusionTrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var config = UNetConfig.FromJson(File.ReadAllText(Path.Combine(dir, DiffusionPipeline.ConfigFile)), Path.Combine(dir, DiffusionPipeline.ConfigFile));
+        var configPath = Path.Combine(dir, DiffusionPipeline.ConfigFile);
+        var config = UNetConfig.FromJson(File.ReadAllText(configPath), configPath);
         var model = new UNet(config);
         var ema = new UNet(config);
-        DiffusionPipeline.LoadWeights(raw, model);
-        DiffusionPipeline.LoadWeights(emaPath, ema);
+        DiffusionPipeline.LoadWeights(Path.Combine(dir, RunFiles.StateDir, RawWeights), model);
+        DiffusionPipeline.LoadWeights(Path.Combine(dir, DiffusionPipeline.WeightsFile), ema);
         model.to(device);
         ema.to(device);
-        var dataSpec = (string)state["data"]!;
-        var data = ImageData.Load(dataSpec, train: true, config.ImageSize, config.InChannels);
-        var trainer = new DiffusionTrainer(dir, model, ema, data, dataSpec, opt, (string)state["command"]!, device);
-        trainer._optimizer.Load(optPath);
-        trainer._step = (long)state["step"]!;
-        trainer._trainSeconds = (double)state["train_seconds"]!;
-        foreach (var node in RunFiles.TrimMetrics(dir, trainer._step))
-            if (node["loss"] is { } l) trainer._curve.Add(((long)node["step"]!, (double)l));
-        return trainer;
+        var data = ImageData.Load((string)state["data"]!, train: true, config.ImageSize, config.InChannels);
+        var task = new DiffusionTrainer(model, ema, data, opt, device);
+        task._optimizer.Load(Path.Combine(dir, RunFiles.StateDir, OptimizerFile));
+        return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
     }
 
-    public TrainResult Run(CancellationToken cancel = default, ITrainingObserver? observer = null)
-    {
-        var wall = Stopwatch.StartNew();
-        long start = _step;
-        double msSum = 0;
-        _model.train();
-        while (_step < _opt.Steps && !cancel.IsCancellationRequested)
-        {
-            var sw = Stopwatch.StartNew();
-            double lr = _lr.At(_step), loss, gradNorm;
-            using (NewDisposeScope())
-            {
-                loss = TrainStep(lr, out gradNorm);
-                UpdateEma();
-            }
-            _step++;
-            double ms = sw.Elapsed.TotalMilliseconds;
-            _trainSeconds += ms / 1000;
-            msSum += ms;
-            observer?.OnStep(new StepMetrics(_step, _opt.Steps, loss, lr, gradNorm, ms, _opt.BatchSize / (ms / 1000)));
-            if (_step % _opt.LogInterval == 0 || _step == _opt.Steps)
-            {
-                _curve.Add((_step, loss));
-                RunFiles.AppendMetrics(_dir, new { step = _step, loss = Math.Round(loss, 5), lr, grad_norm = Math.Round(gradNorm, 4), ms_per_step = Math.Round(ms, 1) });
-            }
-            if (_step % _opt.CheckpointInterval == 0 || _step == _opt.Steps || cancel.IsCancellationRequested)
-            {
-                SaveCheckpoint();
-                observer?.OnCheckpoint(_step, _dir);
-            }
-        }
-        long done = _step - start;
-        double mean = done > 0 ? msSum / done : 0;
-        return new TrainResult(_step, _curve.Count > 0 ? _curve[^1].Item2 : null, null, mean, mean > 0 ? _opt.BatchSize / (mean / 1000) : 0,
-            wall.Elapsed, cancel.IsCancellationRequested && _step < _opt.Steps);
-    }
-
-    double TrainStep(double lr, out double gradNorm)
+    public StepLosses Step(long step)
     {
         // Algorithm 1: x_0 ~ data, t ~ U{0…T−1}, ε ~ N(0, I); step on ∇‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖².
-        int B = _opt.BatchSize, n = _data.Count;
-        var rows = new long[B];
+        int B = _opt.BatchSize;
+        double lr = _lr.At(step);
         var t = new long[B];
         var drop = new bool[B];
         for (int b = 0; b < B; b++)
         {
-            rows[b] = (long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)_step, (ulong)b, 1) % (ulong)n);
-            t[b] = (long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)_step, (ulong)b, 2) % (ulong)_opt.TrainTimesteps);
-            drop[b] = SplitMix64.Hash((ulong)_opt.Seed, (ulong)_step, (ulong)b, 3) / (double)ulong.MaxValue < _opt.LabelDropout;
+            t[b] = (long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, (ulong)b, 2) % (ulong)_opt.TrainTimesteps);
+            drop[b] = SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, (ulong)b, 3) / (double)ulong.MaxValue < _opt.LabelDropout;
         }
-        var (x0, y) = _data.Batch(rows, _device);
+        var (x0, y) = _data.RandomBatch(_opt.Seed, step, B, _device);
         if (_model.Config.NumClasses > 0)
             y = where(tensor(drop, device: _device), full_like(y, _model.NullClass), y);
-        var gen = new Generator((ulong)SplitMix64.Hash((ulong)_opt.Seed, (ulong)_step, 4), _device);
+        var gen = new Generator((ulong)SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 4), _device);
         var noise = randn(x0.shape, generator: gen, device: _device);
         var ts = tensor(t, device: _device);
-        random.manual_seed((long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)_step, 5) >> 1));   // dropout
+        random.manual_seed((long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 5) >> 1));   // dropout
         var loss = F.mse_loss(_model.forward(_schedule.AddNoise(x0, noise, ts), ts, y), noise);
         loss.backward();
         double value = loss.item<float>();
-        if (!double.IsFinite(value)) throw Diverged($"loss became {value} at step {_step + 1}");
-        gradNorm = _optimizer.StepWith(lr, _opt.GradClip);
-        if (!double.IsFinite(gradNorm)) throw Diverged($"gradient norm became {gradNorm} at step {_step + 1}");
+        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, _opt.GradClip) : double.NaN;
         _optimizer.ZeroGrad();
-        return value;
+        Training.Ema.Update(_ema, _model, _opt.EmaDecay, step);
+        return new StepLosses(value, gradNorm, lr);
     }
 
-    // EMA with warm-up (the decay ramps as (1+n)/(10+n)), so early samples are not dominated by the random init.
-    void UpdateEma()
+    static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
+        [("model_sha256", Path.Combine(stateDir, RawWeights)), ("optimizer_sha256", Path.Combine(stateDir, OptimizerFile)),
+         ("ema_sha256", Path.Combine(dir, DiffusionPipeline.WeightsFile))];
+
+    public IReadOnlyList<(string Key, string Path)> Checkpoint(string dir, string stateDir) => Files(dir, stateDir);
+
+    public void Save(string dir, string stateDir, string modelCard)
     {
-        double d = Math.Min(_opt.EmaDecay, (1.0 + _step) / (10.0 + _step));
-        using var _ = no_grad();
-        foreach (var (e, p) in _ema.parameters().Zip(_model.parameters())) e.mul_(d).add_(p, alpha: 1 - d);
-        foreach (var (e, p) in _ema.buffers().Zip(_model.buffers())) e.copy_(p);
+        SafeTensors.Save(Path.Combine(stateDir, RawWeights), _model.state_dict());
+        _optimizer.Save(Path.Combine(stateDir, OptimizerFile));
+        new DiffusionPipeline(_ema, _schedule).Save(dir, modelCard);
     }
 
-    TrainingDivergedException Diverged(string what) => RunFiles.Diverged(_dir, what, "Try a lower --lr.");
-
-    static void CopyWeights(UNet from, UNet to)
+    public (Tensor Images, int Columns) Samples()
     {
-        using var _ = no_grad();
-        foreach (var (a, b) in to.parameters().Zip(from.parameters())) a.copy_(b);
-    }
-
-    void SaveCheckpoint()
-    {
-        var raw = Path.Combine(_dir, RunFiles.StateDir, RawWeights);
-        var optPath = Path.Combine(_dir, RunFiles.StateDir, OptimizerFile);
-        Directory.CreateDirectory(Path.Combine(_dir, RunFiles.StateDir));
-        SafeTensors.Save(raw, _model.state_dict());
-        _optimizer.Save(optPath);
         var pipeline = new DiffusionPipeline(_ema, _schedule);
-        pipeline.Save(_dir, ModelCard());
-        using (var grid = pipeline.Generate(DiffusionPipeline.OnePerClass(_ema.Config, 2), new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 2, Seed = 0 }))
-            ImageGrid.Save(Path.Combine(_dir, SamplesFile), grid, columns: Math.Max(1, _ema.Config.NumClasses), scale: 2);
+        var images = pipeline.Generate(DiffusionPipeline.OnePerClass(_ema.Config, 2), new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 2, Seed = 0 });
         _model.train();
-        AtomicFile.WriteAllText(Path.Combine(_dir, RunFiles.MetricsSummary), new JsonObject
-        {
-            ["step"] = _step, ["train_loss"] = _curve.Count > 0 ? _curve[^1].Item2 : null, ["parameters"] = _ema.ParameterCount,
-            ["train_seconds"] = Math.Round(_trainSeconds, 1), ["ms_per_step"] = _step > 0 ? Math.Round(_trainSeconds * 1000 / _step, 1) : null,
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        RunFiles.WriteState(_dir, new JsonObject
-        {
-            ["step"] = _step,
-            ["train_seconds"] = _trainSeconds,
-            ["rng"] = "counter-based: batches, timesteps, noise, label dropout and dropout are functions of (seed, step)",
-            ["options"] = JsonSerializer.SerializeToNode(_opt),
-            ["data"] = _dataSpec,
-            ["command"] = _command,
-        }, ("model_sha256", raw), ("optimizer_sha256", optPath), ("ema_sha256", Path.Combine(_dir, DiffusionPipeline.WeightsFile)));
-        if (_curve.Count > 0) LossCurve.Save(Path.Combine(_dir, RunFiles.LossPlot), _curve, [], $"{Path.GetFileName(Path.GetFullPath(_dir))} — step {_step}");
+        return (images, Math.Max(1, _ema.Config.NumClasses));
     }
 
-    string ModelCard()
+    public string ModelCard(ImageRunInfo run)
     {
         var c = _ema.Config;
         return $"""
@@ -249,20 +171,20 @@ public sealed class DiffusionTrainer : IDisposable
         pipeline_tag: unconditional-image-generation
         tags: [diffusion, ddpm, gensharp]
         ---
-        # {Path.GetFileName(Path.GetFullPath(_dir))}
+        # {run.Name}
 
         A {(c.NumClasses > 0 ? "class-conditional " : "")}denoising diffusion model (ε-prediction U-Net) trained with GenSharp.
         Weights in `model.safetensors` are the EMA (decay {_opt.EmaDecay}); sampling: DDPM or DDIM, classifier-free guidance.
 
         ## How it was trained
         ```
-        {_command}
+        {run.Command}
         ```
-        - data: {_dataSpec} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}, {(c.InChannels == 1 ? "grayscale" : "RGB")}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
-        - seed {_opt.Seed}; steps {_step}/{_opt.Steps}; batch {_opt.BatchSize}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine), clip {_opt.GradClip}
+        - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}, {(c.InChannels == 1 ? "grayscale" : "RGB")}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
+        - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine), clip {_opt.GradClip}
         - {_opt.TrainTimesteps} timesteps, {_opt.BetaSchedule} β schedule; label dropout {_opt.LabelDropout}
         - U-Net: base {c.BaseChannels} channels × ({string.Join(", ", c.ChannelMults)}), attention at the lowest resolution, {_ema.ParameterCount:N0} parameters
-        - train time {TimeSpan.FromSeconds(_trainSeconds):hh\:mm\:ss} ({_trainSeconds * 1000 / Math.Max(1, _step):F0} ms/step); last logged loss {(_curve.Count > 0 ? _curve[^1].Item2.ToString("F4") : "—")}
+        {run.TimeLine}
         """.Replace("\n        ", "\n") + "\n";
     }
 

@@ -101,6 +101,27 @@ public sealed class ImageDataTests : TempDirectoryTest
     }
 
     [Fact]
+    public void InputsMixTestImagesFoldersAndFilesWithTheirNames()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "in", "x"));
+        Png(Path.Combine(_dir, "in", "x", "a.png"), new SKColor(255, 255, 255), 28);
+        Png(Path.Combine(_dir, "b.png"), new SKColor(0, 0, 0), 28);
+        var (data, names) = ImageData.LoadInputs(["fashion-mnist:3", Path.Combine(_dir, "in"), Path.Combine(_dir, "b.png")], 28, 1);
+        using (data)
+        {
+            Assert.Equal(["fashion-mnist:3", Path.Combine(_dir, "in", "x", "a.png"), Path.Combine(_dir, "b.png")], names);
+            using var test = FashionMnist.Load(false);
+            Assert.True(data.Images[0].equal(test.Images[3]).all().item<bool>());
+            Assert.Equal(255, data.Images[1, 0, 5, 5].item<byte>());
+            Assert.Equal(["image"], data.ClassNames);   // mixed sources: no common classes
+        }
+        var (whole, all) = ImageData.LoadInputs(["fashion-mnist"], 28, 1);
+        using (whole) Assert.Equal((10_000, "fashion-mnist:9999"), (whole.Count, all[^1]));
+        Assert.Contains("index must be in 0…9999", Assert.Throws<ArgumentException>(() => ImageData.LoadInputs(["fashion-mnist:10000"], 28, 1)).Message);
+        Assert.Contains("nope.png: no such image", Assert.Throws<FileNotFoundException>(() => ImageData.LoadInputs([Path.Combine(_dir, "nope.png")], 28, 1)).Message);
+    }
+
+    [Fact]
     public void GridPngHasTheExpectedSizeAndPixels()
     {
         var path = Path.Combine(_dir, "grid.png");

@@ -44,6 +44,49 @@ public sealed class ImageTrainingTests : TempDirectoryTest
     }
 
     [Fact]
+    public void VaeLossFallsResumesExactlyAndLeavesTheHeldOutClassOut()
+    {
+        var config = new VaeConfig { Channels = 8, LatentDim = 4 };
+        var opt = new VaeTrainOptions { Steps = 40, BatchSize = 32, LearningRate = 3e-3, MinLr = 3e-3, WarmupSteps = 0, CheckpointInterval = 20, LogInterval = 1 };
+        var full = Path.Combine(_dir, "vae");
+        using (var run = VaeTrainer.Create(full, config, ImageData.FashionMnistName, opt, "test", CPU, heldOutClass: "trouser")) run.Run();
+        var losses = Losses(full);
+        Assert.True(losses.TakeLast(5).Average() < 0.8 * losses.Take(5).Average(), $"−ELBO {losses.Take(5).Average():F1} → {losses.TakeLast(5).Average():F1}");
+        Assert.Equal("Trouser", GenSharp.Pipelines.VaePipeline.Load(full).Model.Config.HeldOutClass);
+        Assert.Contains("reconstruction", File.ReadLines(Path.Combine(full, RunFiles.MetricsLog)).First());
+        Assert.Contains("54,000 images", File.ReadAllText(Path.Combine(full, "README.md")));   // 60,000 minus the 6,000 trousers
+
+        var split = Path.Combine(_dir, "vae-split");
+        using (var run = VaeTrainer.Create(split, config, ImageData.FashionMnistName, opt with { Steps = 20 }, "test", CPU, heldOutClass: "trouser")) run.Run();
+        using (var run = VaeTrainer.Resume(split, CPU, steps: 40)) run.Run();
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
+        Assert.Equal(losses, Losses(split));
+        Assert.Throws<ArgumentException>(() => VaeTrainer.Create(Path.Combine(_dir, "bad"), config, ImageData.FashionMnistName, opt, "test", CPU, heldOutClass: "hat"));
+    }
+
+    [Fact]
+    public void GanDiscriminatorLearnsAndAResumedRunEqualsAnUninterruptedOne()
+    {
+        var config = new GanConfig { Channels = 8, LatentDim = 16 };
+        var opt = new GanTrainOptions { Steps = 30, BatchSize = 16, LearningRate = 1e-3, CheckpointInterval = 15, LogInterval = 1 };
+        var full = Path.Combine(_dir, "gan");
+        using (var run = GanTrainer.Create(full, config, ImageData.FashionMnistName, opt, "test", CPU)) run.Run();
+        var lines = File.ReadLines(Path.Combine(full, RunFiles.MetricsLog)).Select(l => JsonNode.Parse(l)!).ToArray();
+        // Hinge loss starts at 2 (D outputs ≈ 0) and falls as D separates real from generated images.
+        Assert.InRange((double)lines[0]["loss"]!, 1.5, 2.5);
+        Assert.True(lines.TakeLast(5).Average(l => (double)l["loss"]!) < 1.5);
+        Assert.True(lines.TakeLast(5).Average(l => (double)l["d_real"]! - (double)l["d_fake"]!) > 0.3);
+        foreach (var f in new[] { "config.json", "model.safetensors", "samples.png", "loss.png", "README.md", "training_state/discriminator.safetensors" })
+            Assert.True(File.Exists(Path.Combine(full, f)), f);
+
+        var split = Path.Combine(_dir, "gan-split");
+        using (var run = GanTrainer.Create(split, config, ImageData.FashionMnistName, opt with { Steps = 15 }, "test", CPU)) run.Run();
+        using (var run = GanTrainer.Resume(split, CPU, steps: 30)) run.Run();
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
+        Assert.Equal(Losses(full), Losses(split));
+    }
+
+    [Fact]
     public void ClassifierLearnsFromAFewHundredSteps()
     {
         using var train = FashionMnist.Load(true).Take(6000);

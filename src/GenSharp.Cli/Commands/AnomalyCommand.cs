@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using GenSharp.Data;
+using GenSharp.Evaluation;
+using GenSharp.Imaging;
+using GenSharp.IO;
+using GenSharp.Pipelines;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp anomaly</c>: scores images by a VAE's −ELBO; with a known anomalous class, reports AUROC.</summary>
+static class AnomalyCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "VAE model directory", Required = true };
+        var images = new Option<string[]>("--images")
+        {
+            Description = "Images: fashion-mnist (the test set), fashion-mnist:N, a folder (subfolders = classes) or image files",
+            DefaultValueFactory = _ => [ImageData.FashionMnistName], AllowMultipleArgumentsPerToken = true,
+        };
+        var anomalous = Cli.Opt<string?>("--anomalous-class", "Class that counts as anomalous for AUROC (default: the class the VAE was trained without)");
+        var samples = Cli.Opt("--samples", "z samples averaged per image", 8);
+        var top = Cli.Opt("--top", "List this many highest-scoring images", 10);
+        var csv = Cli.Opt<string?>("--out", "Write every score as CSV (name, class, score)");
+        var grid = Cli.Opt<string?>("--grid", "PNG grid of the highest-scoring images");
+        var json = Cli.Opt("--json", "Print JSON", false);
+        var seed = Cli.Opt<long>("--seed", "Seed of the z samples", 0);
+        var device = Cli.DeviceOption();
+        var cmd = new Command("anomaly", "Score images with a VAE: −ELBO in nats (higher = more unusual); AUROC when one class is the anomaly")
+        {
+            model, images, anomalous, samples, top, csv, grid, json, seed, device,
+        };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            int k = r.GetValue(samples), topN = r.GetValue(top);
+            if (k is < 1 or > 1000) throw new UserError($"--samples must be in 1…1000 (got {k})");
+            if (topN < 0) throw new UserError($"--top must be ≥ 0 (got {topN})");
+            var dev = Cli.ResolveDevice(r.GetValue(device)!);
+            var vae = VaePipeline.Load(r.GetValue(model)!, dev);
+            var c = vae.Model.Config;
+            var (data, names) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
+            using (data)
+            {
+                var scores = Score(vae, data, k, r.GetValue(seed), dev);
+                var labels = data.Labels.data<long>().ToArray();
+                string Class(int i) => data.ClassNames[(int)labels[i]];
+
+                // AUROC when an anomalous class is named, or when the VAE held one out and these images include it.
+                var className = r.GetValue(anomalous) ?? (c.HeldOutClass is { } h && data.ClassNames.Contains(h, StringComparer.OrdinalIgnoreCase) ? h : null);
+                double? auroc = null;
+                if (className is not null)
+                {
+                    int a = ClassNames.Index(data.ClassNames, className);
+                    className = data.ClassNames[a];
+                    var positive = labels.Select(l => l == a).ToArray();
+                    if (positive.All(p => p) || !positive.Any(p => p))
+                        throw new UserError($"AUROC needs images of class '{className}' and of other classes among --images");
+                    auroc = Auroc.Compute(scores, positive);
+                }
+                var order = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ToArray();
+                if (r.GetValue(csv) is { } path)
+                {
+                    var sb = new StringBuilder("name,class,negative_elbo_nats\n");
+                    for (int i = 0; i < scores.Length; i++) sb.Append(CultureInfo.InvariantCulture, $"{Csv(names[i])},{Csv(Class(i))},{scores[i]:F4}\n");
+                    AtomicFile.WriteAllText(path, sb.ToString());
+                }
+                if (r.GetValue(grid) is { } g && topN > 0)
+                {
+                    using var s = NewDisposeScope();
+                    ImageGrid.Save(g, data.Batch([.. order.Take(topN).Select(i => (long)i)], CPU).X, columns: Math.Min(topN, 10), scale: 3);
+                }
+                var byClass = data.ClassNames.Select((name, ci) => (name, idx: Enumerable.Range(0, scores.Length).Where(i => labels[i] == ci).ToArray()))
+                    .Where(x => x.idx.Length > 0).Select(x => (x.name, count: x.idx.Length, mean: x.idx.Average(i => scores[i]))).ToArray();
+                if (r.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        images = scores.Length, samples = k, anomalous_class = className, auroc,
+                        mean_score_by_class = byClass.ToDictionary(x => x.name, x => x.mean),
+                        top = order.Take(topN).Select(i => new { name = names[i], @class = Class(i), score = scores[i] }),
+                    }));
+                    return 0;
+                }
+                if (byClass.Length > 1)
+                {
+                    var table = new Table().AddColumns("class", "images", "mean −ELBO (nats)");
+                    foreach (var (name, count, mean) in byClass.OrderByDescending(x => x.mean))
+                        table.AddRow(Markup.Escape(name) + (name == className ? " [bold](anomalous)[/]" : ""), $"{count:N0}", $"{mean:F2}");
+                    AnsiConsole.Write(table);
+                }
+                if (auroc is { } au) AnsiConsole.MarkupLineInterpolated($"AUROC for '{className}' as the anomaly: [bold]{au:F4}[/] ({scores.Length:N0} images, {k} z samples each)");
+                foreach (var i in order.Take(topN)) Console.WriteLine($"{scores[i],10:F2}  {names[i]}  ({Class(i)})");
+                return 0;
+            }
+        }));
+        return cmd;
+    }
+
+    static double[] Score(VaePipeline vae, ImageDataset data, int samples, long seed, Device device)
+    {
+        var scores = new double[data.Count];
+        for (int i = 0; i < data.Count; i += 500)
+        {
+            using var s = NewDisposeScope();
+            int n = Math.Min(500, data.Count - i);
+            var (x, _) = data.Batch([.. Enumerable.Range(i, n).Select(j => (long)j)], device);
+            var part = vae.NegativeElbo(x, samples, seed + i).cpu().to(float64).data<double>().ToArray();
+            part.CopyTo(scores, i);
+        }
+        return scores;
+    }
+
+    static string Csv(string v) => v.Contains(',') || v.Contains('"') ? $"\"{v.Replace("\"", "\"\"")}\"" : v;
+}

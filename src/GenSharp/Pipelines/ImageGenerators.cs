@@ -1,0 +1,40 @@
+using GenSharp.Models;
+using static TorchSharp.torch;
+
+namespace GenSharp.Pipelines;
+
+/// <summary>Any image model that draws images for class labels: diffusion, GAN, VAE. Images (N, C, H, W) in [−1, 1].</summary>
+public interface IImageGenerator
+{
+    int NumClasses { get; }                      // 0: unconditional (labels only set the count)
+    IReadOnlyList<string>? ClassNames { get; }
+    string Description { get; }                  // how the images are made, for tables and logs
+    Tensor Generate(IReadOnlyList<int> labels, long seed, CancellationToken cancel = default);
+}
+
+/// <summary>Opens an image model directory by its config's <c>model_type</c>.</summary>
+public static class ImageGenerators
+{
+    /// <summary>True when <paramref name="dir"/> holds an image model GenSharp can sample from.</summary>
+    public static bool IsImageModel(string dir) => ModelDirectory.ModelType(dir) is UNetConfig.Type or VaeConfig.Type or GanConfig.Type;
+
+    /// <param name="sampling">Sampler settings for diffusion models (ignored by the others); the seed comes with each call.</param>
+    public static IImageGenerator Load(string dir, Device? device = null, DiffusionSampling? sampling = null) => ModelDirectory.ModelType(dir) switch
+    {
+        UNetConfig.Type => new GuidedDiffusion(DiffusionPipeline.Load(dir, device), sampling ?? new DiffusionSampling()),
+        VaeConfig.Type => VaePipeline.Load(dir, device),
+        GanConfig.Type => GanPipeline.Load(dir, device),
+        var other => throw new ModelLoadException(Directory.Exists(dir)
+            ? $"{dir}: not an image model (config.json model_type is {other ?? "missing"}; expected {UNetConfig.Type}, {VaeConfig.Type} or {GanConfig.Type})"
+            : $"{dir}: model directory not found"),
+    };
+
+    sealed class GuidedDiffusion(DiffusionPipeline pipeline, DiffusionSampling sampling) : IImageGenerator
+    {
+        public int NumClasses => pipeline.Model.Config.NumClasses;
+        public IReadOnlyList<string>? ClassNames => pipeline.Model.Config.ClassNames;
+        public string Description => $"{(sampling.Sampler == "ddpm" ? $"DDPM-{pipeline.Schedule.Steps}" : $"DDIM-{sampling.Steps} (η {sampling.Eta})")}, guidance {sampling.Guidance}";
+        public Tensor Generate(IReadOnlyList<int> labels, long seed, CancellationToken cancel = default) =>
+            pipeline.Generate(labels, sampling with { Seed = seed }, cancel);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GenSharp.Data;
+using GenSharp.IO;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace GenSharp.Training;
+
+/// <summary>How a GAN is trained; stored in its training state so a resume continues the same run.</summary>
+public sealed record GanTrainOptions
+{
+    [JsonPropertyName("steps")] public int Steps { get; init; } = 10_000;
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 64;
+    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 2e-4;   // both networks (Adam, β = (0.5, 0.999) as in DCGAN)
+    [JsonPropertyName("loss")] public string Loss { get; init; } = "hinge";                 // hinge | non-saturating
+    [JsonPropertyName("ema_decay")] public double EmaDecay { get; init; } = 0.999;          // EMA of G, used for sampling
+    [JsonPropertyName("checkpoint_interval")] public int CheckpointInterval { get; init; } = 1000;
+    [JsonPropertyName("log_interval")] public int LogInterval { get; init; } = 10;
+    [JsonPropertyName("seed")] public long Seed { get; init; } = 1337;
+
+    public GanTrainOptions Validate()
+    {
+        if (Steps <= 0 || BatchSize <= 0) throw new ArgumentException("steps and batch size must be positive");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be a positive number (got {LearningRate})");
+        if (Loss is not ("hinge" or "non-saturating")) throw new ArgumentException($"unknown GAN loss '{Loss}' (use hinge or non-saturating)");
+        if (EmaDecay is < 0 or >= 1) throw new ArgumentException("EMA decay must be in [0, 1)");
+        if (CheckpointInterval <= 0 || LogInterval <= 0) throw new ArgumentException("intervals must be positive");
+        return this;
+    }
+}
+
+/// <summary>
+/// Adversarial training (Goodfellow et al. 2014) of <see cref="GanGenerator"/> against a spectrally normalised,
+/// projection-conditioned <see cref="GanDiscriminator"/>: one D step then one G step per iteration, with the hinge
+/// loss (Lim &amp; Ye 2017; Miyato et al. 2018) or the non-saturating loss; an EMA of G is what gets saved.
+/// </summary>
+public sealed class GanTrainer : IImageTrainingTask
+{
+    const string GeneratorFile = "generator.safetensors", DiscriminatorFile = "discriminator.safetensors",
+        GOptimizerFile = "generator_optimizer.safetensors", DOptimizerFile = "discriminator_optimizer.safetensors";
+
+    readonly GanGenerator _g, _ema;
+    readonly GanDiscriminator _d;
+    readonly ImageDataset _data;
+    readonly GanTrainOptions _opt;
+    readonly Device _device;
+    readonly AdamW _optG, _optD;
+
+    GanTrainer(GanGenerator g, GanGenerator ema, GanDiscriminator d, ImageDataset data, GanTrainOptions opt, Device device)
+    {
+        (_g, _ema, _d, _data, _opt, _device) = (g, ema, d, data, opt.Validate(), device);
+        _optG = new AdamW(g.named_parameters(), 0.5, 0.999, 1e-8, weightDecay: 0);
+        _optD = new AdamW(d.named_parameters(), 0.5, 0.999, 1e-8, weightDecay: 0);
+        _g.train();
+        _d.train();
+    }
+
+    public int BatchSize => _opt.BatchSize;
+    public long ParameterCount => _g.ParameterCount;
+    public GanGenerator Ema => _ema;
+
+    public static ImageRun Create(string dir, GanConfig config, string dataSpec, GanTrainOptions opt, string command, Device device)
+    {
+        opt.Validate();
+        var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
+        if (config.NumClasses > 0 && config.NumClasses != data.ClassNames.Count)
+            throw new ArgumentException($"the data has {data.ClassNames.Count} classes but the model is configured for {config.NumClasses}");
+        config = config with { ClassNames = config.NumClasses > 0 ? [.. data.ClassNames] : null };
+        manual_seed(opt.Seed);
+        var (g, ema, d) = (new GanGenerator(config), new GanGenerator(config), new GanDiscriminator(config));
+        Training.Ema.Copy(g, ema);
+        foreach (var m in new nn.Module[] { g, ema, d }) m.to(device);
+        return ImageRun.New(dir, new GanTrainer(g, ema, d, data, opt, device), opt.Steps, opt.CheckpointInterval, opt.LogInterval, dataSpec, command, opt);
+    }
+
+    public static ImageRun Resume(string dir, Device device, int? steps = null)
+    {
+        var stateDir = Path.Combine(dir, RunFiles.StateDir);
+        var state = ImageRun.ReadState(dir, Files(dir, stateDir));
+        var opt = state["options"].Deserialize<GanTrainOptions>()!;
+        if (steps is { } s) opt = opt with { Steps = s };
+        var ema = GanPipeline.Load(dir).Model;
+        var (g, d) = (new GanGenerator(ema.Config), new GanDiscriminator(ema.Config));
+        ModelDirectory.LoadStateDict(Path.Combine(stateDir, GeneratorFile), g);
+        ModelDirectory.LoadStateDict(Path.Combine(stateDir, DiscriminatorFile), d);
+        foreach (var m in new nn.Module[] { g, ema, d }) m.to(device);
+        var data = ImageData.Load((string)state["data"]!, train: true, ema.Config.ImageSize, ema.Config.InChannels);
+        var task = new GanTrainer(g, ema, d, data, opt, device);
+        task._optG.Load(Path.Combine(stateDir, GOptimizerFile));
+        task._optD.Load(Path.Combine(stateDir, DOptimizerFile));
+        return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
+    }
+
+    public StepLosses Step(long step)
+    {
+        int B = _opt.BatchSize, k = _g.Config.NumClasses;
+        var (x, y) = _data.RandomBatch(_opt.Seed, step, B, _device);
+        var gen = new Generator(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 4), _device);
+        var z = randn([B, _g.Config.LatentDim], generator: gen, device: _device);
+        var yFake = k > 0 ? randint(k, [B], generator: gen, device: _device) : zeros(B, int64, device: _device);
+        if (k == 0) y = zeros_like(y);
+        var fake = _g.forward(z, yFake);
+
+        // Discriminator: real images up, generated ones down (G's output detached).
+        var dReal = _d.forward(x, y);
+        var dFake = _d.forward(fake.detach(), yFake);
+        var lossD = _opt.Loss == "hinge"
+            ? F.relu(1 - dReal).mean() + F.relu(1 + dFake).mean()
+            : F.softplus(-dReal).mean() + F.softplus(dFake).mean();
+        lossD.backward();
+        double gradD = _optD.StepWith(_opt.LearningRate, 0);
+        _optD.ZeroGrad();
+
+        // Generator: through the updated discriminator.
+        var dGen = _d.forward(fake, yFake);
+        var lossG = _opt.Loss == "hinge" ? -dGen.mean() : F.softplus(-dGen).mean();
+        lossG.backward();
+        double gradG = _optG.StepWith(_opt.LearningRate, 0);
+        _optG.ZeroGrad();
+        _optD.ZeroGrad();
+        Training.Ema.Update(_ema, _g, _opt.EmaDecay, step);
+        return new StepLosses(lossD.item<float>(), gradD, _opt.LearningRate,
+            ("g_loss", lossG.item<float>()), ("d_real", dReal.mean().item<float>()), ("d_fake", dFake.mean().item<float>()), ("g_grad_norm", gradG));
+    }
+
+    static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
+    [
+        ("ema_sha256", Path.Combine(dir, ModelDirectory.WeightsFile)), ("generator_sha256", Path.Combine(stateDir, GeneratorFile)),
+        ("discriminator_sha256", Path.Combine(stateDir, DiscriminatorFile)), ("generator_optimizer_sha256", Path.Combine(stateDir, GOptimizerFile)),
+        ("discriminator_optimizer_sha256", Path.Combine(stateDir, DOptimizerFile)),
+    ];
+
+    public IReadOnlyList<(string Key, string Path)> Checkpoint(string dir, string stateDir) => Files(dir, stateDir);
+
+    public void Save(string dir, string stateDir, string modelCard)
+    {
+        SafeTensors.Save(Path.Combine(stateDir, GeneratorFile), _g.state_dict());
+        SafeTensors.Save(Path.Combine(stateDir, DiscriminatorFile), _d.state_dict());
+        _optG.Save(Path.Combine(stateDir, GOptimizerFile));
+        _optD.Save(Path.Combine(stateDir, DOptimizerFile));
+        new GanPipeline(_ema).Save(dir, modelCard);
+    }
+
+    /// <summary>Two samples per class (one per class in each row), from the EMA generator with fixed noise.</summary>
+    public (Tensor Images, int Columns) Samples()
+    {
+        int k = Math.Max(1, _ema.Config.NumClasses);
+        var labels = Enumerable.Range(0, 4 * k).Select(i => _ema.Config.NumClasses > 0 ? i % k : 0).ToArray();
+        return (new GanPipeline(_ema).Generate(labels, seed: 0), k);
+    }
+
+    public string ModelCard(ImageRunInfo run)
+    {
+        var c = _ema.Config;
+        return $"""
+        ---
+        library_name: gensharp
+        pipeline_tag: unconditional-image-generation
+        tags: [gan, dcgan, gensharp]
+        ---
+        # {run.Name}
+
+        A {(c.NumClasses > 0 ? "class-conditional " : "")}DCGAN-class generator trained with GenSharp against a spectrally normalised{(c.NumClasses > 0 ? ", projection" : "")} discriminator.
+        Weights in `model.safetensors` are the EMA of the generator (decay {_opt.EmaDecay}); sample with `gensharp generate`.
+
+        ## How it was trained
+        ```
+        {run.Command}
+        ```
+        - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
+        - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; Adam lr {_opt.LearningRate}, β (0.5, 0.999); {_opt.Loss} loss
+        - latent {c.LatentDim}; widths {c.Channels}/{2 * c.Channels}/{4 * c.Channels}; generator {_g.ParameterCount:N0} parameters
+        {run.TimeLine} (discriminator loss)
+        """.Replace("\n        ", "\n") + "\n";
+    }
+
+    public void Dispose()
+    {
+        _optG.Dispose();
+        _optD.Dispose();
+        _data.Dispose();
+        _g.Dispose();
+        _ema.Dispose();
+        _d.Dispose();
+    }
+}
