@@ -77,6 +77,19 @@ public sealed class SpectralNorm : Module<Tensor, Tensor>
     }
 }
 
+/// <summary>
+/// Appends one feature map holding the batch's average standard deviation (Karras et al. 2018, §3): a discriminator
+/// that sees how varied a batch is can punish a generator that ignores its noise (mode collapse).
+/// </summary>
+public sealed class MinibatchStdDev() : Module<Tensor, Tensor>(nameof(MinibatchStdDev))
+{
+    public override Tensor forward(Tensor x)
+    {
+        var sd = (x.var(0, unbiased: false) + 1e-8).sqrt().mean();                       // scalar over (C, H, W)
+        return cat([x, sd.expand(x.shape[0], 1, x.shape[2], x.shape[3])], 1);              // (B, C + 1, H, W)
+    }
+}
+
 /// <summary>Latents (B, latent) and class ids (B) → images (B, C, H, W) in [−1, 1].</summary>
 public sealed class GanGenerator : Module<Tensor, Tensor, Tensor>
 {
@@ -126,11 +139,12 @@ public sealed class GanDiscriminator : Module<Tensor, Tensor, Tensor>
     public GanDiscriminator(GanConfig config) : base(nameof(GanDiscriminator))
     {
         config.Validate();
-        int c = config.Channels, s = config.ImageSize / 4, flat = 4 * c * s * s;
+        int c = config.Channels, s = config.ImageSize / 4, flat = (4 * c + 1) * s * s;
         features = Sequential(
             new SpectralNorm(config.InChannels, c, 3, 1, 1), LeakyReLU(0.1),    // (B, c, H, W)
             new SpectralNorm(c, 2 * c, 4, 2, 1), LeakyReLU(0.1),                // (B, 2c, H/2, W/2)
             new SpectralNorm(2 * c, 4 * c, 4, 2, 1), LeakyReLU(0.1),            // (B, 4c, H/4, W/4)
+            new MinibatchStdDev(),                                              // (B, 4c + 1, H/4, W/4)
             Flatten());                                                         // φ(x): (B, flat)
         head = new SpectralNorm(flat, 1);
         if (config.NumClasses > 0) class_embed = Embedding(config.NumClasses, flat);

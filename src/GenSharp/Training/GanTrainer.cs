@@ -17,6 +17,7 @@ public sealed record GanTrainOptions
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 64;
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 2e-4;   // both networks (Adam, β = (0.5, 0.999) as in DCGAN)
     [JsonPropertyName("loss")] public string Loss { get; init; } = "hinge";                 // hinge | non-saturating
+    [JsonPropertyName("mode_seeking")] public double ModeSeeking { get; init; } = 1.0;      // λ of the mode-seeking term (MSGAN); 0 = off
     [JsonPropertyName("ema_decay")] public double EmaDecay { get; init; } = 0.999;          // EMA of G, used for sampling
     [JsonPropertyName("checkpoint_interval")] public int CheckpointInterval { get; init; } = 1000;
     [JsonPropertyName("log_interval")] public int LogInterval { get; init; } = 10;
@@ -27,6 +28,8 @@ public sealed record GanTrainOptions
         if (Steps <= 0 || BatchSize <= 0) throw new ArgumentException("steps and batch size must be positive");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"learning rate must be a positive number (got {LearningRate})");
         if (Loss is not ("hinge" or "non-saturating")) throw new ArgumentException($"unknown GAN loss '{Loss}' (use hinge or non-saturating)");
+        if (!double.IsFinite(ModeSeeking) || ModeSeeking < 0) throw new ArgumentException($"mode-seeking weight must be ≥ 0 (got {ModeSeeking})");
+        if (BatchSize % 2 != 0) throw new ArgumentException($"batch size must be even: generated images come in pairs (got {BatchSize})");
         if (EmaDecay is < 0 or >= 1) throw new ArgumentException("EMA decay must be in [0, 1)");
         if (CheckpointInterval <= 0 || LogInterval <= 0) throw new ArgumentException("intervals must be positive");
         return this;
@@ -36,7 +39,8 @@ public sealed record GanTrainOptions
 /// <summary>
 /// Adversarial training (Goodfellow et al. 2014) of <see cref="GanGenerator"/> against a spectrally normalised,
 /// projection-conditioned <see cref="GanDiscriminator"/>: one D step then one G step per iteration, with the hinge
-/// loss (Lim &amp; Ye 2017; Miyato et al. 2018) or the non-saturating loss; an EMA of G is what gets saved.
+/// loss (Lim &amp; Ye 2017; Miyato et al. 2018) or the non-saturating loss, plus a mode-seeking term against
+/// conditional mode collapse; an EMA of G is what gets saved.
 /// </summary>
 public sealed class GanTrainer : IImageTrainingTask
 {
@@ -100,8 +104,10 @@ public sealed class GanTrainer : IImageTrainingTask
         int B = _opt.BatchSize, k = _g.Config.NumClasses;
         var (x, y) = _data.RandomBatch(_opt.Seed, step, B, _device);
         var gen = new Generator(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 4), _device);
+        // Generated images come in pairs with the same class and different z, for the mode-seeking term.
         var z = randn([B, _g.Config.LatentDim], generator: gen, device: _device);
-        var yFake = k > 0 ? randint(k, [B], generator: gen, device: _device) : zeros(B, int64, device: _device);
+        var half = k > 0 ? randint(k, [B / 2], generator: gen, device: _device) : zeros(B / 2, int64, device: _device);
+        var yFake = cat([half, half]);
         if (k == 0) y = zeros_like(y);
         var fake = _g.forward(z, yFake);
 
@@ -118,13 +124,23 @@ public sealed class GanTrainer : IImageTrainingTask
         // Generator: through the updated discriminator.
         var dGen = _d.forward(fake, yFake);
         var lossG = _opt.Loss == "hinge" ? -dGen.mean() : F.softplus(-dGen).mean();
+        double ratio = 0;
+        if (_opt.ModeSeeking > 0)
+        {
+            // Mode seeking (Mao et al. 2019, eq. 3): maximise |G(z₁,y) − G(z₂,y)| / |z₁ − z₂| so that G cannot map every z
+            // of a class to one image (conditional mode collapse); minimised as λ / (ratio + ε).
+            int h = B / 2;
+            var r = (fake.narrow(0, 0, h) - fake.narrow(0, h, h)).abs().mean() / (z.narrow(0, 0, h) - z.narrow(0, h, h)).abs().mean();
+            ratio = r.item<float>();
+            lossG = lossG + _opt.ModeSeeking / (r + 1e-5);
+        }
         lossG.backward();
         double gradG = _optG.StepWith(_opt.LearningRate, 0);
         _optG.ZeroGrad();
         _optD.ZeroGrad();
         Training.Ema.Update(_ema, _g, _opt.EmaDecay, step);
         return new StepLosses(lossD.item<float>(), gradD, _opt.LearningRate,
-            ("g_loss", lossG.item<float>()), ("d_real", dReal.mean().item<float>()), ("d_fake", dFake.mean().item<float>()), ("g_grad_norm", gradG));
+            ("g_loss", lossG.item<float>()), ("diversity", ratio), ("d_real", dReal.mean().item<float>()), ("d_fake", dFake.mean().item<float>()), ("g_grad_norm", gradG));
     }
 
     static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
@@ -145,7 +161,7 @@ public sealed class GanTrainer : IImageTrainingTask
         new GanPipeline(_ema).Save(dir, modelCard);
     }
 
-    /// <summary>Two samples per class (one per class in each row), from the EMA generator with fixed noise.</summary>
+    /// <summary>Four samples per class (one per class in each row), from the EMA generator with fixed noise.</summary>
     public (Tensor Images, int Columns) Samples()
     {
         int k = Math.Max(1, _ema.Config.NumClasses);
@@ -172,7 +188,7 @@ public sealed class GanTrainer : IImageTrainingTask
         {run.Command}
         ```
         - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
-        - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; Adam lr {_opt.LearningRate}, β (0.5, 0.999); {_opt.Loss} loss
+        - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; Adam lr {_opt.LearningRate}, β (0.5, 0.999); {_opt.Loss} loss, mode-seeking λ {_opt.ModeSeeking}
         - latent {c.LatentDim}; widths {c.Channels}/{2 * c.Channels}/{4 * c.Channels}; generator {_g.ParameterCount:N0} parameters
         {run.TimeLine} (discriminator loss)
         """.Replace("\n        ", "\n") + "\n";

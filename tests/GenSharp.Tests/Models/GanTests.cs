@@ -20,6 +20,16 @@ public sealed class GanTests
     }
 
     [Fact]
+    public void MinibatchStdDevAppendsTheMeanStandardDeviationOverTheBatch()
+    {
+        using var layer = new MinibatchStdDev();
+        var x = tensor(new float[] { 0, 2, 1, 1, 4, 4, 3, 3 }).view(2, 2, 1, 2);   // per-position pairs: (0,4) (2,4) (1,3) (1,3)
+        var y = layer.forward(x);
+        Assert.Equal([2L, 3, 1, 2], y.shape);
+        Assert.Equal((2 + 1 + 1 + 1) / 4.0, y[1, 2, 0, 1].item<float>(), 4);       // population std of each pair, averaged
+    }
+
+    [Fact]
     public void ShapesAndClassConditioning()
     {
         var config = new GanConfig { Channels = 8, LatentDim = 8, NumClasses = 3 };
