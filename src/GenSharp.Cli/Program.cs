@@ -15,6 +15,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     ChatCommand.Create(),
     VaeCommand.Create(),
     AnomalyCommand.Create(),
+    ServeCommand.Create(),
     TokenizerCommand.Create(),
 };
 Cli.ConfigureConsole();

@@ -11,14 +11,20 @@ public static class ImageGrid
     /// <paramref name="images"/> (N, C, H, W) with C = 1 or 3, values in [-1, 1]; <paramref name="columns"/> per row;
     /// each pixel drawn as a <paramref name="scale"/>×<paramref name="scale"/> block, 2-pixel gaps.
     /// </summary>
-    public static void Save(string path, Tensor images, int columns = 8, int scale = 2)
+    public static void Save(string path, Tensor images, int columns = 8, int scale = 2) => AtomicFile.WriteAllBytes(path, Encode(images, columns, scale));
+
+    /// <summary>One image (1, C, H, W) as a PNG of exactly (H·scale) × (W·scale) pixels: no border.</summary>
+    public static byte[] EncodeImage(Tensor image, int scale = 1) => Encode(image, 1, scale, gap: 0);
+
+    /// <summary>The PNG bytes of the grid <see cref="Save"/> writes.</summary>
+    public static byte[] Encode(Tensor images, int columns = 8, int scale = 2, int gap = 2)
     {
         if (images.dim() != 4 || images.shape[1] is not (1 or 3))
             throw new ArgumentException($"expected images (N, 1|3, H, W), got [{string.Join(", ", images.shape)}]");
         var bytes = ToBytes(images);
         int n = (int)images.shape[0], c = (int)images.shape[1], h = (int)images.shape[2], w = (int)images.shape[3];
         columns = Math.Max(1, Math.Min(columns, n));
-        int rows = (n + columns - 1) / columns, gap = 2;
+        int rows = (n + columns - 1) / columns;
         int width = columns * (w * scale + gap) + gap, height = rows * (h * scale + gap) + gap;
         using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         bitmap.Erase(new SKColor(40, 40, 40));
@@ -36,7 +42,7 @@ public static class ImageGrid
             }
         }
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteAllBytes(path, data.AsSpan());
+        return data.ToArray();
     }
 
     /// <summary>[-1, 1] floats → bytes (rounded, clamped), in (N, C, H, W) order.</summary>

@@ -9,6 +9,7 @@ public sealed class GanPipeline(GanGenerator generator) : IImageGenerator
 {
     public GanGenerator Model => generator;
     public int NumClasses => generator.Config.NumClasses;
+    public int ImageSize => generator.Config.ImageSize;
     public IReadOnlyList<string>? ClassNames => generator.Config.ClassNames;
     public string Description => "GAN generator (EMA weights), one pass";
 

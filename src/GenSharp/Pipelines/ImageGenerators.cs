@@ -9,6 +9,7 @@ public interface IImageGenerator
     int NumClasses { get; }                      // 0: unconditional (labels only set the count)
     IReadOnlyList<string>? ClassNames { get; }
     string Description { get; }                  // how the images are made, for tables and logs
+    int ImageSize { get; }                       // images are ImageSize × ImageSize
     Tensor Generate(IReadOnlyList<int> labels, long seed, CancellationToken cancel = default);
 }
 
@@ -33,6 +34,7 @@ public static class ImageGenerators
     {
         public int NumClasses => pipeline.Model.Config.NumClasses;
         public IReadOnlyList<string>? ClassNames => pipeline.Model.Config.ClassNames;
+        public int ImageSize => pipeline.Model.Config.ImageSize;
         public string Description => $"{(sampling.Sampler == "ddpm" ? $"DDPM-{pipeline.Schedule.Steps}" : $"DDIM-{sampling.Steps} (η {sampling.Eta})")}, guidance {sampling.Guidance}";
         public Tensor Generate(IReadOnlyList<int> labels, long seed, CancellationToken cancel = default) =>
             pipeline.Generate(labels, sampling with { Seed = seed }, cancel);

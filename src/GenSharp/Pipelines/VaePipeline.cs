@@ -13,6 +13,7 @@ public sealed class VaePipeline(Vae model) : IImageGenerator
 {
     public Vae Model => model;
     public int NumClasses => 0;
+    public int ImageSize => model.Config.ImageSize;
     public IReadOnlyList<string>? ClassNames => null;
     public string Description => $"VAE prior samples (latent {model.Config.LatentDim})";
 

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using GenSharp.Server;
+using GenSharp.Server.Hosting;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp serve</c>: the OpenAI-compatible HTTP server over one or more model directories.</summary>
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var d = new ServerOptions();
+        var models = new Option<string[]>("--models")
+        {
+            Description = "Model directories to serve (language and image models); the model name is the directory name. Default: the bundled models",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var host = Cli.Opt("--host", "Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)", d.Host);
+        var port = Cli.Opt("--port", "Port (0: any free port)", d.Port);
+        var apiKey = Cli.Opt<string?>("--api-key", "Require Authorization: Bearer KEY on /v1 (default: $GENSHARP_API_KEY, else none)");
+        var allowedHosts = new Option<string[]>("--allowed-host") { Description = "Extra Host header names to accept (e.g. a LAN name)", AllowMultipleArgumentsPerToken = true };
+        var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
+        var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
+        var device = Cli.DeviceOption();
+        var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API") { models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, device };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            var options = new ServerOptions
+            {
+                Models = r.GetValue(models) is { Length: > 0 } m ? m : [Cli.FindShipped("models/shakespeare-char"), Cli.FindShipped(ImageCommands.BundledDiffusion)],
+                Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKey = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GENSHARP_API_KEY"),
+                AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(device)!,
+            }.Validate();
+            using var registry = new ModelRegistry(options.Models, Cli.ResolveDevice(options.Device), options.MaxBatch, options.MaxQueue);
+            var app = GenSharpServer.Build(options, registry);
+            app.Start();
+            var address = GenSharpServer.Address(app);
+            foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch");
+            foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
+            AnsiConsole.MarkupLineInterpolated($"listening on [bold]{address}[/] (OpenAI API under /v1{(options.ApiKey is null ? "" : ", API key required")}); Ctrl-C stops");
+            using var cts = Cli.CancelOnSignals();
+            app.WaitForShutdownAsync(cts.Token).GetAwaiter().GetResult();
+            app.StopAsync().GetAwaiter().GetResult();
+            return 0;
+        }));
+        return cmd;
+    }
+}

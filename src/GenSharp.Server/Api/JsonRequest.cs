@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace GenSharp.Server.Api;
+
+/// <summary>
+/// A request body read as JSON with bounded size and depth, and typed getters whose errors name the field —
+/// so malformed input is a 400 that says what is wrong, never a 500.
+/// </summary>
+public sealed class JsonRequest : IDisposable
+{
+    public const int MaxDepth = 32;
+    readonly JsonDocument _doc;
+
+    JsonRequest(JsonDocument doc) => _doc = doc;
+
+    public JsonElement Root => _doc.RootElement;
+
+    public static async Task<JsonRequest> ReadAsync(HttpRequest request, CancellationToken cancel)
+    {
+        if (request.ContentType is { } ct && !ct.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(415, $"Content-Type must be application/json (got {ct})");
+        JsonDocument doc;
+        try { doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = MaxDepth }, cancel); }
+        catch (JsonException e) { throw ApiException.BadRequest($"the body is not valid JSON: {e.Message}"); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        { throw new ApiException(413, "the request body is too large"); }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw ApiException.BadRequest("the body must be a JSON object");
+        }
+        return new JsonRequest(doc);
+    }
+
+    public bool Has(string name) => Root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    public string RequiredString(string name) =>
+        Has(name) ? String(Root.GetProperty(name), name) : throw ApiException.BadRequest($"'{name}' is required", name);
+
+    public string? OptionalString(string name) => Has(name) ? String(Root.GetProperty(name), name) : null;
+
+    public static string String(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw ApiException.BadRequest($"'{name}' must be a string", name);
+
+    /// <summary>A finite number in [min, max] (bounds inclusive unless stated by the message).</summary>
+    public double? Number(string name, double min, double max)
+    {
+        if (!Has(name)) return null;
+        var e = Root.GetProperty(name);
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double v) || !double.IsFinite(v))
+            throw ApiException.BadRequest($"'{name}' must be a number", name);
+        if (v < min || v > max) throw ApiException.BadRequest($"'{name}' must be between {min} and {max} (got {v})", name);
+        return v;
+    }
+
+    public int? Integer(string name, long min, long max)
+    {
+        if (!Has(name)) return null;
+        var e = Root.GetProperty(name);
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v))
+            throw ApiException.BadRequest($"'{name}' must be an integer", name);
+        if (v < min || v > max) throw ApiException.BadRequest($"'{name}' must be between {min} and {max} (got {v})", name);
+        return (int)v;
+    }
+
+    public long? Long(string name)
+    {
+        if (!Has(name)) return null;
+        var e = Root.GetProperty(name);
+        return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out long v) ? v : throw ApiException.BadRequest($"'{name}' must be an integer", name);
+    }
+
+    public bool Bool(string name)
+    {
+        if (!Has(name)) return false;
+        var e = Root.GetProperty(name);
+        return e.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw ApiException.BadRequest($"'{name}' must be true or false", name),
+        };
+    }
+
+    /// <summary>A string or an array of strings (OpenAI's <c>stop</c>, <c>input</c>, <c>prompt</c>).</summary>
+    public IReadOnlyList<string>? Strings(string name, int maxCount)
+    {
+        if (!Has(name)) return null;
+        var e = Root.GetProperty(name);
+        if (e.ValueKind == JsonValueKind.String) return [e.GetString()!];
+        if (e.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest($"'{name}' must be a string or an array of strings", name);
+        if (e.GetArrayLength() > maxCount) throw ApiException.BadRequest($"'{name}' may hold at most {maxCount} strings", name);
+        return e.EnumerateArray().Select((x, i) => String(x, $"{name}[{i}]")).ToArray();
+    }
+
+    public void Dispose() => _doc.Dispose();
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using GenSharp.Sampling;
+using GenSharp.Server.Api;
+using GenSharp.Server.Hosting;
+using GenSharp.Tokenizers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace GenSharp.Server.Endpoints;
+
+/// <summary><c>POST /v1/chat/completions</c>: messages through the model's chat template, streamed (SSE) or whole.</summary>
+static class ChatEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/chat/completions", Handle);
+
+    static async Task Handle(HttpContext ctx, ModelRegistry models)
+    {
+        var cancel = ctx.RequestAborted;
+        using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
+        var model = TextGeneration.Model(req, models);
+        var messages = Messages(req);
+        var prompt = model.Template.Render(messages);
+        int[] ids;
+        try { ids = GenerationEngine.EncodePrompt(model.Tokenizer, prompt, int.MaxValue); }
+        catch (ArgumentException e) { throw ApiException.BadRequest(e.Message, "messages"); }
+        var options = TextGeneration.Options(req, model, ids.Length, chat: true);
+        options = options with { Stop = [.. (options.Stop ?? []).Concat(model.Template.Stop).Distinct().Take(GenerationOptions.MaxStopSequences)] };
+        bool stream = req.Bool("stream");
+        bool includeUsage = stream && req.Has("stream_options") && req.Root.GetProperty("stream_options") is { ValueKind: JsonValueKind.Object } so
+                            && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+        var events = TextGeneration.Submit(model, ids, options, cancel);
+        string id = TextGeneration.NewId("chatcmpl");
+        long created = TextGeneration.Now();
+        if (!stream)
+        {
+            var seqs = await TextGeneration.Collect(events, cancel);
+            await ctx.Response.WriteAsJsonAsync(new
+            {
+                id, @object = "chat.completion", created, model = model.Name,
+                choices = seqs.Select(s => new
+                {
+                    index = s.Index,
+                    message = new { role = "assistant", content = s.Text },
+                    logprobs = s.Logprobs is null ? null : new { content = s.Logprobs.Select(Logprob).ToArray() },
+                    finish_reason = TextGeneration.FinishReason(s.Finish),
+                }),
+                usage = TextGeneration.Usage(ids.Length, seqs.Sum(s => s.Tokens.Count)),
+            }, TextGeneration.Json, cancel);
+            return;
+        }
+        TextGeneration.BeginEventStream(ctx.Response);
+        object Chunk(int index, object delta, object? logprobs, string? finish) => new
+        {
+            id, @object = "chat.completion.chunk", created, model = model.Name,
+            choices = new[] { new { index, delta, logprobs, finish_reason = finish } },
+        };
+        for (int i = 0; i < options.N; i++) await TextGeneration.SendEvent(ctx.Response, Chunk(i, new { role = "assistant", content = "" }, null, null), cancel);
+        int completion = 0;
+        await foreach (var e in events.ReadAllAsync(cancel))
+        {
+            if (e.Token >= 0) completion++;
+            if (e.Text.Length > 0 || e.Logprob is not null)
+                await TextGeneration.SendEvent(ctx.Response, Chunk(e.Sequence.Index, new { content = e.Text },
+                    e.Logprob is { } lp ? new { content = new[] { Logprob(lp) } } : null, null), cancel);
+            if (e.Finish is { } f) await TextGeneration.SendEvent(ctx.Response, Chunk(e.Sequence.Index, new { }, null, TextGeneration.FinishReason(f)), cancel);
+        }
+        if (includeUsage)
+            await TextGeneration.SendEvent(ctx.Response, new
+            {
+                id, @object = "chat.completion.chunk", created, model = model.Name, choices = Array.Empty<object>(),
+                usage = TextGeneration.Usage(ids.Length, completion),
+            }, cancel);
+        await TextGeneration.SendDone(ctx.Response, cancel);
+    }
+
+    static object Logprob(TokenLogprob lp) => new
+    {
+        token = lp.Text, logprob = lp.Logprob, bytes = TextGeneration.Bytes(lp.Text),
+        top_logprobs = lp.Top.Select(t => new { token = t.Text, logprob = t.Logprob, bytes = TextGeneration.Bytes(t.Text) }).ToArray(),
+    };
+
+    /// <summary>OpenAI messages: role system/developer/user/assistant, content a string or text parts.</summary>
+    static List<ChatMessage> Messages(JsonRequest req)
+    {
+        if (!req.Has("messages")) throw ApiException.BadRequest("'messages' is required", "messages");
+        var arr = req.Root.GetProperty("messages");
+        if (arr.ValueKind != JsonValueKind.Array || arr.GetArrayLength() == 0)
+            throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
+        if (arr.GetArrayLength() > 1000) throw ApiException.BadRequest("'messages' may hold at most 1000 messages", "messages");
+        var list = new List<ChatMessage>();
+        int i = 0;
+        foreach (var m in arr.EnumerateArray())
+        {
+            string at = $"messages[{i++}]";
+            if (m.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{at}' must be an object with role and content", at);
+            var role = m.TryGetProperty("role", out var r) ? JsonRequest.String(r, $"{at}.role") : throw ApiException.BadRequest($"'{at}.role' is required", $"{at}.role");
+            role = role == "developer" ? "system" : role;
+            if (!ChatTemplate.KnownRoles.Contains(role))
+                throw ApiException.BadRequest($"'{at}.role' must be system, developer, user or assistant (got '{role}')", $"{at}.role");
+            if (!m.TryGetProperty("content", out var c) || c.ValueKind == JsonValueKind.Null)
+                throw ApiException.BadRequest($"'{at}.content' is required", $"{at}.content");
+            list.Add(new ChatMessage(role, Content(c, $"{at}.content")));
+        }
+        if (list[^1].Role != "user") throw ApiException.BadRequest($"the last message must be from the user (got '{list[^1].Role}')", "messages");
+        return list;
+    }
+
+    static string Content(JsonElement c, string at)
+    {
+        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
+        if (c.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest($"'{at}' must be a string or an array of text parts", at);
+        var parts = new List<string>();
+        foreach (var p in c.EnumerateArray())
+        {
+            if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String)
+                throw ApiException.BadRequest($"'{at}' parts must be objects with a type", at);
+            if (t.GetString() != "text") throw ApiException.BadRequest($"'{at}': only text parts are supported (got '{t.GetString()}')", at);
+            parts.Add(p.TryGetProperty("text", out var x) ? JsonRequest.String(x, $"{at}.text") : throw ApiException.BadRequest($"'{at}' text part has no text", at));
+        }
+        return string.Concat(parts);
+    }
+}

@@ -1,0 +1,57 @@
+using GenSharp.Server.Api;
+using GenSharp.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using static TorchSharp.torch;
+
+namespace GenSharp.Server.Endpoints;
+
+/// <summary><c>POST /v1/embeddings</c>: the mean of a language model's final hidden states over the input's tokens.</summary>
+static class EmbeddingsEndpoints
+{
+    const int MaxInputs = 256;
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/embeddings", Handle);
+
+    static async Task Handle(HttpContext ctx, ModelRegistry models)
+    {
+        var cancel = ctx.RequestAborted;
+        using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
+        var model = TextGeneration.Model(req, models);
+        var inputs = req.Strings("input", MaxInputs) ?? throw ApiException.BadRequest("'input' is required", "input");
+        if (inputs.Count == 0) throw ApiException.BadRequest("'input' must not be an empty array", "input");
+        var format = req.OptionalString("encoding_format") ?? "float";
+        if (format is not ("float" or "base64")) throw ApiException.BadRequest($"'encoding_format' must be float or base64 (got '{format}')", "encoding_format");
+        int hidden = model.Model.Config.HiddenSize;
+        if (req.Integer("dimensions", 1, int.MaxValue) is { } d && d != hidden)
+            throw ApiException.BadRequest($"this model's embeddings have {hidden} dimensions; 'dimensions' cannot change that", "dimensions");
+        var ids = inputs.Select((text, i) =>
+        {
+            var t = model.Tokenizer.Encode(text);
+            if (t.Length == 0) throw ApiException.BadRequest($"input[{i}] is empty", "input");
+            if (t.Length > model.Context) throw ApiException.BadRequest($"input[{i}] is {t.Length} tokens; this model's context is {model.Context}", "input");
+            return t;
+        }).ToArray();
+        var vectors = await model.RunAsync(() => ids.Select(Embed(model)).ToArray());
+        await ctx.Response.WriteAsJsonAsync(new
+        {
+            @object = "list", model = model.Name,
+            data = vectors.Select((v, i) => new
+            {
+                @object = "embedding", index = i,
+                embedding = format == "float" ? (object)v : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())),
+            }),
+            usage = new { prompt_tokens = ids.Sum(t => t.Length), total_tokens = ids.Sum(t => t.Length) },
+        }, TextGeneration.Json, cancel);
+    }
+
+    static Func<int[], float[]> Embed(LanguageModelWorker model) => tokens =>
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var device = model.Model.parameters().First().device;
+        var h = model.Model.HiddenStates(tensor(tokens.Select(t => (long)t).ToArray(), device: device).unsqueeze(0));   // (1, T, C)
+        return h.mean([1]).squeeze(0).cpu().data<float>().ToArray();                                                // (C)
+    };
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using GenSharp.Models;
+using GenSharp.Sampling;
+using GenSharp.Tokenizers;
+
+namespace GenSharp.Server.Hosting;
+
+/// <summary>The bounded queue is full: the caller should answer 429 and retry later.</summary>
+public sealed class ServerBusyException(string message) : Exception(message);
+
+/// <summary>
+/// One language model served to many requests: a dedicated thread owns the model and its <see cref="GenerationEngine"/>
+/// and, between decode steps, admits queued requests (while slots are free), drops cancelled ones and runs other
+/// work on the model (embeddings). Requests to the model are therefore batched together: continuous batching.
+/// </summary>
+public sealed class LanguageModelWorker : IDisposable
+{
+    /// <summary>One request's sequences and the channel its events go to.</summary>
+    sealed class Job(int[] prompt, GenerationOptions options, CancellationToken cancel)
+    {
+        public readonly int[] Prompt = prompt;
+        public readonly GenerationOptions Options = options;
+        public readonly CancellationToken Cancel = cancel;
+        public readonly Channel<GenerationEvent> Events = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
+        public IReadOnlyList<GeneratedSequence> Sequences = [];
+        public CancellationTokenRegistration Wake;
+    }
+
+    readonly GenerationEngine _engine;
+    readonly ConcurrentQueue<Job> _pending = new();
+    readonly ConcurrentQueue<Action> _work = new();
+    readonly List<Job> _active = [];
+    readonly SemaphoreSlim _signal = new(0);
+    readonly Thread _thread;
+    readonly int _maxQueue;
+    volatile bool _stopping;
+    int _queued, _running;
+
+    public LanguageModelWorker(string name, LlamaForCausalLM model, ITokenizer tokenizer, ChatTemplate template, int maxBatch, int maxQueue)
+    {
+        (Name, Model, Tokenizer, Template, _maxQueue) = (name, model, tokenizer, template, maxQueue);
+        _engine = new GenerationEngine(model, tokenizer, maxBatch, ContextOverflow.Stop);
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"gensharp-{name}" };
+        _thread.Start();
+    }
+
+    public string Name { get; }
+    public LlamaForCausalLM Model { get; }
+    public ITokenizer Tokenizer { get; }
+    public ChatTemplate Template { get; }
+    public int Capacity => _engine.Capacity;
+    public int Context => _engine.Context;
+    /// <summary>Sequences being decoded now (a request with n samples counts n).</summary>
+    public int Running => Volatile.Read(ref _running);
+    /// <summary>Requests waiting for free slots.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>
+    /// Queues a request and streams its events (each sequence ends with a finish reason). Cancelling
+    /// <paramref name="cancel"/> stops its sequences before the next decode step and frees their slots.
+    /// </summary>
+    public ChannelReader<GenerationEvent> Submit(int[] prompt, GenerationOptions options, CancellationToken cancel)
+    {
+        if (options.N > Capacity) throw new ArgumentException($"n must be at most {Capacity} for this model (got {options.N})");
+        if (Interlocked.Increment(ref _queued) > _maxQueue)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ServerBusyException($"{Name} has {_maxQueue} requests waiting; retry shortly");
+        }
+        var job = new Job(prompt, options, cancel);
+        _pending.Enqueue(job);
+        job.Wake = cancel.Register(() => _signal.Release());   // a cancelled request is dropped at the next step
+        _signal.Release();
+        return job.Events.Reader;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the model's thread between decode steps (the model is not thread-safe to share).</summary>
+    public Task<T> RunAsync<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Enqueue(() =>
+        {
+            try { done.SetResult(work()); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        _signal.Release();
+        return done.Task;
+    }
+
+    void Loop()
+    {
+        while (!_stopping)
+        {
+            while (_work.TryDequeue(out var w)) w();
+            DropCancelled();
+            Admit();
+            if (!_engine.HasWork)
+            {
+                _signal.Wait(TimeSpan.FromMilliseconds(200));
+                continue;
+            }
+            IReadOnlyList<GenerationEvent> events;
+            try { events = _engine.Step(); }
+            catch (Exception e)   // a failing step fails the requests in it, not the server
+            {
+                foreach (var job in _active.ToArray()) Fail(job, e);
+                continue;
+            }
+            foreach (var e in events)
+            {
+                var job = _active.Find(j => j.Sequences.Contains(e.Sequence));
+                if (job is null) continue;
+                job.Events.Writer.TryWrite(e);
+                if (job.Sequences.All(s => s.Finish is not null)) Complete(job);
+            }
+        }
+    }
+
+    void Admit()
+    {
+        while (_pending.TryPeek(out var job) && (job.Cancel.IsCancellationRequested || job.Options.N <= _engine.FreeSlots))
+        {
+            _pending.TryDequeue(out _);
+            Interlocked.Decrement(ref _queued);
+            if (job.Cancel.IsCancellationRequested) { Close(job, null); continue; }
+            try { job.Sequences = _engine.Add(job.Prompt, job.Options); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { Close(job, e); continue; }
+            _active.Add(job);
+            Interlocked.Add(ref _running, job.Sequences.Count);
+        }
+    }
+
+    void DropCancelled()
+    {
+        foreach (var job in _active.Where(j => j.Cancel.IsCancellationRequested).ToArray())
+        {
+            foreach (var s in job.Sequences) _engine.Cancel(s);
+            Complete(job);
+        }
+    }
+
+    void Complete(Job job, Exception? error = null)
+    {
+        _active.Remove(job);
+        Interlocked.Add(ref _running, -job.Sequences.Count);
+        Close(job, error);
+    }
+
+    void Fail(Job job, Exception e)
+    {
+        foreach (var s in job.Sequences) _engine.Cancel(s);
+        Complete(job, e);
+    }
+
+    static void Close(Job job, Exception? error)
+    {
+        job.Wake.Dispose();
+        job.Events.Writer.TryComplete(error);
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _signal.Release();
+        _thread.Join(TimeSpan.FromSeconds(10));
+        foreach (var job in _active) job.Events.Writer.TryComplete(new OperationCanceledException("the server is shutting down"));
+        _engine.Dispose();
+        Model.Dispose();
+    }
+}

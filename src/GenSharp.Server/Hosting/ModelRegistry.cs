@@ -1,0 +1,65 @@
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Server.Hosting;
+
+/// <summary>An image model and the lock that serialises its use (one generation at a time per model).</summary>
+public sealed class ImageModelHost(string name, IImageGenerator generator)
+{
+    readonly SemaphoreSlim _lock = new(1, 1);
+
+    public string Name => name;
+    public IImageGenerator Generator => generator;
+
+    /// <summary>Images (N, C, H, W) in [−1, 1] as PNG-ready bytes, generated on the thread pool.</summary>
+    public async Task<Tensor> GenerateAsync(int[] labels, long seed, CancellationToken cancel)
+    {
+        await _lock.WaitAsync(cancel);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                using var scope = NewDisposeScope();
+                return generator.Generate(labels, seed, cancel).cpu().MoveToOuterDisposeScope();
+            }, cancel);
+        }
+        finally { _lock.Release(); }
+    }
+}
+
+/// <summary>The models a server has loaded, by name (the directory's name): language models and image models.</summary>
+public sealed class ModelRegistry : IDisposable
+{
+    readonly Dictionary<string, LanguageModelWorker> _lms = new(StringComparer.Ordinal);
+    readonly Dictionary<string, ImageModelHost> _images = new(StringComparer.Ordinal);
+
+    public ModelRegistry(IEnumerable<string> dirs, Device device, int maxBatch, int maxQueue)
+    {
+        foreach (var dir in dirs)
+        {
+            var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
+            if (_lms.ContainsKey(name) || _images.ContainsKey(name))
+                throw new ArgumentException($"two models are named '{name}' (the directory name); rename one directory");
+            if (ImageGenerators.IsImageModel(dir)) _images[name] = new ImageModelHost(name, ImageGenerators.Load(dir, device));
+            else
+            {
+                var (model, tokenizer) = ModelDirectory.Load(dir, device);
+                _lms[name] = new LanguageModelWorker(name, model, tokenizer, ChatTemplate.Load(dir), maxBatch, maxQueue);
+            }
+        }
+        if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");
+    }
+
+    public IReadOnlyCollection<LanguageModelWorker> LanguageModels => _lms.Values;
+    public IReadOnlyCollection<ImageModelHost> ImageModels => _images.Values;
+
+    public LanguageModelWorker? FindLanguageModel(string name) => _lms.GetValueOrDefault(name);
+    public ImageModelHost? FindImageModel(string name) => _images.GetValueOrDefault(name);
+
+    public void Dispose()
+    {
+        foreach (var w in _lms.Values) w.Dispose();
+    }
+}
