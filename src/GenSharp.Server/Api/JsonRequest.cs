@@ -40,8 +40,12 @@ public sealed class JsonRequest : IDisposable
 
     public string? OptionalString(string name) => Has(name) ? String(Root.GetProperty(name), name) : null;
 
-    public static string String(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw ApiException.BadRequest($"'{name}' must be a string", name);
+    public static string String(JsonElement e, string name)
+    {
+        if (e.ValueKind != JsonValueKind.String) throw ApiException.BadRequest($"'{name}' must be a string", name);
+        try { return e.GetString()!; }
+        catch (InvalidOperationException) { throw ApiException.BadRequest($"'{name}' is not valid Unicode (an unpaired surrogate escape)", name); }
+    }
 
     /// <summary>A finite number in [min, max] (bounds inclusive unless stated by the message).</summary>
     public double? Number(string name, double min, double max)
@@ -88,7 +92,7 @@ public sealed class JsonRequest : IDisposable
     {
         if (!Has(name)) return null;
         var e = Root.GetProperty(name);
-        if (e.ValueKind == JsonValueKind.String) return [e.GetString()!];
+        if (e.ValueKind == JsonValueKind.String) return [String(e, name)];
         if (e.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest($"'{name}' must be a string or an array of strings", name);
         if (e.GetArrayLength() > maxCount) throw ApiException.BadRequest($"'{name}' may hold at most {maxCount} strings", name);
         return e.EnumerateArray().Select((x, i) => String(x, $"{name}[{i}]")).ToArray();

@@ -108,14 +108,15 @@ static class ChatEndpoints
 
     static string Content(JsonElement c, string at)
     {
-        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
+        if (c.ValueKind == JsonValueKind.String) return JsonRequest.String(c, at);
         if (c.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest($"'{at}' must be a string or an array of text parts", at);
         var parts = new List<string>();
         foreach (var p in c.EnumerateArray())
         {
             if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String)
                 throw ApiException.BadRequest($"'{at}' parts must be objects with a type", at);
-            if (t.GetString() != "text") throw ApiException.BadRequest($"'{at}': only text parts are supported (got '{t.GetString()}')", at);
+            var type = JsonRequest.String(t, $"{at}.type");
+            if (type != "text") throw ApiException.BadRequest($"'{at}': only text parts are supported (got '{type}')", at);
             parts.Add(p.TryGetProperty("text", out var x) ? JsonRequest.String(x, $"{at}.text") : throw ApiException.BadRequest($"'{at}' text part has no text", at));
         }
         return string.Concat(parts);

@@ -19,7 +19,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new ServerOptions { Models = [CliRunner.Bundled(Lm), CliRunner.Bundled(Images)], Port = 0, MaxBatch = 8, MaxQueue = 32 };
+        var options = new ServerOptions { Models = [CliRunner.Bundled(Lm), CliRunner.Bundled(Images)], Port = 0, MaxBatch = 8, MaxQueue = 64 };
         Models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
         _app = GenSharpServer.Build(options, Models);
         await _app.StartAsync();
