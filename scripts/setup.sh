@@ -49,12 +49,17 @@ PIN
 }
 
 # Debian packages the project uses: fonts for plots (ScottPlot/SkiaSharp need fontconfig + a font),
-# Fashion-MNIST for the image models.
+# Fashion-MNIST for the image models; for the tests, chromium.
 install_debian_packages() {
   local missing=()
   dpkg -s fontconfig >/dev/null 2>&1 || missing+=(fontconfig)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
   dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || missing+=(dataset-fashion-mnist)
+  # The test suite also drives the web playground in Debian's chromium (with an emoji font for the 👍/👎 buttons).
+  if [ "${GENSHARP_SETUP_TESTS:-0}" = 1 ]; then
+    dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
+    dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
@@ -66,7 +71,7 @@ install_debian_packages() {
 needs_build() {
   [ -f "$stamp" ] || return 0
   [ -n "$(find "$root/src" "$root/tests" "$root/bench" "$root"/*.props "$root"/*.slnx \
-           -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.slnx' -o -name '*.html' \) \
+           -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
            -print -quit 2>/dev/null)" ]
 }
 

@@ -2,7 +2,7 @@
 # Set-up (if needed) + the whole test suite in Release. Prints a final "N passed, N failed" line.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup.sh"
+GENSHARP_SETUP_TESTS=1 "$root/scripts/setup.sh"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

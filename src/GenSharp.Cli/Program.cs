@@ -16,6 +16,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     VaeCommand.Create(),
     AnomalyCommand.Create(),
     ServeCommand.Create(),
+    FeedbackCommand.Create(),
     TokenizerCommand.Create(),
 };
 Cli.ConfigureConsole();

@@ -1,4 +1,5 @@
 using System.Net;
+using GenSharp.Feedback;
 using GenSharp.Server.Api;
 using GenSharp.Server.Endpoints;
 using GenSharp.Server.Hosting;
@@ -16,7 +17,7 @@ namespace GenSharp.Server;
 public static class GenSharpServer
 {
     /// <summary>Builds the server over loaded models; the caller starts it and disposes the registry after it stops.</summary>
-    public static WebApplication Build(ServerOptions options, ModelRegistry models)
+    public static WebApplication Build(ServerOptions options, ModelRegistry models, FeedbackStore feedback)
     {
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
@@ -31,6 +32,7 @@ public static class GenSharpServer
             else throw new ArgumentException($"--host must be an IP address or localhost (got '{options.Host}')");
         });
         builder.Services.AddSingleton(models);
+        builder.Services.AddSingleton(feedback);
         var app = builder.Build();
         app.Use(Errors);
         app.Use(new Security(options).Invoke);
@@ -39,6 +41,8 @@ public static class GenSharpServer
         CompletionsEndpoints.Map(app);
         EmbeddingsEndpoints.Map(app);
         ImagesEndpoints.Map(app);
+        FeedbackEndpoints.Map(app);
+        PlaygroundEndpoints.Map(app);
         app.MapFallback((HttpContext ctx) => ApiError.Write(ctx, 404, $"no endpoint {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error"));
         return app;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GenSharp.Feedback;
 using GenSharp.Server;
 using GenSharp.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -23,8 +24,12 @@ static class ServeCommand
         var allowedHosts = new Option<string[]>("--allowed-host") { Description = "Extra Host header names to accept (e.g. a LAN name)", AllowMultipleArgumentsPerToken = true };
         var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
         var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
+        var feedback = Cli.Opt("--feedback-db", "SQLite file for the playground's ratings and A/B picks", d.FeedbackDb);
         var device = Cli.DeviceOption();
-        var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API") { models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, device };
+        var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
+        {
+            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, device,
+        };
         cmd.SetAction(r => Cli.Run(() =>
         {
             var options = new ServerOptions
@@ -32,14 +37,17 @@ static class ServeCommand
                 Models = r.GetValue(models) is { Length: > 0 } m ? m : [Cli.FindShipped("models/shakespeare-char"), Cli.FindShipped(ImageCommands.BundledDiffusion)],
                 Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKey = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GENSHARP_API_KEY"),
                 AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(device)!,
+                FeedbackDb = r.GetValue(feedback)!,
             }.Validate();
             using var registry = new ModelRegistry(options.Models, Cli.ResolveDevice(options.Device), options.MaxBatch, options.MaxQueue);
-            var app = GenSharpServer.Build(options, registry);
+            using var store = new FeedbackStore(options.FeedbackDb);
+            var app = GenSharpServer.Build(options, registry, store);
             app.Start();
             var address = GenSharpServer.Address(app);
             foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch");
             foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
-            AnsiConsole.MarkupLineInterpolated($"listening on [bold]{address}[/] (OpenAI API under /v1{(options.ApiKey is null ? "" : ", API key required")}); Ctrl-C stops");
+            AnsiConsole.MarkupLineInterpolated($"feedback goes to [bold]{store.Path}[/] (export: gensharp feedback export --db {options.FeedbackDb})");
+            AnsiConsole.MarkupLineInterpolated($"playground on [bold]{address}/[/], OpenAI API under [bold]{address}/v1[/] ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl-C stops");
             using var cts = Cli.CancelOnSignals();
             app.WaitForShutdownAsync(cts.Token).GetAwaiter().GetResult();
             app.StopAsync().GetAwaiter().GetResult();

@@ -29,7 +29,7 @@ sealed class Security(ServerOptions options)
             await ApiError.Write(ctx, 403, "cross-origin requests are not allowed", "invalid_request_error");
             return;
         }
-        if (_key is not null && ctx.Request.Path.StartsWithSegments("/v1") && !Authorized(ctx.Request))
+        if (_key is not null && (ctx.Request.Path.StartsWithSegments("/v1") || ctx.Request.Path.StartsWithSegments("/feedback")) && !Authorized(ctx.Request))
         {
             ctx.Response.Headers.WWWAuthenticate = "Bearer";
             await ApiError.Write(ctx, 401, "missing or incorrect API key: send Authorization: Bearer KEY", "authentication_error", code: "invalid_api_key");

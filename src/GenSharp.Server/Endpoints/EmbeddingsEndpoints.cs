@@ -3,7 +3,7 @@ using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using static TorchSharp.torch;
+using GenSharp.Pipelines;
 
 namespace GenSharp.Server.Endpoints;
 
@@ -23,17 +23,16 @@ static class EmbeddingsEndpoints
         if (inputs.Count == 0) throw ApiException.BadRequest("'input' must not be an empty array", "input");
         var format = req.OptionalString("encoding_format") ?? "float";
         if (format is not ("float" or "base64")) throw ApiException.BadRequest($"'encoding_format' must be float or base64 (got '{format}')", "encoding_format");
-        int hidden = model.Model.Config.HiddenSize;
+        int hidden = model.Model.Config.HiddenSize;   // the vectors' size
         if (req.Integer("dimensions", 1, int.MaxValue) is { } d && d != hidden)
             throw ApiException.BadRequest($"this model's embeddings have {hidden} dimensions; 'dimensions' cannot change that", "dimensions");
+        var embedder = new TextEmbeddingPipeline(model.Model, model.Tokenizer);
         var ids = inputs.Select((text, i) =>
         {
-            var t = model.Tokenizer.Encode(text);
-            if (t.Length == 0) throw ApiException.BadRequest($"input[{i}] is empty", "input");
-            if (t.Length > model.Context) throw ApiException.BadRequest($"input[{i}] is {t.Length} tokens; this model's context is {model.Context}", "input");
-            return t;
+            try { return embedder.Encode(text); }
+            catch (ArgumentException e) { throw ApiException.BadRequest($"input[{i}]: {e.Message}", "input"); }
         }).ToArray();
-        var vectors = await model.RunAsync(() => ids.Select(Embed(model)).ToArray());
+        var vectors = await model.RunAsync(() => ids.Select(embedder.Embed).ToArray());   // on the model's thread, between decode steps
         await ctx.Response.WriteAsJsonAsync(new
         {
             @object = "list", model = model.Name,
@@ -45,13 +44,4 @@ static class EmbeddingsEndpoints
             usage = new { prompt_tokens = ids.Sum(t => t.Length), total_tokens = ids.Sum(t => t.Length) },
         }, TextGeneration.Json, cancel);
     }
-
-    static Func<int[], float[]> Embed(LanguageModelWorker model) => tokens =>
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var device = model.Model.parameters().First().device;
-        var h = model.Model.HiddenStates(tensor(tokens.Select(t => (long)t).ToArray(), device: device).unsqueeze(0));   // (1, T, C)
-        return h.mean([1]).squeeze(0).cpu().data<float>().ToArray();                                                // (C)
-    };
 }

@@ -1,3 +1,4 @@
+using GenSharp.Feedback;
 using GenSharp.Server;
 using GenSharp.Server.Hosting;
 using GenSharp.Tests.Cli;
@@ -12,7 +13,10 @@ public sealed class ServerFixture : IAsyncLifetime
     public const string Lm = "shakespeare-char", Images = "fmnist-diffusion";
     WebApplication? _app;
 
+    readonly string _dir = Directory.CreateTempSubdirectory("gensharp-server-").FullName;
+
     public ModelRegistry Models { get; private set; } = null!;
+    public FeedbackStore Feedback { get; private set; } = null!;
     public string Address { get; private set; } = "";
     public Uri V1 => new(Address + "/v1");
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
@@ -21,7 +25,8 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         var options = new ServerOptions { Models = [CliRunner.Bundled(Lm), CliRunner.Bundled(Images)], Port = 0, MaxBatch = 8, MaxQueue = 64 };
         Models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
-        _app = GenSharpServer.Build(options, Models);
+        Feedback = new FeedbackStore(Path.Combine(_dir, "feedback.db"));
+        _app = GenSharpServer.Build(options, Models, Feedback);
         await _app.StartAsync();
         Address = GenSharpServer.Address(_app);
         Http.BaseAddress = new Uri(Address);
@@ -31,6 +36,8 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         if (_app is not null) await _app.DisposeAsync();
         Models.Dispose();
+        Feedback.Dispose();
         Http.Dispose();
+        Directory.Delete(_dir, recursive: true);
     }
 }
