@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
     "gemm-shapes" => GemmShapesBench.Run(args[1..]),
     "decode" => DecodeBench.Run(args[1..]),
     "logits" => LogitsDump.Run(args[1..]),
+    "serve" => ServeBench.Run(args[1..]).GetAwaiter().GetResult(),
     _ => Usage(),
 };
 
@@ -21,6 +22,8 @@ static int Usage()
                gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
                gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
                                                          KV cache speed-up, engine overhead over a bare forward pass
+               gensharp-bench serve [--tokens 64] [--rounds 3]  HTTP server: tokens/s at 1/4/16 concurrent streams, time to first
+                                                         token p50/p95, overhead vs the library decoding the same batch
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
         """);
     return 2;

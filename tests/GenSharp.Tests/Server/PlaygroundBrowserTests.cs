@@ -7,7 +7,8 @@ public sealed class PlaygroundBrowserTests(ServerFixture server) : IClassFixture
 {
     const string Chromium = "/usr/bin/chromium";
 
-    static async Task<(IPlaywright, IBrowser)> Launch()
+    /// <summary>A headless chromium on the playground, its model list loaded.</summary>
+    async Task<(IPlaywright, IBrowser, IPage)> Open()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: ./scripts/test.sh installs Debian's chromium");
         var pw = await Playwright.CreateAsync();
@@ -16,7 +17,10 @@ public sealed class PlaygroundBrowserTests(ServerFixture server) : IClassFixture
             ExecutablePath = Chromium, Headless = true,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         });
-        return (pw, browser);
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(server.Address + "/");
+        await page.WaitForSelectorAsync("#chat-model option", new() { State = WaitForSelectorState.Attached });
+        return (pw, browser, page);
     }
 
     public static string Artifact(string name)
@@ -29,12 +33,9 @@ public sealed class PlaygroundBrowserTests(ServerFixture server) : IClassFixture
     [Fact]
     public async Task ChatStreamsAThumbsUpIsStoredAndOutputIsNeverHtml()
     {
-        var (pw, browser) = await Launch();
+        var (pw, browser, page) = await Open();
         using var _ = pw;
         await using var __ = browser;
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(server.Address + "/");
-        await page.WaitForSelectorAsync("#chat-model option", new() { State = WaitForSelectorState.Attached });
         await page.FillAsync("#seed", "4");
         // Count text updates of the answer while it streams.
         await page.EvaluateAsync("""
@@ -72,12 +73,9 @@ public sealed class PlaygroundBrowserTests(ServerFixture server) : IClassFixture
     [Fact]
     public async Task CompareModeStoresThePickedAnswerAndImagesRender()
     {
-        var (pw, browser) = await Launch();
+        var (pw, browser, page) = await Open();
         using var _ = pw;
         await using var __ = browser;
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(server.Address + "/");
-        await page.WaitForSelectorAsync("#chat-model option", new() { State = WaitForSelectorState.Attached });
         await page.CheckAsync("#compare");
         await page.FillAsync("#prompt", "Speak!");
         await page.ClickAsync("#send");
