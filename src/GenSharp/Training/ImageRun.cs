@@ -181,7 +181,7 @@ public sealed class ImageRun : IDisposable
             ["command"] = _command,
         }, [.. Task.Checkpoint(_dir, stateDir)]);
         var series = new List<(string, IReadOnlyList<(long, double)>)> { ("loss", _curve.Select(p => (p.Step, p.Loss)).ToList()) };
-        series.AddRange(_extra.Select(e => (e.Key, (IReadOnlyList<(long, double)>)e.Value)));
+        series.AddRange(_extra.Where(e => !e.Key.EndsWith("grad_norm")).Select(e => (e.Key, (IReadOnlyList<(long, double)>)e.Value)));   // losses only
         if (_curve.Count > 0) LossCurve.SaveSeries(Path.Combine(_dir, RunFiles.LossPlot), series, $"{Path.GetFileName(Path.GetFullPath(_dir))} — step {_step}", "loss");
     }
 
