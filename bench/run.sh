@@ -28,3 +28,4 @@ run image-real "$g" eval image --real --n 500
 for s in 10 25 50; do run "image-ddim$s" "$g" eval image --model "$root/models/fmnist-diffusion" --n 500 --steps "$s"; done
 run image-ddim25-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --steps 25
 run image-ddpm1000-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --sampler ddpm
+run serve "$bench" serve
