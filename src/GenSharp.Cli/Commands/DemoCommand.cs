@@ -35,7 +35,8 @@ static class DemoCommand
             DrawClasses(r.GetValue(imageOut)!, r.GetValue(seed));
             AnsiConsole.Write(new Rule().LeftJustified());
             AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], " +
-                                   "[bold]./gensharp generate --model models/fmnist-diffusion --class sneaker --n 8[/], [bold]./gensharp --help[/]");
+                                   "[bold]./gensharp generate --model models/fmnist-diffusion --class sneaker --n 8[/], " +
+                                   "[bold]./gensharp serve[/] (API and playground on http://127.0.0.1:8080/), [bold]./gensharp --help[/]");
             return 0;
         }));
         return cmd;
