@@ -43,8 +43,21 @@ public static class GenSharpServer
         ImagesEndpoints.Map(app);
         FeedbackEndpoints.Map(app);
         PlaygroundEndpoints.Map(app);
-        app.MapFallback((HttpContext ctx) => ApiError.Write(ctx, 404, $"no endpoint {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error"));
+        app.MapFallback(NotFound);
         return app;
+    }
+
+    static readonly string[] PostOnly = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/images/generations", "/feedback"];
+
+    // Unknown routes are a JSON 404; a known route with the wrong method is a 405 that says which method to use.
+    static Task NotFound(HttpContext ctx)
+    {
+        if (PostOnly.Contains(ctx.Request.Path.Value?.TrimEnd('/'), StringComparer.Ordinal))
+        {
+            ctx.Response.Headers.Allow = "POST";
+            return ApiError.Write(ctx, 405, $"{ctx.Request.Path} takes POST, not {ctx.Request.Method}", "invalid_request_error");
+        }
+        return ApiError.Write(ctx, 404, $"no endpoint {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error");
     }
 
     /// <summary>The address the server listens on once started (the real port when 0 was asked).</summary>

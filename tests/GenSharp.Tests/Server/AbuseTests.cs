@@ -134,6 +134,13 @@ public sealed class AbuseTests(ServerFixture server) : IClassFixture<ServerFixtu
             Assert.False(r.Headers.Contains("Access-Control-Allow-Origin"));
         }
 
+        using (var r = await server.Http.GetAsync("/v1/chat/completions"))
+        {
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, r.StatusCode);
+            Assert.Contains("takes POST", await r.Content.ReadAsStringAsync());
+        }
+        using (var r = await server.Http.GetAsync("/v2/nothing")) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+
         // A second server: an API key, one sequence slot and a queue of one.
         var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], Port = 0, ApiKey = "s3cret", MaxBatch = 1, MaxQueue = 1 };
         using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
