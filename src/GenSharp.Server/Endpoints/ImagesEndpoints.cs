@@ -31,7 +31,8 @@ static partial class ImagesEndpoints
         int native = host.Generator.ImageSize;
         int scale = Scale(req.OptionalString("size"), native);
         var (label, className) = ClassFor(prompt, host);
-        var images = await host.GenerateAsync([.. Enumerable.Repeat(label, n)], req.Long("seed") ?? Random.Shared.NextInt64(), cancel);
+        var generator = Sampling(req, host);
+        var images = await host.GenerateAsync([.. Enumerable.Repeat(label, n)], req.Long("seed") ?? Random.Shared.NextInt64(), cancel, generator);
         using (images)
             await ctx.Response.WriteAsJsonAsync(new
             {
@@ -42,6 +43,16 @@ static partial class ImagesEndpoints
                     revised_prompt = className is null ? "an unconditional sample" : $"a {className.ToLowerInvariant()}",
                 }),
             }, TextGeneration.Json, cancel);
+    }
+
+    // Extensions for diffusion models: "steps" (DDIM) and "guidance" (classifier-free guidance scale).
+    static Pipelines.IImageGenerator? Sampling(JsonRequest req, ImageModelHost host)
+    {
+        if (!req.Has("steps") && !req.Has("guidance")) return null;
+        var d = new Pipelines.DiffusionSampling();
+        var s = d with { Steps = req.Integer("steps", 1, 1000) ?? d.Steps, Guidance = req.Number("guidance", 0, 50) ?? d.Guidance };
+        try { return Pipelines.ImageGenerators.WithSampling(host.Generator, s); }
+        catch (ArgumentException e) { throw ApiException.BadRequest($"{host.Name}: {e.Message}", req.Has("steps") ? "steps" : "guidance"); }
     }
 
     static int Scale(string? size, int native)

@@ -13,8 +13,8 @@ public sealed class ImageModelHost(string name, IImageGenerator generator)
     public string Name => name;
     public IImageGenerator Generator => generator;
 
-    /// <summary>Images (N, C, H, W) in [−1, 1] as PNG-ready bytes, generated on the thread pool.</summary>
-    public async Task<Tensor> GenerateAsync(int[] labels, long seed, CancellationToken cancel)
+    /// <summary>Images (N, C, H, W) in [−1, 1], generated on the thread pool; <paramref name="with"/> is this model with other sampler settings.</summary>
+    public async Task<Tensor> GenerateAsync(int[] labels, long seed, CancellationToken cancel, IImageGenerator? with = null)
     {
         await _lock.WaitAsync(cancel);
         try
@@ -22,7 +22,7 @@ public sealed class ImageModelHost(string name, IImageGenerator generator)
             return await Task.Run(() =>
             {
                 using var scope = NewDisposeScope();
-                return generator.Generate(labels, seed, cancel).cpu().MoveToOuterDisposeScope();
+                return (with ?? generator).Generate(labels, seed, cancel).cpu().MoveToOuterDisposeScope();
             }, cancel);
         }
         finally { _lock.Release(); }

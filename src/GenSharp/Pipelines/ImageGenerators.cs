@@ -30,8 +30,14 @@ public static class ImageGenerators
             : $"{dir}: model directory not found"),
     };
 
+    /// <summary>The same diffusion model with other sampler settings (validated against its schedule); other models cannot take them.</summary>
+    public static IImageGenerator WithSampling(IImageGenerator generator, DiffusionSampling sampling) => generator is GuidedDiffusion d
+        ? new GuidedDiffusion(d.Pipeline, sampling.Validate(d.Pipeline.Schedule.Steps))
+        : throw new ArgumentException("sampler settings (steps, guidance) apply to diffusion models only");
+
     sealed class GuidedDiffusion(DiffusionPipeline pipeline, DiffusionSampling sampling) : IImageGenerator
     {
+        public DiffusionPipeline Pipeline => pipeline;
         public int NumClasses => pipeline.Model.Config.NumClasses;
         public IReadOnlyList<string>? ClassNames => pipeline.Model.Config.ClassNames;
         public int ImageSize => pipeline.Model.Config.ImageSize;

@@ -113,6 +113,26 @@ public sealed class OpenAiClientTests(ServerFixture server) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task DiffusionStepsAndGuidanceArePerRequest()
+    {
+        async Task<(HttpStatusCode, string)> Post(string body)
+        {
+            using var r = await server.Http.PostAsync("/v1/images/generations", new StringContent(body, Encoding.UTF8, "application/json"));
+            return (r.StatusCode, await r.Content.ReadAsStringAsync());
+        }
+        var (a, ja) = await Post("""{"model":"fmnist-diffusion","prompt":"a bag","seed":3,"steps":5,"guidance":1}""");
+        var (b, jb) = await Post("""{"model":"fmnist-diffusion","prompt":"a bag","seed":3,"steps":5,"guidance":1}""");
+        var (c, jc) = await Post("""{"model":"fmnist-diffusion","prompt":"a bag","seed":3,"steps":6,"guidance":1}""");
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK), (a, b, c));
+        string Image(string json) => JsonDocument.Parse(json).RootElement.GetProperty("data")[0].GetProperty("b64_json").GetString()!;
+        Assert.Equal(Image(ja), Image(jb));        // same seed and settings: the same image
+        Assert.NotEqual(Image(ja), Image(jc));     // another step count: another image
+        var (bad, jbad) = await Post("""{"model":"fmnist-diffusion","prompt":"a bag","steps":0}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("must be between 1 and 1000", jbad);
+    }
+
+    [Fact]
     public async Task CompletionsOverPlainHttp()
     {
         var body = new StringContent("""{"model":"shakespeare-char","prompt":["ROMEO:","JULIET:"],"max_tokens":6,"n":2,"seed":5,"logprobs":2}""", Encoding.UTF8, "application/json");
