@@ -46,7 +46,7 @@ static class AnomalyCommand
             var (data, names) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
             using (data)
             {
-                var scores = Score(vae, data, k, r.GetValue(seed), dev);
+                var scores = vae.NegativeElbo(data, k, r.GetValue(seed));
                 var labels = data.Labels.data<long>().ToArray();
                 string Class(int i) => data.ClassNames[(int)labels[i]];
 
@@ -99,20 +99,6 @@ static class AnomalyCommand
             }
         }));
         return cmd;
-    }
-
-    static double[] Score(VaePipeline vae, ImageDataset data, int samples, long seed, Device device)
-    {
-        var scores = new double[data.Count];
-        for (int i = 0; i < data.Count; i += 500)
-        {
-            using var s = NewDisposeScope();
-            int n = Math.Min(500, data.Count - i);
-            var (x, _) = data.Batch([.. Enumerable.Range(i, n).Select(j => (long)j)], device);
-            var part = vae.NegativeElbo(x, samples, seed + i).cpu().to(float64).data<double>().ToArray();
-            part.CopyTo(scores, i);
-        }
-        return scores;
     }
 
     static string Csv(string v) => v.Contains(',') || v.Contains('"') ? $"\"{v.Replace("\"", "\"\"")}\"" : v;

@@ -20,6 +20,9 @@ public sealed class JsonRequest : IDisposable
     {
         if (request.ContentType is { } ct && !ct.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw new ApiException(415, $"Content-Type must be application/json (got {ct})");
+        // Refuse a declared oversize body before reading it: a client that sent Expect: 100-continue then never uploads it.
+        var max = request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        if (request.ContentLength > max) throw new ApiException(413, $"the request body is {request.ContentLength} bytes; the limit is {max}");
         JsonDocument doc;
         try { doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = MaxDepth }, cancel); }
         catch (JsonException e) { throw ApiException.BadRequest($"the body is not valid JSON: {e.Message}"); }

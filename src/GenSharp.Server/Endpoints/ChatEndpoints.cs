@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenSharp.Pipelines;
 using GenSharp.Sampling;
 using GenSharp.Server.Api;
 using GenSharp.Server.Hosting;
@@ -25,7 +26,7 @@ static class ChatEndpoints
         try { ids = GenerationEngine.EncodePrompt(model.Tokenizer, prompt, int.MaxValue); }
         catch (ArgumentException e) { throw ApiException.BadRequest(e.Message, "messages"); }
         var options = TextGeneration.Options(req, model, ids.Length, chat: true);
-        options = options with { Stop = [.. (options.Stop ?? []).Concat(model.Template.Stop).Distinct().Take(GenerationOptions.MaxStopSequences)] };
+        options = ChatPipeline.WithStops(options, model.Template);
         bool stream = req.Bool("stream");
         bool includeUsage = stream && req.Has("stream_options") && req.Root.GetProperty("stream_options") is { ValueKind: JsonValueKind.Object } so
                             && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
@@ -46,7 +47,7 @@ static class ChatEndpoints
                     finish_reason = TextGeneration.FinishReason(s.Finish),
                 }),
                 usage = TextGeneration.Usage(ids.Length, seqs.Sum(s => s.Tokens.Count)),
-            }, TextGeneration.Json, cancel);
+            }, cancel);
             return;
         }
         TextGeneration.BeginEventStream(ctx.Response);

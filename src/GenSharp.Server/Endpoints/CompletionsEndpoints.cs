@@ -54,7 +54,7 @@ static class CompletionsEndpoints
             {
                 id, @object = "text_completion", created, model = model.Name, choices,
                 usage = TextGeneration.Usage(encoded.Sum(e => e.Length), completion),
-            }, TextGeneration.Json, cancel);
+            }, cancel);
             return;
         }
         TextGeneration.BeginEventStream(ctx.Response);

@@ -42,6 +42,6 @@ static class EmbeddingsEndpoints
                 embedding = format == "float" ? (object)v : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())),
             }),
             usage = new { prompt_tokens = ids.Sum(t => t.Length), total_tokens = ids.Sum(t => t.Length) },
-        }, TextGeneration.Json, cancel);
+        }, cancel);
     }
 }

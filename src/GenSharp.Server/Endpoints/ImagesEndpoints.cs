@@ -42,7 +42,7 @@ static partial class ImagesEndpoints
                     b64_json = Convert.ToBase64String(ImageGrid.EncodeImage(images.narrow(0, i, 1), scale)),
                     revised_prompt = className is null ? "an unconditional sample" : $"a {className.ToLowerInvariant()}",
                 }),
-            }, TextGeneration.Json, cancel);
+            }, cancel);
     }
 
     // Extensions for diffusion models: "steps" (DDIM) and "guidance" (classifier-free guidance scale).

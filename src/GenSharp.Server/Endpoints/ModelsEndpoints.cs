@@ -1,3 +1,4 @@
+using GenSharp.Server.Api;
 using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,8 +15,7 @@ static class ModelsEndpoints
     {
         app.MapGet("/v1/models", (ModelRegistry models) => Results.Json(new { @object = "list", data = All(models) }));
         app.MapGet("/v1/models/{id}", (string id, ModelRegistry models) =>
-            All(models).FirstOrDefault(m => m.id == id) is { } m ? Results.Json(m)
-            : Results.Json(new { error = new { message = $"the model '{id}' does not exist", type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404));
+            Results.Json(All(models).FirstOrDefault(m => m.id == id) ?? throw ApiException.NotFound($"the model '{id}' does not exist", "model")));
         app.MapGet("/health", (ModelRegistry models) => Results.Json(new
         {
             status = "ok",

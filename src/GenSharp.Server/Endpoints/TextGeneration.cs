@@ -102,8 +102,6 @@ static class TextGeneration
 
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    public static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
-
     public static void BeginEventStream(HttpResponse response)
     {
         response.ContentType = "text/event-stream";
@@ -113,7 +111,7 @@ static class TextGeneration
 
     public static async Task SendEvent(HttpResponse response, object payload, CancellationToken cancel)
     {
-        await response.WriteAsync("data: " + JsonSerializer.Serialize(payload, Json) + "\n\n", Encoding.UTF8, cancel);
+        await response.WriteAsync("data: " + JsonSerializer.Serialize(payload) + "\n\n", Encoding.UTF8, cancel);
         await response.Body.FlushAsync(cancel);
     }
 

@@ -31,6 +31,7 @@ public sealed class LanguageModelWorker : IDisposable
     readonly ConcurrentQueue<Job> _pending = new();
     readonly ConcurrentQueue<Action> _work = new();
     readonly List<Job> _active = [];
+    readonly Dictionary<int, Job> _bySequence = [];   // sequence id → its request, for routing each step's events
     readonly SemaphoreSlim _signal = new(0);
     readonly Thread _thread;
     readonly int _maxQueue;
@@ -109,8 +110,7 @@ public sealed class LanguageModelWorker : IDisposable
             }
             foreach (var e in events)
             {
-                var job = _active.Find(j => j.Sequences.Contains(e.Sequence));
-                if (job is null) continue;
+                if (!_bySequence.TryGetValue(e.Sequence.Id, out var job)) continue;
                 job.Events.Writer.TryWrite(e);
                 if (job.Sequences.All(s => s.Finish is not null)) Complete(job);
             }
@@ -127,6 +127,7 @@ public sealed class LanguageModelWorker : IDisposable
             try { job.Sequences = _engine.Add(job.Prompt, job.Options); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException) { Close(job, e); continue; }
             _active.Add(job);
+            foreach (var s in job.Sequences) _bySequence[s.Id] = job;
             Interlocked.Add(ref _running, job.Sequences.Count);
         }
     }
@@ -143,6 +144,7 @@ public sealed class LanguageModelWorker : IDisposable
     void Complete(Job job, Exception? error = null)
     {
         _active.Remove(job);
+        foreach (var s in job.Sequences) _bySequence.Remove(s.Id);
         Interlocked.Add(ref _running, -job.Sequences.Count);
         Close(job, error);
     }

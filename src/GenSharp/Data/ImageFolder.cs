@@ -85,6 +85,7 @@ public static class ImageData
     {
         if (specs.Count == 0) throw new ArgumentException("no images given");
         var parts = new List<(ImageDataset, string[])>();
+        ImageDataset? testSet = null;   // read once for any number of fashion-mnist:N
         try
         {
             foreach (var spec in specs)
@@ -96,7 +97,7 @@ public static class ImageData
                 }
                 else if (spec.StartsWith(FashionMnistName + ":", StringComparison.OrdinalIgnoreCase))
                 {
-                    using var test = Load(FashionMnistName, false, size, channels);
+                    var test = testSet ??= Load(FashionMnistName, false, size, channels);
                     if (!int.TryParse(spec[(FashionMnistName.Length + 1)..], out int i) || i < 0 || i >= test.Count)
                         throw new ArgumentException($"{spec}: the index must be in 0…{test.Count - 1}");
                     var (x, y) = test.Batch([i], CPU);
@@ -126,6 +127,10 @@ public static class ImageData
             var labels = sameClasses ? cat(parts.Select(p => p.Item1.Labels).ToArray()) : zeros(parts.Sum(p => p.Item1.Count), int64);
             return (new ImageDataset(cat(parts.Select(p => p.Item1.Images).ToArray()), labels, sameClasses ? names : ["image"]), [.. parts.SelectMany(p => p.Item2)]);
         }
-        finally { foreach (var (d, _) in parts) d.Dispose(); }
+        finally
+        {
+            foreach (var (d, _) in parts) d.Dispose();
+            testSet?.Dispose();
+        }
     }
 }

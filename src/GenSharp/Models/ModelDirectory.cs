@@ -73,6 +73,17 @@ public static class ModelDirectory
         catch (Exception e) when (e is JsonException or ArgumentException) { throw new ModelLoadException($"{path}: not a valid {what} config ({e.Message})"); }
     }
 
+    /// <summary>A module built from <paramref name="dir"/>'s config.json and filled from its model.safetensors, on <paramref name="device"/>, in eval mode.</summary>
+    public static TModule LoadModule<TConfig, TModule>(string dir, string what, Func<TConfig, TConfig> validate, Func<TConfig, TModule> create, Device? device)
+        where TModule : nn.Module
+    {
+        var model = create(ReadConfig(dir, what, validate));
+        LoadStateDict(Path.Combine(dir, WeightsFile), model);
+        if (device is not null) model.to(device);
+        model.eval();
+        return model;
+    }
+
     /// <summary>Writes any module's weights, config and model card atomically.</summary>
     public static void SaveModule(string dir, nn.Module model, string configJson, string? modelCard)
     {

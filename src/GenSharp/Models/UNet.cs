@@ -44,11 +44,6 @@ public sealed record UNetConfig
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     public string ToJson() => JsonSerializer.Serialize(this, Json);
-    public static UNetConfig FromJson(string json, string source)
-    {
-        try { return (JsonSerializer.Deserialize<UNetConfig>(json) ?? throw new JsonException("empty")).Validate(); }
-        catch (JsonException e) { throw new ArgumentException($"{source}: not a valid U-Net config ({e.Message})"); }
-    }
 }
 
 /// <summary>GroupNorm with its affine parameters set explicitly: TorchSharp 0.107 leaves them uninitialised in some cases (seen as NaN weights).</summary>

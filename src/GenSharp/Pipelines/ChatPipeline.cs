@@ -18,7 +18,10 @@ public sealed class ChatPipeline(TextGenerationPipeline text, ChatTemplate templ
     public GenerationResult Complete(IReadOnlyList<ChatMessage> messages, GenerationOptions options, CancellationToken cancel = default) =>
         text.Generate(Prompt(messages, options), WithStops(options), cancel);
 
-    GenerationOptions WithStops(GenerationOptions o) =>
+    GenerationOptions WithStops(GenerationOptions o) => WithStops(o, template);
+
+    /// <summary>The options plus the template's stop sequences (the end of an assistant turn).</summary>
+    public static GenerationOptions WithStops(GenerationOptions o, ChatTemplate template) =>
         o with { Stop = [.. (o.Stop ?? []).Concat(template.Stop).Distinct().Take(GenerationOptions.MaxStopSequences)] };
 
     /// <summary>The prompt actually sent: as many of the newest turns as fit in context − reserve, where reserve = min(max tokens, context / 2).</summary>

@@ -90,26 +90,18 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
 
     public void Save(string dir, string? modelCard = null)
     {
-        Directory.CreateDirectory(dir);
-        SafeTensors.Save(Path.Combine(dir, WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.Config.ToJson());
+        ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard);
         AtomicFile.WriteAllText(Path.Combine(dir, SchedulerFile), new JsonObject
         {
             ["_class_name"] = "DDPMScheduler", ["num_train_timesteps"] = schedule.Steps,
             ["beta_schedule"] = schedule.Kind == "cosine" ? "squaredcos_cap_v2" : "linear",
             ["beta_start"] = 1e-4, ["beta_end"] = 0.02, ["prediction_type"] = "epsilon", ["clip_sample"] = true,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
     }
 
     public static DiffusionPipeline Load(string dir, Device? device = null)
     {
         if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
-        var configPath = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found");
-        UNetConfig config;
-        try { config = UNetConfig.FromJson(File.ReadAllText(configPath), configPath); }
-        catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
         var schedPath = Path.Combine(dir, SchedulerFile);
         if (!File.Exists(schedPath)) throw new ModelLoadException($"{schedPath}: file not found");
         NoiseSchedule schedule;
@@ -121,11 +113,7 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
         { throw new ModelLoadException($"{schedPath}: not a valid scheduler config ({e.Message})"); }
-        var model = new UNet(config);
-        LoadWeights(Path.Combine(dir, WeightsFile), model);
-        if (device is not null) model.to(device);
-        model.eval();
-        return new DiffusionPipeline(model, schedule);
+        return new DiffusionPipeline(ModelDirectory.LoadModule<UNetConfig, UNet>(dir, "U-Net", c => c.Validate(), c => new UNet(c), device), schedule);
     }
 
     /// <summary>Copies a safetensors file into the model, checking names, shapes and dtypes.</summary>

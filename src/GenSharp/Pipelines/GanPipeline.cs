@@ -32,13 +32,6 @@ public sealed class GanPipeline(GanGenerator generator) : IImageGenerator
 
     public void Save(string dir, string? modelCard = null) => ModelDirectory.SaveModule(dir, generator, generator.Config.ToJson(), modelCard);
 
-    public static GanPipeline Load(string dir, Device? device = null)
-    {
-        var config = ModelDirectory.ReadConfig<GanConfig>(dir, "GAN", c => c.Validate());
-        var g = new GanGenerator(config);
-        ModelDirectory.LoadStateDict(Path.Combine(dir, ModelDirectory.WeightsFile), g);
-        if (device is not null) g.to(device);
-        g.eval();
-        return new GanPipeline(g);
-    }
+    public static GanPipeline Load(string dir, Device? device = null) =>
+        new(ModelDirectory.LoadModule<GanConfig, GanGenerator>(dir, "GAN", c => c.Validate(), c => new GanGenerator(c), device));
 }

@@ -1,3 +1,4 @@
+using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Training;
 using TorchSharp;
@@ -59,19 +60,28 @@ public sealed class VaePipeline(Vae model) : IImageGenerator
         return total / samples;
     }
 
+    /// <summary>
+    /// −ELBO of every image of <paramref name="data"/> in nats (see <see cref="NegativeElbo(Tensor, int, long)"/>),
+    /// in batches of 500; batch b draws its z with seed <paramref name="seed"/> + its first index.
+    /// </summary>
+    public double[] NegativeElbo(ImageDataset data, int samples = 8, long seed = 0)
+    {
+        var scores = new double[data.Count];
+        for (int i = 0; i < data.Count; i += 500)
+        {
+            using var scope = NewDisposeScope();
+            var (x, _) = data.Batch([.. Enumerable.Range(i, Math.Min(500, data.Count - i)).Select(j => (long)j)], Device);
+            NegativeElbo(x, samples, seed + i).cpu().to(float64).data<double>().ToArray().CopyTo(scores, i);
+        }
+        return scores;
+    }
+
     Tensor Encode(Tensor images) => model.forward(images.to(Device)).Mu;
 
     Tensor Decode(Tensor z) => model.Decode(z).sigmoid().mul(2).sub(1);   // mean of p(x|z), back to [−1, 1]
 
     public void Save(string dir, string? modelCard = null) => ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard);
 
-    public static VaePipeline Load(string dir, Device? device = null)
-    {
-        var config = ModelDirectory.ReadConfig<VaeConfig>(dir, "VAE", c => c.Validate());
-        var model = new Vae(config);
-        ModelDirectory.LoadStateDict(Path.Combine(dir, ModelDirectory.WeightsFile), model);
-        if (device is not null) model.to(device);
-        model.eval();
-        return new VaePipeline(model);
-    }
+    public static VaePipeline Load(string dir, Device? device = null) =>
+        new(ModelDirectory.LoadModule<VaeConfig, Vae>(dir, "VAE", c => c.Validate(), c => new Vae(c), device));
 }

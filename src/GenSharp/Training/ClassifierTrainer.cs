@@ -77,8 +77,7 @@ public static class ClassifierTrainer
     static void Save(string dir, FashionClassifier model, ClassifierOptions o, string command, double accuracy, TimeSpan wall, int trainCount)
     {
         Directory.CreateDirectory(dir);
-        SafeTensors.Save(Path.Combine(dir, "model.safetensors"), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), model.Config.ToJson());
+        ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard: null);
         AtomicFile.WriteAllText(Path.Combine(dir, RunFiles.MetricsSummary), new JsonObject
         {
             ["test_accuracy"] = Math.Round(accuracy, 4), ["epochs"] = o.Epochs, ["train_seconds"] = Math.Round(wall.TotalSeconds, 1),
@@ -104,15 +103,8 @@ public static class ClassifierTrainer
 
     public static FashionClassifier Load(string dir, Device? device = null)
     {
-        var configPath = Path.Combine(dir, "config.json");
+        var configPath = Path.Combine(dir, ModelDirectory.ConfigFile);
         if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found (train one with: gensharp train classifier --out {dir})");
-        ClassifierConfig config;
-        try { config = System.Text.Json.JsonSerializer.Deserialize<ClassifierConfig>(File.ReadAllText(configPath))!.Validate(); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException) { throw new ModelLoadException($"{configPath}: not a classifier config ({e.Message})"); }
-        var model = new FashionClassifier(config);
-        ModelDirectory.LoadStateDict(Path.Combine(dir, "model.safetensors"), model);
-        if (device is not null) model.to(device);
-        model.eval();
-        return model;
+        return ModelDirectory.LoadModule<ClassifierConfig, FashionClassifier>(dir, "classifier", c => c.Validate(), c => new FashionClassifier(c), device);
     }
 }

@@ -99,8 +99,7 @@ public sealed class DiffusionTrainer : IImageTrainingTask
         var state = ImageRun.ReadState(dir, Files(dir, Path.Combine(dir, RunFiles.StateDir)));
         var opt = state["options"].Deserialize<DiffusionTrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var configPath = Path.Combine(dir, DiffusionPipeline.ConfigFile);
-        var config = UNetConfig.FromJson(File.ReadAllText(configPath), configPath);
+        var config = ModelDirectory.ReadConfig<UNetConfig>(dir, "U-Net", c => c.Validate());
         var model = new UNet(config);
         var ema = new UNet(config);
         DiffusionPipeline.LoadWeights(Path.Combine(dir, RunFiles.StateDir, RawWeights), model);

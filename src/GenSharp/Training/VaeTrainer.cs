@@ -67,11 +67,8 @@ public sealed class VaeTrainer : IImageTrainingTask
         var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
         if (heldOutClass is not null)
         {
-            int k = Data.ClassNames.Index(data.ClassNames, heldOutClass);
-            var kept = data.Without(k);
-            data.Dispose();
-            data = kept;
-            config = config with { HeldOutClass = data.ClassNames[k] };
+            config = config with { HeldOutClass = data.ClassNames[Data.ClassNames.Index(data.ClassNames, heldOutClass)] };
+            data = HoldOut(data, config.HeldOutClass);
         }
         manual_seed(opt.Seed);
         var model = new Vae(config);
@@ -87,15 +84,16 @@ public sealed class VaeTrainer : IImageTrainingTask
         var pipeline = VaePipeline.Load(dir, device);
         var config = pipeline.Model.Config;
         var data = ImageData.Load((string)state["data"]!, train: true, config.ImageSize, config.InChannels);
-        if (config.HeldOutClass is { } held)
-        {
-            var kept = data.Without(Data.ClassNames.Index(data.ClassNames, held));
-            data.Dispose();
-            data = kept;
-        }
+        if (config.HeldOutClass is { } held) data = HoldOut(data, held);
         var task = new VaeTrainer(pipeline.Model, data, opt, device);
         task._optimizer.Load(Path.Combine(dir, RunFiles.StateDir, OptimizerFile));
         return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
+    }
+
+    // The data without one class (the VAE must never see its anomalies).
+    static ImageDataset HoldOut(ImageDataset data, string className)
+    {
+        using (data) return data.Without(Data.ClassNames.Index(data.ClassNames, className));
     }
 
     public StepLosses Step(long step)
