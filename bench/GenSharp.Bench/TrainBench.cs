@@ -32,11 +32,11 @@ static class TrainBench
         {
             var data = TokenDataset.Build(text, tok, Path.Combine(dir, "dataset"));
             var opt = p.Train with { Steps = steps, BatchSize = Int("--batch-size", p.Train.BatchSize), EvalInterval = int.MaxValue / 2, LogInterval = int.MaxValue / 2 };
-            using var trainer = LmTrainer.Create(dir, model with { VocabSize = tok.VocabSize }, tok, data, opt,
+            using var loop = LmTrainer.Create(dir, model with { VocabSize = tok.VocabSize }, tok, data, opt,
                 new RunInfo("gensharp-bench train", "tinyshakespeare", "char", preset), CPU);
             var probe = new StepTimes(warmup: Math.Min(20, steps / 5));
-            trainer.Run(default, probe);
-            long n = trainer.Model.ParameterCount;
+            loop.Run(default, probe);
+            long n = loop.Task.ParameterCount;
             long tokensPerStep = (long)opt.BatchSize * opt.GradAccum * model.MaxPositions;
             double ms = probe.Median, tokPerS = tokensPerStep / (ms / 1000);
             double peak = GemmBench.Measure(print: false);

@@ -30,17 +30,17 @@ static class AnomalyCommand
         var grid = Cli.Opt<string?>("--grid", "PNG grid of the highest-scoring images");
         var json = Cli.Opt("--json", "Print JSON", false);
         var seed = Cli.Opt<long>("--seed", "Seed of the z samples", 0);
-        var device = Cli.DeviceOption();
+        var compute = new ComputeFlags();
         var cmd = new Command("anomaly", "Score images with a VAE: −ELBO in nats (higher = more unusual); AUROC when one class is the anomaly")
         {
-            model, images, anomalous, samples, top, csv, grid, json, seed, device,
+            model, images, anomalous, samples, top, csv, grid, json, seed, compute.Device, compute.Threads,
         };
         cmd.SetAction(r => Cli.Run(() =>
         {
             int k = r.GetValue(samples), topN = r.GetValue(top);
             if (k is < 1 or > 1000) throw new UserError($"--samples must be in 1…1000 (got {k})");
             if (topN < 0) throw new UserError($"--top must be ≥ 0 (got {topN})");
-            var dev = Cli.ResolveDevice(r.GetValue(device)!);
+            var dev = compute.Resolve(r);
             var vae = VaePipeline.Load(r.GetValue(model)!, dev);
             var c = vae.Model.Config;
             var (data, names) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);

@@ -16,21 +16,21 @@ static class ChatCommand
         var model = new Option<string>("--model") { Description = "Model directory (chat_template.json is used when present)", Required = true };
         var system = Cli.Opt<string?>("--system", "System message that opens the conversation");
         var sampling = new SamplingFlags(defaultMaxTokens: 200);
-        var device = Cli.DeviceOption();
-        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, device };
+        var compute = new ComputeFlags();
+        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, compute.Device, compute.Threads };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var options = sampling.Read(r).Validate();
             var dir = r.GetValue(model)!;
-            var (lm, tokenizer) = ModelDirectory.Load(dir, Cli.ResolveDevice(r.GetValue(device)!));
+            var (lm, tokenizer) = ModelDirectory.Load(dir, compute.Resolve(r));
             var chat = new ChatPipeline(new TextGenerationPipeline(lm, tokenizer), ChatTemplate.Load(dir));
             string? systemMessage = r.GetValue(system) is { } s ? SamplingFlags.CheckText(s, "--system") : null;
             var turns = new List<ChatMessage>();
             bool interactive = !Console.IsInputRedirected;
             if (interactive) Console.WriteLine($"chatting with {dir} — {Help}");
-            using var cts = Cli.CancelOnSignals();
-            while (!cts.IsCancellationRequested)
+            var cancel = Cli.CancelOnSignals();
+            while (!cancel.IsCancellationRequested)
             {
                 if (interactive) Console.Write("you> ");
                 var line = Console.ReadLine();
@@ -47,7 +47,7 @@ static class ChatCommand
                 turns.Add(new ChatMessage("user", line));
                 List<ChatMessage> messages = systemMessage is null ? turns : [new("system", systemMessage), .. turns];
                 string reply;
-                try { reply = Reply(chat, messages, options, cts.Token); }
+                try { reply = Reply(chat, messages, options, cancel); }
                 catch (ArgumentException e)
                 {
                     // A message the model cannot take (unknown character, too long) ends the turn, not the session.

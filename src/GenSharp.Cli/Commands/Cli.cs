@@ -11,12 +11,6 @@ namespace GenSharp.Cli.Commands;
 /// <summary>Shared option builders and the error boundary every command runs inside.</summary>
 static class Cli
 {
-    public static Option<string> DeviceOption() => new("--device")
-    {
-        Description = "Compute device: cpu or cuda",
-        DefaultValueFactory = _ => "cpu",
-    };
-
     public static torch.Device ResolveDevice(string name) => name.ToLowerInvariant() switch
     {
         "cpu" => torch.CPU,
@@ -56,13 +50,24 @@ static class Cli
         }
     }
 
-    /// <summary>Cancelled by Ctrl-C or SIGTERM, so long runs can checkpoint before exiting.</summary>
-    public static CancellationTokenSource CancelOnSignals()
+    // The SIGTERM registration lives as long as the process: a registration that is collected stops handling the
+    // signal, and the default action then kills the run without its checkpoint.
+    static readonly CancellationTokenSource Signalled = new();
+    static System.Runtime.InteropServices.PosixSignalRegistration? _sigterm;
+
+    /// <summary>Cancelled by Ctrl-C or SIGTERM (from the first call on), so long runs can checkpoint before exiting.</summary>
+    public static CancellationToken CancelOnSignals()
     {
-        var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-        System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
-        return cts;
+        lock (Signalled)
+        {
+            if (_sigterm is null)
+            {
+                _sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                    System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; Signalled.Cancel(); });
+                Console.CancelKeyPress += (_, e) => { e.Cancel = true; Signalled.Cancel(); };
+            }
+        }
+        return Signalled.Token;
     }
 
     /// <summary><paramref name="path"/> itself when it exists, else the shipped directory of that name.</summary>

@@ -16,11 +16,11 @@ static class EvalCommand
         var data = new Option<string>("--data") { Description = "Text file (or directory of .txt/.md files) to score", Required = true };
         var json = Cli.Opt("--json", "Print the result as JSON", false);
         var batch = Cli.Opt("--batch-size", "Windows per forward pass", 32);
-        var device = Cli.DeviceOption();
-        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, device };
+        var compute = new ComputeFlags();
+        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, compute.Device, compute.Threads };
         lm.SetAction(r => Cli.Run(() =>
         {
-            var (m, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
+            var (m, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, compute.Resolve(r));
             var text = TextCorpus.Read(r.GetValue(data)!);
             var report = LmEvaluator.Evaluate(m, tokenizer, text, r.GetValue(batch));
             if (r.GetValue(json))

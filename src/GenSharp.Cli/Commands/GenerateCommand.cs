@@ -23,17 +23,17 @@ static class GenerateCommand
         var topLogprobs = Cli.Opt("--top-logprobs", "With --logprobs: this many most likely alternatives per token (0…20)", 0);
         var overflow = Cli.Opt("--context-overflow", "At the context limit: slide (keep the newest half and go on) or stop", "slide");
         var json = Cli.Opt("--json", "Print one JSON object (choices, finish reasons, usage) instead of streaming", false);
-        var device = Cli.DeviceOption();
+        var compute = new ComputeFlags();
         var image = new ImageGenerateFlags();
         var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion, GAN and VAE models: PNG grid)")
         {
-            model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, device,
+            model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, compute.Device, compute.Threads,
         };
         foreach (var o in sampling.All.Concat(image.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             if (ImageGenerators.IsImageModel(r.GetValue(model)!))
-                return image.Run(r, r.GetValue(model)!, r.GetValue(n), r.GetValue(sampling.Seed), Cli.ResolveDevice(r.GetValue(device)!));
+                return image.Run(r, r.GetValue(model)!, r.GetValue(n), r.GetValue(sampling.Seed), compute.Resolve(r));
             var text = r.GetValue(promptFile) is { } file ? SamplingFlags.ReadUtf8(file) : SamplingFlags.CheckText(r.GetValue(prompt)!, "--prompt");
             var options = sampling.Read(r) with
             {
@@ -47,13 +47,13 @@ static class GenerateCommand
                 var other => throw new UserError($"--context-overflow '{other}' is not slide or stop"),
             };
             options.Validate();   // before loading the model: a bad flag should not cost a model load
-            var (lm, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
+            var (lm, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, compute.Resolve(r));
             var pipeline = new TextGenerationPipeline(lm, tokenizer, policy);
-            using var cts = Cli.CancelOnSignals();
-            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cts.Token));
+            var cancel = Cli.CancelOnSignals();
+            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel));
             if (options.N == 1 && options.Beams == 1)
             {
-                var chunks = pipeline.Stream(text, options, cts.Token);   // validates before the prompt is echoed
+                var chunks = pipeline.Stream(text, options, cancel);   // validates before the prompt is echoed
                 Console.Write(text);
                 var logged = new List<TokenLogprob>();
                 foreach (var c in chunks)
@@ -65,7 +65,7 @@ static class GenerateCommand
                 if (options.Logprobs) PrintLogprobs(logged);
                 return 0;
             }
-            var result = pipeline.Generate(text, options, cts.Token);
+            var result = pipeline.Generate(text, options, cancel);
             foreach (var c in result.Choices)
             {
                 AnsiConsole.Write(new Rule($"choice {c.Index}{(c.BeamScore is { } s ? $" · beam score {s:F3}" : "")} · finish {Reason(c.Finish)}").LeftJustified());

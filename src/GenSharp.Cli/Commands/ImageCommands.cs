@@ -19,32 +19,18 @@ static class ImageCommands
 
     public static Command TrainClassifier()
     {
-        var output = new Option<string>("--out") { Description = "Model directory", Required = true };
         var d = new ClassifierOptions();
+        var f = new TrainFlags(ClassifierTrainer.TaskKind, "set by --epochs");
         var epochs = Cli.Opt("--epochs", "Passes over the 60,000 training images", d.Epochs);
         var batch = Cli.Opt("--batch-size", "Images per step", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate", d.LearningRate);
-        var seed = Cli.Opt("--seed", "Seed", d.Seed);
-        var device = Cli.DeviceOption();
-        var cmd = new Command("classifier", "Train the Fashion-MNIST classifier behind FID-FMNIST and class accuracy") { output, epochs, batch, lr, seed, device };
-        cmd.SetAction(r => Cli.Run(() =>
+        var cmd = f.Command("classifier", "Train the Fashion-MNIST classifier behind FID-FMNIST and class accuracy", epochs, batch, lr);
+        cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
-            using var train = FashionMnist.Load(true);
-            using var test = FashionMnist.Load(false);
-            using var model = new FashionClassifier(new ClassifierConfig { ClassNames = [.. FashionMnist.ClassNames] });
-            var o = new ClassifierOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
-            using var cts = Cli.CancelOnSignals();
-            var command = Cli.CommandLine();
-            double acc = 0;
-            var dev = Cli.ResolveDevice(r.GetValue(device)!);
-            var result = TrainingProgress.Run(0, o.Epochs * (train.Count / o.BatchSize), "img/s", obs =>
-            {
-                acc = ClassifierTrainer.Train(r.GetValue(output)!, model, train, test, o, command, dev, obs.OnStep, cts.Token);
-                return new TrainResult(0, null, null, 0, 0, TimeSpan.Zero, false);
-            });
-            AnsiConsole.MarkupLineInterpolated($"test accuracy [bold]{acc:P2}[/]; model in [bold]{r.GetValue(output)}[/]");
-            return 0;
-        }));
+            if (r.GetValue(f.Steps) is not null) throw new UserError("train classifier: use --epochs, not --steps");
+            var o = new ClassifierOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(f.Seed) ?? d.Seed);
+            return ClassifierTrainer.Create(dir, new ClassifierConfig(), o, Cli.CommandLine(), dev);
+        })));
         return cmd;
     }
 
@@ -57,15 +43,15 @@ static class ImageCommands
         var real = Cli.Opt("--real", "Score n real training images instead: the reference row", false);
         var json = Cli.Opt("--json", "Print JSON", false);
         var grid = Cli.Opt<string?>("--grid", "Also save the first 100 images as a PNG grid");
-        var device = Cli.DeviceOption();
+        var compute = new ComputeFlags();
         var cmd = new Command("image", "FID-FMNIST, Inception-Score-style score and class accuracy of an image model (vs the 10,000 test images); a VAE's test-set ELBO")
         {
-            model, classifier, n, real, json, grid, device,
+            model, classifier, n, real, json, grid, compute.Device, compute.Threads,
         };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            var dev = Cli.ResolveDevice(r.GetValue(device)!);
+            var dev = compute.Resolve(r);
             int count = r.GetValue(n);
             if (count < 2) throw new UserError("--n must be at least 2");
             var clf = ClassifierTrainer.Load(Cli.FindShippedOr(r.GetValue(classifier)!), dev);
@@ -90,8 +76,8 @@ static class ImageCommands
                 var dir = r.GetValue(model) ?? throw new UserError("--model is required (or --real for the reference row)");
                 var generator = sampling.Load(r, dir, dev);
                 labels = Enumerable.Range(0, count).Select(i => generator.NumClasses > 0 ? i % generator.NumClasses : 0).ToArray();
-                using var cts = Cli.CancelOnSignals();
-                images = ImageGeneration.Generate(generator, labels, sampling.Seed(r), cts.Token);
+                var cancel = Cli.CancelOnSignals();
+                images = ImageGeneration.Generate(generator, labels, sampling.Seed(r), cancel);
                 what = $"{count} samples, {generator.Description}";
                 if (generator.NumClasses == 0) labels = null;
                 seconds = sw.Elapsed.TotalSeconds;   // generation only

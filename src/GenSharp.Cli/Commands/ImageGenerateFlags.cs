@@ -67,9 +67,9 @@ sealed class ImageGenerateFlags
             : names.Length == 0 ? [.. Enumerable.Range(0, model.NumClasses)]
             : names.Select(v => Data.ClassNames.Index(model.ClassNames ?? [.. Enumerable.Range(0, model.NumClasses).Select(i => $"{i}")], v)).ToArray();
         var labels = Enumerable.Range(0, n).SelectMany(_ => classes).ToArray();   // one row per repetition
-        using var cts = Cli.CancelOnSignals();
+        var cancel = Cli.CancelOnSignals();
         var sw = Stopwatch.StartNew();
-        using var images = ImageGeneration.Generate(model, labels, seed ?? 0, cts.Token);
+        using var images = ImageGeneration.Generate(model, labels, seed ?? 0, cancel);
         var path = r.GetValue(Out)!;
         ImageGrid.Save(path, images, columns: classes.Length == 1 ? Math.Min(n, 8) : classes.Length, scale: 3);
         Console.WriteLine($"wrote {path}: {labels.Length} image(s) of {string.Join(", ", classes.Distinct().Select(k => model.ClassNames?[k] ?? "unconditional"))} " +

@@ -25,10 +25,10 @@ static class ServeCommand
         var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
         var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
         var feedback = Cli.Opt("--feedback-db", "SQLite file for the playground's ratings and A/B picks", d.FeedbackDb);
-        var device = Cli.DeviceOption();
+        var compute = new ComputeFlags();
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
         {
-            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, device,
+            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, compute.Device, compute.Threads,
         };
         cmd.SetAction(r => Cli.Run(() =>
         {
@@ -36,10 +36,10 @@ static class ServeCommand
             {
                 Models = r.GetValue(models) is { Length: > 0 } m ? m : [Cli.FindShipped("models/shakespeare-char"), Cli.FindShipped(ImageCommands.BundledDiffusion)],
                 Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKey = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GENSHARP_API_KEY"),
-                AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(device)!,
+                AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(compute.Device)!,
                 FeedbackDb = r.GetValue(feedback)!,
             }.Validate();
-            using var registry = new ModelRegistry(options.Models, Cli.ResolveDevice(options.Device), options.MaxBatch, options.MaxQueue);
+            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue);
             using var store = new FeedbackStore(options.FeedbackDb);
             var app = GenSharpServer.Build(options, registry, store);
             app.Start();
@@ -48,8 +48,8 @@ static class ServeCommand
             foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
             AnsiConsole.MarkupLineInterpolated($"feedback goes to [bold]{store.Path}[/] (export: gensharp feedback export --db {options.FeedbackDb})");
             AnsiConsole.MarkupLineInterpolated($"playground on [bold]{address}/[/], OpenAI API under [bold]{address}/v1[/] ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl-C stops");
-            using var cts = Cli.CancelOnSignals();
-            app.WaitForShutdownAsync(cts.Token).GetAwaiter().GetResult();
+            var cancel = Cli.CancelOnSignals();
+            app.WaitForShutdownAsync(cancel).GetAwaiter().GetResult();
             app.StopAsync().GetAwaiter().GetResult();
             return 0;
         }));

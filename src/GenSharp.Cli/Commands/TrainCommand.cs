@@ -11,12 +11,11 @@ static class TrainCommand
 {
     public static Command CreateLm()
     {
+        var f = new TrainFlags(LmTrainer.TaskKind, "default: the preset's");
         var data = Cli.Opt<string?>("--data", "Training text: a file or a directory of .txt/.md files (last 10% is validation)");
-        var output = new Option<string>("--out") { Description = "Run/model directory (checkpoints, metrics, loss curve)", Required = true };
         var tokenizer = Cli.Opt("--tokenizer", "char, bpe (trained on the data) or a tokenizer.json path", "char");
         var vocab = Cli.Opt("--vocab-size", "Vocabulary size when --tokenizer bpe", 512);
         var preset = Cli.Opt("--preset", $"Model and training preset: {string.Join(", ", Preset.All.Select(p => p.Name))}", "nano-cpu");
-        var steps = Cli.Opt<int?>("--steps", "Optimizer steps (with --resume: extend the run)");
         var batch = Cli.Opt<int?>("--batch-size", "Sequences per micro-batch");
         var accum = Cli.Opt<int?>("--grad-accum", "Micro-batches per optimizer step");
         var lr = Cli.Opt<double?>("--lr", "Peak learning rate");
@@ -26,7 +25,6 @@ static class TrainCommand
         var clip = Cli.Opt<double?>("--grad-clip", "Clip the global gradient norm; 0 disables");
         var evalInterval = Cli.Opt<int?>("--eval-interval", "Steps between evaluations and checkpoints");
         var evalIters = Cli.Opt<int?>("--eval-iters", "Batches per loss estimate");
-        var seed = Cli.Opt<long?>("--seed", "Seed for initialisation, batches and dropout");
         var layers = Cli.Opt<int?>("--layers", "Transformer layers");
         var heads = Cli.Opt<int?>("--heads", "Attention heads");
         var kvHeads = Cli.Opt<int?>("--kv-heads", "Key/value heads (fewer than --heads: grouped-query attention)");
@@ -35,68 +33,45 @@ static class TrainCommand
         var context = Cli.Opt<int?>("--context", "Context length in tokens");
         var dropout = Cli.Opt<double?>("--dropout", "Residual dropout");
         var tie = Cli.Opt<bool?>("--tie-embeddings", "Share the input embedding with the output layer");
-        var resume = Cli.Opt("--resume", "Continue the run in --out from its last checkpoint", false);
-        var device = Cli.DeviceOption();
 
-        var lm = new Command("lm", "Pretrain a Llama-style language model by maximum likelihood")
+        var lm = f.Command("lm", "Pretrain a Llama-style language model by maximum likelihood",
+            data, tokenizer, vocab, preset, batch, accum, lr, minLr, warmup, wd, clip, evalInterval, evalIters,
+            layers, heads, kvHeads, dim, ffn, context, dropout, tie);
+        lm.SetAction(r => Cli.Run(() => f.Train(r, (outDir, dev) =>
         {
-            data, output, tokenizer, vocab, preset, steps, batch, accum, lr, minLr, warmup, wd, clip, evalInterval, evalIters, seed,
-            layers, heads, kvHeads, dim, ffn, context, dropout, tie, resume, device,
-        };
-        lm.SetAction(r => Cli.Run(() =>
-        {
-            var dev = Cli.ResolveDevice(r.GetValue(device)!);
-            var outDir = r.GetValue(output)!;
-            LmTrainer trainer;
-            if (r.GetValue(resume))
+            var dataPath = r.GetValue(data) ?? throw new UserError("--data is required (or pass --resume to continue a run)");
+            var p = Preset.Get(r.GetValue(preset)!);
+            var text = TextCorpus.Read(dataPath);
+            var tok = BuildTokenizer(r.GetValue(tokenizer)!, text, r.GetValue(vocab));
+            var cfg = p.Model with
             {
-                trainer = LmTrainer.Resume(outDir, dev, r.GetValue(steps));
-                AnsiConsole.MarkupLineInterpolated($"resuming [bold]{outDir}[/] at step {trainer.Step}/{trainer.Options.Steps}");
-            }
-            else
+                VocabSize = tok.VocabSize,
+                NumLayers = r.GetValue(layers) ?? p.Model.NumLayers,
+                NumHeads = r.GetValue(heads) ?? p.Model.NumHeads,
+                NumKvHeads = r.GetValue(kvHeads) ?? r.GetValue(heads) ?? p.Model.NumKvHeads,
+                HiddenSize = r.GetValue(dim) ?? p.Model.HiddenSize,
+                IntermediateSize = r.GetValue(ffn) ?? p.Model.IntermediateSize,
+                MaxPositions = r.GetValue(context) ?? p.Model.MaxPositions,
+                HiddenDropout = r.GetValue(dropout) ?? p.Model.HiddenDropout,
+                TieWordEmbeddings = r.GetValue(tie) ?? p.Model.TieWordEmbeddings,
+            };
+            var t = p.Train;
+            var opt = t with
             {
-                var dataPath = r.GetValue(data) ?? throw new UserError("--data is required (or pass --resume to continue a run)");
-                var p = Preset.Get(r.GetValue(preset)!);
-                var text = TextCorpus.Read(dataPath);
-                var tok = BuildTokenizer(r.GetValue(tokenizer)!, text, r.GetValue(vocab));
-                var cfg = p.Model with
-                {
-                    VocabSize = tok.VocabSize,
-                    NumLayers = r.GetValue(layers) ?? p.Model.NumLayers,
-                    NumHeads = r.GetValue(heads) ?? p.Model.NumHeads,
-                    NumKvHeads = r.GetValue(kvHeads) ?? r.GetValue(heads) ?? p.Model.NumKvHeads,
-                    HiddenSize = r.GetValue(dim) ?? p.Model.HiddenSize,
-                    IntermediateSize = r.GetValue(ffn) ?? p.Model.IntermediateSize,
-                    MaxPositions = r.GetValue(context) ?? p.Model.MaxPositions,
-                    HiddenDropout = r.GetValue(dropout) ?? p.Model.HiddenDropout,
-                    TieWordEmbeddings = r.GetValue(tie) ?? p.Model.TieWordEmbeddings,
-                };
-                var t = p.Train;
-                var opt = t with
-                {
-                    Steps = r.GetValue(steps) ?? t.Steps, BatchSize = r.GetValue(batch) ?? t.BatchSize, GradAccum = r.GetValue(accum) ?? t.GradAccum,
-                    LearningRate = r.GetValue(lr) ?? t.LearningRate, MinLr = r.GetValue(minLr) ?? Math.Min(t.MinLr, r.GetValue(lr) ?? t.LearningRate),
-                    WarmupSteps = r.GetValue(warmup) ?? t.WarmupSteps, WeightDecay = r.GetValue(wd) ?? t.WeightDecay,
-                    GradClip = r.GetValue(clip) ?? t.GradClip, EvalInterval = r.GetValue(evalInterval) ?? t.EvalInterval,
-                    EvalIters = r.GetValue(evalIters) ?? t.EvalIters, Seed = r.GetValue(seed) ?? t.Seed,
-                };
-                var dataset = TokenDataset.Build(text, tok, Path.Combine(outDir, "dataset"));
-                var run = new RunInfo(Cli.CommandLine(),
-                    Path.GetFullPath(dataPath), r.GetValue(tokenizer)!, p.Name);
-                trainer = LmTrainer.Create(outDir, cfg.Validate(), tok, dataset, opt.Validate(), run, dev);
-                AnsiConsole.MarkupLineInterpolated($"training [bold]{outDir}[/]: {Cli.Describe(trainer.Model)}; {dataset.TrainTokens:N0} train / {dataset.ValTokens:N0} val tokens");
-            }
-            using (trainer)
-            {
-                using var cts = Cli.CancelOnSignals();
-                var result = TrainingProgress.Run(trainer.Step, trainer.Options.Steps, "tok/s", o => trainer.Run(cts.Token, o));
-                var verb = result.Cancelled ? "stopped" : "finished";
-                AnsiConsole.MarkupLineInterpolated(
-                    $"{verb} at step {result.Step}: val loss {result.ValLoss:F4}, {result.MeanStepMs:F1} ms/step, {result.TokensPerSecond:N0} tokens/s, wall {result.Wall:hh\\:mm\\:ss}");
-                AnsiConsole.MarkupLineInterpolated($"checkpoint, metrics.jsonl and loss.png in [bold]{outDir}[/]{(result.Cancelled ? " — continue with --resume" : "")}");
-                return result.Cancelled ? 130 : 0;
-            }
-        }));
+                Steps = r.GetValue(f.Steps) ?? t.Steps, BatchSize = r.GetValue(batch) ?? t.BatchSize, GradAccum = r.GetValue(accum) ?? t.GradAccum,
+                LearningRate = r.GetValue(lr) ?? t.LearningRate, MinLr = r.GetValue(minLr) ?? Math.Min(t.MinLr, r.GetValue(lr) ?? t.LearningRate),
+                WarmupSteps = r.GetValue(warmup) ?? t.WarmupSteps, WeightDecay = r.GetValue(wd) ?? t.WeightDecay,
+                GradClip = r.GetValue(clip) ?? t.GradClip, EvalInterval = r.GetValue(evalInterval) ?? t.EvalInterval,
+                EvalIters = r.GetValue(evalIters) ?? t.EvalIters, Seed = r.GetValue(f.Seed) ?? t.Seed,
+            };
+            cfg.Validate();
+            opt.Validate();
+            var dataset = TokenDataset.Build(text, tok, Path.Combine(outDir, LmTrainer.DatasetFolder));
+            var run = new RunInfo(Cli.CommandLine(), Path.GetFullPath(dataPath), r.GetValue(tokenizer)!, p.Name);
+            var loop = LmTrainer.Create(outDir, cfg, tok, dataset, opt, run, dev);
+            AnsiConsole.MarkupLineInterpolated($"{Cli.Describe(((LmTrainer)loop.Task).Model)}; {dataset.TrainTokens:N0} train / {dataset.ValTokens:N0} val tokens");
+            return loop;
+        })));
         return lm;
     }
 

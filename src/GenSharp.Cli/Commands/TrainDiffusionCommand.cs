@@ -11,13 +11,13 @@ static class TrainDiffusionCommand
     {
         var d = new DiffusionTrainOptions();
         var u = new UNetConfig();
-        var f = new ImageTrainFlags(d.Steps, d.BatchSize, d.LearningRate, d.CheckpointInterval, d.Seed);
+        var f = new ImageTrainFlags(DiffusionTrainer.TaskKind, d.Steps, d.BatchSize, d.LearningRate, d.CheckpointInterval);
         var baseChannels = Cli.Opt("--base-channels", "U-Net width at full resolution", u.BaseChannels);
         var mults = Cli.Opt("--channel-mults", "Width multiplier per resolution level", string.Join(",", u.ChannelMults));
         var unconditional = Cli.Opt("--unconditional", "Ignore class labels", false);
         var schedule = Cli.Opt("--beta-schedule", "cosine or linear", d.BetaSchedule);
         var cmd = f.Command("diffusion", "Train a denoising diffusion model (DDPM, ε-prediction U-Net, classifier-free guidance)", baseChannels, mults, unconditional, schedule);
-        cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev, steps) => DiffusionTrainer.Resume(dir, dev, steps), (dir, dev) =>
+        cmd.SetAction(r => Cli.Run(() => f.Common.Train(r, (dir, dev) =>
         {
             int[] channelMults;
             try { channelMults = r.GetValue(mults)!.Split(',').Select(int.Parse).ToArray(); }
@@ -29,8 +29,8 @@ static class TrainDiffusionCommand
             };
             var opt = d with
             {
-                Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(f.BatchSize), LearningRate = r.GetValue(f.Lr), MinLr = r.GetValue(f.Lr) / 10,
-                BetaSchedule = r.GetValue(schedule)!, CheckpointInterval = r.GetValue(f.CheckpointInterval), Seed = r.GetValue(f.Seed),
+                Steps = r.GetValue(f.Common.Steps) ?? d.Steps, BatchSize = r.GetValue(f.BatchSize), LearningRate = r.GetValue(f.Lr), MinLr = r.GetValue(f.Lr) / 10,
+                BetaSchedule = r.GetValue(schedule)!, CheckpointInterval = r.GetValue(f.CheckpointInterval), Seed = r.GetValue(f.Common.Seed) ?? d.Seed,
             };
             return DiffusionTrainer.Create(dir, config.Validate(), r.GetValue(f.Data)!, opt.Validate(), Cli.CommandLine(), dev);
         })));

@@ -11,14 +11,14 @@ static class TrainGanCommand
     {
         var d = new GanTrainOptions();
         var g = new GanConfig();
-        var f = new ImageTrainFlags(d.Steps, d.BatchSize, d.LearningRate, d.CheckpointInterval, d.Seed);
+        var f = new ImageTrainFlags(GanTrainer.TaskKind, d.Steps, d.BatchSize, d.LearningRate, d.CheckpointInterval);
         var latent = Cli.Opt("--latent-dim", "Size of the noise vector z", g.LatentDim);
         var channels = Cli.Opt("--channels", "Width at full resolution (×2, ×4 below)", g.Channels);
         var loss = Cli.Opt("--loss", "hinge or non-saturating", d.Loss);
         var unconditional = Cli.Opt("--unconditional", "Ignore class labels", false);
         var cmd = f.Command("gan", "Train a generative adversarial network (DCGAN-class, spectral norm, EMA generator, class-conditional)",
             latent, channels, loss, unconditional);
-        cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev, steps) => GanTrainer.Resume(dir, dev, steps), (dir, dev) =>
+        cmd.SetAction(r => Cli.Run(() => f.Common.Train(r, (dir, dev) =>
         {
             var config = new GanConfig
             {
@@ -27,8 +27,8 @@ static class TrainGanCommand
             };
             var opt = d with
             {
-                Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(f.BatchSize), LearningRate = r.GetValue(f.Lr), Loss = r.GetValue(loss)!,
-                CheckpointInterval = r.GetValue(f.CheckpointInterval), Seed = r.GetValue(f.Seed),
+                Steps = r.GetValue(f.Common.Steps) ?? d.Steps, BatchSize = r.GetValue(f.BatchSize), LearningRate = r.GetValue(f.Lr), Loss = r.GetValue(loss)!,
+                CheckpointInterval = r.GetValue(f.CheckpointInterval), Seed = r.GetValue(f.Common.Seed) ?? d.Seed,
             };
             return GanTrainer.Create(dir, config.Validate(), r.GetValue(f.Data)!, opt.Validate(), Cli.CommandLine(), dev);
         })));

@@ -35,11 +35,11 @@ sealed class TrainingProgress : ITrainingObserver
         _recentMs.Enqueue(m.StepMs);
         if (_recentMs.Count > 20) _recentMs.Dequeue();
         double ms = _recentMs.Average();
-        var text = $"step {m.Step}/{m.TotalSteps} · loss {m.Loss:F3} · {ms:F1} ms/step · {m.TokensPerSecond * m.StepMs / ms:N0} {_unit}";
+        var text = $"step {m.Step}/{m.TotalSteps} · loss {m.Loss:F3} · {ms:F1} ms/step · {m.ItemsPerSecond * m.StepMs / ms:N0} {_unit}/s";
         if (_task is not null) { _task.Description = text; _task.Value = m.Step; }
         else if (m.Step % 100 == 0) Console.WriteLine(text);
     }
 
     public void OnEval(EvalMetrics m) =>
-        AnsiConsole.MarkupLineInterpolated($"[green]step {m.Step}[/]: train loss {m.TrainLoss:F4}, val loss {m.ValLoss:F4}");
+        AnsiConsole.MarkupLineInterpolated($"[green]step {m.Step}[/]: {string.Join(", ", m.Values.Select(v => $"{v.Name.Replace('_', ' ')} {TrainFlags.Format(v.Name, v.Value)}"))}");
 }

@@ -19,13 +19,13 @@ static class VaeCommand
         var images = new Option<string[]>("--images") { Description = ImagesHelp, Required = true, AllowMultipleArgumentsPerToken = true };
         var n = Cli.Opt("--n", "Reconstruct the first n images", 10);
         var output = Cli.Opt("--out", "PNG grid: originals on top, reconstructions below", "reconstructions.png");
-        var device = Cli.DeviceOption();
-        var cmd = new Command("reconstruct", "Encode images to their latent means and decode them again") { model, images, n, output, device };
+        var compute = new ComputeFlags();
+        var cmd = new Command("reconstruct", "Encode images to their latent means and decode them again") { model, images, n, output, compute.Device, compute.Threads };
         cmd.SetAction(r => Cli.Run(() =>
         {
             int count = r.GetValue(n);
             if (count is < 1 or > 1000) throw new UserError($"--n must be in 1…1000 (got {count})");
-            var vae = VaePipeline.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
+            var vae = VaePipeline.Load(r.GetValue(model)!, compute.Resolve(r));
             var c = vae.Model.Config;
             var (data, _) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
             using (data)
@@ -63,13 +63,13 @@ static class VaeCommand
         var to = new Option<string>("--to") { Description = "Second image: fashion-mnist:N or an image file", Required = true };
         var steps = Cli.Opt("--steps", "Images along the path, ends included", 10);
         var output = Cli.Opt("--out", "PNG strip", "interpolation.png");
-        var device = Cli.DeviceOption();
-        var cmd = new Command("interpolate", "Decode points on the straight line between two images' latent means") { model, from, to, steps, output, device };
+        var compute = new ComputeFlags();
+        var cmd = new Command("interpolate", "Decode points on the straight line between two images' latent means") { model, from, to, steps, output, compute.Device, compute.Threads };
         cmd.SetAction(r => Cli.Run(() =>
         {
             int k = r.GetValue(steps);
             if (k is < 2 or > 100) throw new UserError($"--steps must be in 2…100 (got {k})");
-            var vae = VaePipeline.Load(r.GetValue(model)!, Cli.ResolveDevice(r.GetValue(device)!));
+            var vae = VaePipeline.Load(r.GetValue(model)!, compute.Resolve(r));
             var c = vae.Model.Config;
             var (data, _) = ImageData.LoadInputs([r.GetValue(from)!, r.GetValue(to)!], c.ImageSize, c.InChannels);
             using (data)

@@ -16,7 +16,9 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            FaultInjection.Boundary();
             File.Move(temp, full, overwrite: true);
+            FaultInjection.Boundary();
         }
         catch
         {

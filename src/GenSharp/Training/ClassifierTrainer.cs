@@ -1,7 +1,6 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using GenSharp.Data;
-using GenSharp.IO;
 using GenSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,53 +8,115 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Training;
 
-public sealed record ClassifierOptions(int Epochs = 4, int BatchSize = 128, double LearningRate = 2e-3, long Seed = 1337);
+/// <summary>How the evaluation classifier is trained; <paramref name="TrainImages"/>/<paramref name="TestImages"/> limit the data (null: all).</summary>
+public sealed record ClassifierOptions(
+    [property: JsonPropertyName("epochs")] int Epochs = 4,
+    [property: JsonPropertyName("batch_size")] int BatchSize = 128,
+    [property: JsonPropertyName("learning_rate")] double LearningRate = 2e-3,
+    [property: JsonPropertyName("seed")] long Seed = 1337,
+    [property: JsonPropertyName("train_images")] int? TrainImages = null,
+    [property: JsonPropertyName("test_images")] int? TestImages = null)
+{
+    public ClassifierOptions Validate()
+    {
+        if (Epochs <= 0 || BatchSize <= 0) throw new ArgumentException($"--epochs and --batch-size must be positive (got {Epochs}, {BatchSize})");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"--lr must be a positive number (got {LearningRate})");
+        return this;
+    }
+}
 
 /// <summary>
-/// Trains the <see cref="FashionClassifier"/> used for image-model evaluation: AdamW, cosine schedule,
-/// shuffled epochs (a function of seed and epoch), random horizontal flips. A few minutes on CPU, so not
-/// resumable; the model directory gets config.json, model.safetensors, metrics.json and a model card.
+/// Trains the <see cref="FashionClassifier"/> used for image-model evaluation: AdamW, cosine schedule, shuffled epochs
+/// (a function of seed and epoch), random horizontal flips; test accuracy after every epoch, a checkpoint after every epoch.
+/// The <see cref="TrainingLoop"/> runs it; the model directory gets config.json, model.safetensors, metrics.json, a model card.
 /// </summary>
-public static class ClassifierTrainer
+public sealed class ClassifierTrainer : ITrainingTask
 {
-    public static double Train(string dir, FashionClassifier model, ImageDataset train, ImageDataset test, ClassifierOptions o, string command,
-        Device device, Action<StepMetrics>? progress = null, CancellationToken cancel = default)
+    public const string TaskKind = "classifier";
+    const string OptimizerFile = "optimizer.safetensors";
+
+    readonly FashionClassifier _model;
+    readonly ImageDataset _train, _test;
+    readonly ClassifierOptions _opt;
+    readonly Device _device;
+    readonly AdamW _optimizer;
+    readonly CosineSchedule _lr;
+    readonly int _perEpoch;
+    (int Epoch, long[] Order) _shuffle = (-1, []);
+
+    ClassifierTrainer(FashionClassifier model, ImageDataset train, ImageDataset test, ClassifierOptions opt, Device device)
     {
+        (_model, _train, _test, _opt, _device) = (model, train, test, opt.Validate(), device);
+        _perEpoch = train.Count / opt.BatchSize;
+        if (_perEpoch == 0) throw new ArgumentException($"--batch-size {opt.BatchSize} is larger than the {train.Count} training images");
+        _optimizer = new AdamW(model.named_parameters(), 0.9, 0.999, 1e-8, weightDecay: 0.05);
+        int total = _perEpoch * opt.Epochs;
+        _lr = new CosineSchedule(opt.LearningRate, opt.LearningRate / 20, total / 20, total);
+        _model.train();
+    }
+
+    public string Kind => TaskKind;
+    public object Options => _opt;
+    public TrainingSchedule Schedule => new(_perEpoch * _opt.Epochs, _perEpoch, _perEpoch, 10);
+    public string Unit => "images";
+    public long ItemsPerStep => _opt.BatchSize;
+    public long ParameterCount => _model.parameters().Sum(p => p.numel());
+
+    /// <summary>A new run on Fashion-MNIST (Debian's dataset-fashion-mnist).</summary>
+    public static TrainingLoop Create(string dir, ClassifierConfig config, ClassifierOptions opt, string command, Device device)
+    {
+        opt.Validate();
+        TrainingLoop.BeginNew(dir);
+        var (train, test) = LoadData(opt);
+        manual_seed(opt.Seed);
+        var model = new FashionClassifier(config with { ClassNames = [.. FashionMnist.ClassNames] });
         model.to(device);
-        using var optimizer = new AdamW(model.named_parameters(), 0.9, 0.999, 1e-8, weightDecay: 0.05);
-        int perEpoch = train.Count / o.BatchSize, total = perEpoch * o.Epochs;
-        var schedule = new CosineSchedule(o.LearningRate, o.LearningRate / 20, total / 20, total);
-        var wall = Stopwatch.StartNew();
-        long step = 0;
-        for (int epoch = 0; epoch < o.Epochs; epoch++)
-        {
-            var order = Enumerable.Range(0, train.Count).Select(i => (long)i)
-                .OrderBy(i => SplitMix64.Hash((ulong)o.Seed, (ulong)epoch, (ulong)i)).ToArray();
-            model.train();
-            for (int b = 0; b < perEpoch; b++, step++)
-            {
-                cancel.ThrowIfCancellationRequested();
-                var sw = Stopwatch.StartNew();
-                double loss;
-                using (NewDisposeScope())
-                {
-                    random.manual_seed((long)(SplitMix64.Hash((ulong)o.Seed, (ulong)step, 7) >> 1));
-                    var (x, y) = train.Batch(order[(b * o.BatchSize)..((b + 1) * o.BatchSize)], device);
-                    var flip = rand(x.shape[0], device: device) < 0.5;
-                    x = where(flip.view(-1, 1, 1, 1), x.flip(3), x);
-                    var l = F.cross_entropy(model.forward(x), y);
-                    l.backward();
-                    loss = l.item<float>();
-                    if (!double.IsFinite(loss)) throw new TrainingDivergedException($"classifier loss became {loss} at step {step + 1}");
-                    optimizer.StepWith(schedule.At(step), 1.0);
-                    optimizer.ZeroGrad();
-                }
-                progress?.Invoke(new StepMetrics(step + 1, total, loss, schedule.At(step), 0, sw.Elapsed.TotalMilliseconds, o.BatchSize / sw.Elapsed.TotalSeconds));
-            }
-        }
-        double accuracy = Accuracy(model, test, device);
-        Save(dir, model, o, command, accuracy, wall.Elapsed, train.Count);
-        return accuracy;
+        return TrainingLoop.New(dir, new ClassifierTrainer(model, train, test, opt, device), new RunInfo(command, ImageData.FashionMnistName));
+    }
+
+    internal static ClassifierTrainer Open(Checkpoint checkpoint, Device device, int? steps)
+    {
+        var opt = checkpoint.State["options"].Deserialize<ClassifierOptions>()!;
+        if (steps is not null) throw new ArgumentException("the classifier trains for whole epochs: --steps cannot extend it");
+        var model = Load(checkpoint.ModelDirectory, device);
+        var (train, test) = LoadData(opt);
+        var task = new ClassifierTrainer(model, train, test, opt, device);
+        task._optimizer.Load(checkpoint.StateFile(OptimizerFile));
+        return task;
+    }
+
+    static (ImageDataset Train, ImageDataset Test) LoadData(ClassifierOptions opt)
+    {
+        var train = FashionMnist.Load(true);
+        var test = FashionMnist.Load(false);
+        if (opt.TrainImages is { } n) using (var all = train) train = all.Take(n);
+        if (opt.TestImages is { } m) using (var all = test) test = all.Take(m);
+        return (train, test);
+    }
+
+    public StepLosses Step(long step)
+    {
+        int epoch = (int)(step / _perEpoch), b = (int)(step % _perEpoch);
+        if (_shuffle.Epoch != epoch)
+            _shuffle = (epoch, [.. Enumerable.Range(0, _train.Count).Select(i => (long)i).OrderBy(i => SplitMix64.Hash((ulong)_opt.Seed, (ulong)epoch, (ulong)i))]);
+        double lr = _lr.At(step);
+        random.manual_seed((long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 7) >> 1));
+        var (x, y) = _train.Batch(_shuffle.Order[(b * _opt.BatchSize)..((b + 1) * _opt.BatchSize)], _device);
+        var flip = rand(x.shape[0], device: _device) < 0.5;
+        x = where(flip.view(-1, 1, 1, 1), x.flip(3), x);
+        var loss = F.cross_entropy(_model.forward(x), y);
+        loss.backward();
+        double value = loss.item<float>();
+        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, 1.0) : double.NaN;
+        _optimizer.ZeroGrad();
+        return new StepLosses(value, gradNorm, lr);
+    }
+
+    public IReadOnlyList<(string Name, double Value)> Evaluate()
+    {
+        double accuracy = Accuracy(_model, _test, _device);
+        _model.train();
+        return [("test_accuracy", accuracy)];
     }
 
     /// <summary>Fraction of <paramref name="data"/> classified correctly.</summary>
@@ -74,37 +135,44 @@ public static class ClassifierTrainer
         return correct / (double)data.Count;
     }
 
-    static void Save(string dir, FashionClassifier model, ClassifierOptions o, string command, double accuracy, TimeSpan wall, int trainCount)
+    public void Save(Checkpoint checkpoint, string modelCard)
     {
-        Directory.CreateDirectory(dir);
-        ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard: null);
-        AtomicFile.WriteAllText(Path.Combine(dir, RunFiles.MetricsSummary), new JsonObject
-        {
-            ["test_accuracy"] = Math.Round(accuracy, 4), ["epochs"] = o.Epochs, ["train_seconds"] = Math.Round(wall.TotalSeconds, 1),
-            ["parameters"] = model.parameters().Sum(p => p.numel()),
-        }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.WriteAllText(Path.Combine(dir, "README.md"), $"""
-            ---
-            library_name: gensharp
-            pipeline_tag: image-classification
-            ---
-            # {Path.GetFileName(Path.GetFullPath(dir))}
-
-            A small CNN classifier of Fashion-MNIST, trained with GenSharp. Its {model.Config.FeatureDim}-d penultimate layer is the
-            feature space of GenSharp's FID-FMNIST (not comparable to Inception FID).
-
-            ```
-            {command}
-            ```
-            - {trainCount:N0} training images, {o.Epochs} epochs, batch {o.BatchSize}, AdamW lr {o.LearningRate} (cosine), random horizontal flips, seed {o.Seed}
-            - **test accuracy {accuracy:P2}** on the 10,000 test images; train time {wall:mm\:ss}
-            """.Replace("\n            ", "\n") + "\n");
+        ModelDirectory.SaveModule(checkpoint.ModelDirectory, _model, _model.Config.ToJson(), modelCard);
+        _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
+
+    public (Tensor Images, int Columns)? Samples() => null;
+
+    public string ModelCard(RunSummary run) => $"""
+        ---
+        library_name: gensharp
+        pipeline_tag: image-classification
+        ---
+        # {run.Name}
+
+        A small CNN classifier of Fashion-MNIST, trained with GenSharp. Its {_model.Config.FeatureDim}-d penultimate layer is the
+        feature space of GenSharp's FID-FMNIST (not comparable to Inception FID).
+
+        ```
+        {run.Run.Command}
+        ```
+        - {_train.Count:N0} training images, {_opt.Epochs} epochs (step {run.Step}/{Schedule.Steps}), batch {_opt.BatchSize}, AdamW lr {_opt.LearningRate} (cosine), random horizontal flips, seed {_opt.Seed}
+        - **test accuracy {run.Metric("test_accuracy"):P2}** on {_test.Count:N0} test images
+        {run.TimeLine}
+        """.Replace("\n        ", "\n") + "\n";
 
     public static FashionClassifier Load(string dir, Device? device = null)
     {
         var configPath = Path.Combine(dir, ModelDirectory.ConfigFile);
         if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found (train one with: gensharp train classifier --out {dir})");
         return ModelDirectory.LoadModule<ClassifierConfig, FashionClassifier>(dir, "classifier", c => c.Validate(), c => new FashionClassifier(c), device);
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _train.Dispose();
+        _test.Dispose();
+        _model.Dispose();
     }
 }

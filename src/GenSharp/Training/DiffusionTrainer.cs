@@ -49,10 +49,11 @@ public sealed record DiffusionTrainOptions
 /// DDPM training (Ho et al. 2020, Algorithm 1) of a class-conditional <see cref="UNet"/>: sample x_0, a
 /// timestep and noise, minimise ‖ε − ε_θ(x_t, t, y)‖²; labels are dropped with probability p so the
 /// same network learns the unconditional model for classifier-free guidance (Ho &amp; Salimans 2022).
-/// Keeps an EMA of the weights for sampling. <see cref="ImageRun"/> owns the loop and checkpoints.
+/// Keeps an EMA of the weights for sampling. The <see cref="TrainingLoop"/> runs it.
 /// </summary>
-public sealed class DiffusionTrainer : IImageTrainingTask
+public sealed class DiffusionTrainer : ITrainingTask
 {
+    public const string TaskKind = "diffusion";
     const string RawWeights = "model.safetensors", OptimizerFile = "optimizer.safetensors";
 
     readonly UNet _model, _ema;
@@ -72,15 +73,21 @@ public sealed class DiffusionTrainer : IImageTrainingTask
         _model.train();
     }
 
-    public int BatchSize => _opt.BatchSize;
+    public string Kind => TaskKind;
+    public object Options => _opt;
+    public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
+    public string Unit => "images";
+    public long ItemsPerStep => _opt.BatchSize;
+    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _ema.ParameterCount;
-    public DiffusionTrainOptions Options => _opt;
+    public DiffusionTrainOptions DiffusionOptions => _opt;
     public UNet Ema => _ema;
 
-    public static ImageRun Create(string dir, UNetConfig config, string dataSpec, DiffusionTrainOptions opt, string command, Device device)
+    public static TrainingLoop Create(string dir, UNetConfig config, string dataSpec, DiffusionTrainOptions opt, string command, Device device)
     {
         opt.Validate();
-        var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
+        TrainingLoop.BeginNew(dir);
+        var data = ImageData.Load(dataSpec, train: true, config.ImageSize, config.InChannels);
         if (config.NumClasses > 0 && config.NumClasses != data.ClassNames.Count)
             throw new ArgumentException($"the data has {data.ClassNames.Count} classes but the model is configured for {config.NumClasses}");
         config = config with { ClassNames = config.NumClasses > 0 ? [.. data.ClassNames] : null };
@@ -91,25 +98,22 @@ public sealed class DiffusionTrainer : IImageTrainingTask
         model.to(device);
         ema.to(device);
         var task = new DiffusionTrainer(model, ema, data, opt, device);
-        return ImageRun.New(dir, task, opt.Steps, opt.CheckpointInterval, opt.LogInterval, dataSpec, command, opt);
+        return TrainingLoop.New(dir, task, new RunInfo(command, dataSpec));
     }
 
-    public static ImageRun Resume(string dir, Device device, int? steps = null)
+    internal static DiffusionTrainer Open(Checkpoint checkpoint, Device device, int? steps)
     {
-        var state = ImageRun.ReadState(dir, Files(dir, Path.Combine(dir, RunFiles.StateDir)));
-        var opt = state["options"].Deserialize<DiffusionTrainOptions>()!;
+        var opt = checkpoint.State["options"].Deserialize<DiffusionTrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var config = ModelDirectory.ReadConfig<UNetConfig>(dir, "U-Net", c => c.Validate());
-        var model = new UNet(config);
-        var ema = new UNet(config);
-        DiffusionPipeline.LoadWeights(Path.Combine(dir, RunFiles.StateDir, RawWeights), model);
-        DiffusionPipeline.LoadWeights(Path.Combine(dir, DiffusionPipeline.WeightsFile), ema);
+        var ema = DiffusionPipeline.Load(checkpoint.ModelDirectory).Model;
+        var model = new UNet(ema.Config);
+        ModelDirectory.LoadStateDict(checkpoint.StateFile(RawWeights), model);
         model.to(device);
         ema.to(device);
-        var data = ImageData.Load((string)state["data"]!, train: true, config.ImageSize, config.InChannels);
+        var data = ImageData.Load(checkpoint.Run.Data, train: true, ema.Config.ImageSize, ema.Config.InChannels);
         var task = new DiffusionTrainer(model, ema, data, opt, device);
-        task._optimizer.Load(Path.Combine(dir, RunFiles.StateDir, OptimizerFile));
-        return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
+        task._optimizer.Load(checkpoint.StateFile(OptimizerFile));
+        return task;
     }
 
     public StepLosses Step(long step)
@@ -140,20 +144,14 @@ public sealed class DiffusionTrainer : IImageTrainingTask
         return new StepLosses(value, gradNorm, lr);
     }
 
-    static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
-        [("model_sha256", Path.Combine(stateDir, RawWeights)), ("optimizer_sha256", Path.Combine(stateDir, OptimizerFile)),
-         ("ema_sha256", Path.Combine(dir, DiffusionPipeline.WeightsFile))];
-
-    public IReadOnlyList<(string Key, string Path)> Checkpoint(string dir, string stateDir) => Files(dir, stateDir);
-
-    public void Save(string dir, string stateDir, string modelCard)
+    public void Save(Checkpoint checkpoint, string modelCard)
     {
-        SafeTensors.Save(Path.Combine(stateDir, RawWeights), _model.state_dict());
-        _optimizer.Save(Path.Combine(stateDir, OptimizerFile));
-        new DiffusionPipeline(_ema, _schedule).Save(dir, modelCard);
+        SafeTensors.Save(checkpoint.StateFile(RawWeights), _model.state_dict());
+        _optimizer.Save(checkpoint.StateFile(OptimizerFile));
+        new DiffusionPipeline(_ema, _schedule).Save(checkpoint.ModelDirectory, modelCard);
     }
 
-    public (Tensor Images, int Columns) Samples()
+    public (Tensor Images, int Columns)? Samples()
     {
         var pipeline = new DiffusionPipeline(_ema, _schedule);
         var images = pipeline.Generate(DiffusionPipeline.OnePerClass(_ema.Config, 2), new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 2, Seed = 0 });
@@ -161,7 +159,7 @@ public sealed class DiffusionTrainer : IImageTrainingTask
         return (images, Math.Max(1, _ema.Config.NumClasses));
     }
 
-    public string ModelCard(ImageRunInfo run)
+    public string ModelCard(RunSummary run)
     {
         var c = _ema.Config;
         return $"""
@@ -177,9 +175,9 @@ public sealed class DiffusionTrainer : IImageTrainingTask
 
         ## How it was trained
         ```
-        {run.Command}
+        {run.Run.Command}
         ```
-        - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}, {(c.InChannels == 1 ? "grayscale" : "RGB")}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
+        - data: {run.Run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}, {(c.InChannels == 1 ? "grayscale" : "RGB")}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
         - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine), clip {_opt.GradClip}
         - {_opt.TrainTimesteps} timesteps, {_opt.BetaSchedule} β schedule; label dropout {_opt.LabelDropout}
         - U-Net: base {c.BaseChannels} channels × ({string.Join(", ", c.ChannelMults)}), attention at the lowest resolution, {_ema.ParameterCount:N0} parameters

@@ -42,8 +42,9 @@ public sealed record GanTrainOptions
 /// loss (Lim &amp; Ye 2017; Miyato et al. 2018) or the non-saturating loss, plus a mode-seeking term against
 /// conditional mode collapse; an EMA of G is what gets saved.
 /// </summary>
-public sealed class GanTrainer : IImageTrainingTask
+public sealed class GanTrainer : ITrainingTask
 {
+    public const string TaskKind = "gan";
     const string GeneratorFile = "generator.safetensors", DiscriminatorFile = "discriminator.safetensors",
         GOptimizerFile = "generator_optimizer.safetensors", DOptimizerFile = "discriminator_optimizer.safetensors";
 
@@ -63,14 +64,20 @@ public sealed class GanTrainer : IImageTrainingTask
         _d.train();
     }
 
-    public int BatchSize => _opt.BatchSize;
+    public string Kind => TaskKind;
+    public object Options => _opt;
+    public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
+    public string Unit => "images";
+    public long ItemsPerStep => _opt.BatchSize;
+    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _g.ParameterCount;
     public GanGenerator Ema => _ema;
 
-    public static ImageRun Create(string dir, GanConfig config, string dataSpec, GanTrainOptions opt, string command, Device device)
+    public static TrainingLoop Create(string dir, GanConfig config, string dataSpec, GanTrainOptions opt, string command, Device device)
     {
         opt.Validate();
-        var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
+        TrainingLoop.BeginNew(dir);
+        var data = ImageData.Load(dataSpec, train: true, config.ImageSize, config.InChannels);
         if (config.NumClasses > 0 && config.NumClasses != data.ClassNames.Count)
             throw new ArgumentException($"the data has {data.ClassNames.Count} classes but the model is configured for {config.NumClasses}");
         config = config with { ClassNames = config.NumClasses > 0 ? [.. data.ClassNames] : null };
@@ -78,25 +85,23 @@ public sealed class GanTrainer : IImageTrainingTask
         var (g, ema, d) = (new GanGenerator(config), new GanGenerator(config), new GanDiscriminator(config));
         Training.Ema.Copy(g, ema);
         foreach (var m in new nn.Module[] { g, ema, d }) m.to(device);
-        return ImageRun.New(dir, new GanTrainer(g, ema, d, data, opt, device), opt.Steps, opt.CheckpointInterval, opt.LogInterval, dataSpec, command, opt);
+        return TrainingLoop.New(dir, new GanTrainer(g, ema, d, data, opt, device), new RunInfo(command, dataSpec));
     }
 
-    public static ImageRun Resume(string dir, Device device, int? steps = null)
+    internal static GanTrainer Open(Checkpoint checkpoint, Device device, int? steps)
     {
-        var stateDir = Path.Combine(dir, RunFiles.StateDir);
-        var state = ImageRun.ReadState(dir, Files(dir, stateDir));
-        var opt = state["options"].Deserialize<GanTrainOptions>()!;
+        var opt = checkpoint.State["options"].Deserialize<GanTrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var ema = GanPipeline.Load(dir).Model;
+        var ema = GanPipeline.Load(checkpoint.ModelDirectory).Model;
         var (g, d) = (new GanGenerator(ema.Config), new GanDiscriminator(ema.Config));
-        ModelDirectory.LoadStateDict(Path.Combine(stateDir, GeneratorFile), g);
-        ModelDirectory.LoadStateDict(Path.Combine(stateDir, DiscriminatorFile), d);
+        ModelDirectory.LoadStateDict(checkpoint.StateFile(GeneratorFile), g);
+        ModelDirectory.LoadStateDict(checkpoint.StateFile(DiscriminatorFile), d);
         foreach (var m in new nn.Module[] { g, ema, d }) m.to(device);
-        var data = ImageData.Load((string)state["data"]!, train: true, ema.Config.ImageSize, ema.Config.InChannels);
+        var data = ImageData.Load(checkpoint.Run.Data, train: true, ema.Config.ImageSize, ema.Config.InChannels);
         var task = new GanTrainer(g, ema, d, data, opt, device);
-        task._optG.Load(Path.Combine(stateDir, GOptimizerFile));
-        task._optD.Load(Path.Combine(stateDir, DOptimizerFile));
-        return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
+        task._optG.Load(checkpoint.StateFile(GOptimizerFile));
+        task._optD.Load(checkpoint.StateFile(DOptimizerFile));
+        return task;
     }
 
     public StepLosses Step(long step)
@@ -143,33 +148,24 @@ public sealed class GanTrainer : IImageTrainingTask
             ("g_loss", lossG.item<float>()), ("diversity", ratio), ("d_real", dReal.mean().item<float>()), ("d_fake", dFake.mean().item<float>()), ("g_grad_norm", gradG));
     }
 
-    static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
-    [
-        ("ema_sha256", Path.Combine(dir, ModelDirectory.WeightsFile)), ("generator_sha256", Path.Combine(stateDir, GeneratorFile)),
-        ("discriminator_sha256", Path.Combine(stateDir, DiscriminatorFile)), ("generator_optimizer_sha256", Path.Combine(stateDir, GOptimizerFile)),
-        ("discriminator_optimizer_sha256", Path.Combine(stateDir, DOptimizerFile)),
-    ];
-
-    public IReadOnlyList<(string Key, string Path)> Checkpoint(string dir, string stateDir) => Files(dir, stateDir);
-
-    public void Save(string dir, string stateDir, string modelCard)
+    public void Save(Checkpoint checkpoint, string modelCard)
     {
-        SafeTensors.Save(Path.Combine(stateDir, GeneratorFile), _g.state_dict());
-        SafeTensors.Save(Path.Combine(stateDir, DiscriminatorFile), _d.state_dict());
-        _optG.Save(Path.Combine(stateDir, GOptimizerFile));
-        _optD.Save(Path.Combine(stateDir, DOptimizerFile));
-        new GanPipeline(_ema).Save(dir, modelCard);
+        SafeTensors.Save(checkpoint.StateFile(GeneratorFile), _g.state_dict());
+        SafeTensors.Save(checkpoint.StateFile(DiscriminatorFile), _d.state_dict());
+        _optG.Save(checkpoint.StateFile(GOptimizerFile));
+        _optD.Save(checkpoint.StateFile(DOptimizerFile));
+        new GanPipeline(_ema).Save(checkpoint.ModelDirectory, modelCard);
     }
 
     /// <summary>Four samples per class (one per class in each row), from the EMA generator with fixed noise.</summary>
-    public (Tensor Images, int Columns) Samples()
+    public (Tensor Images, int Columns)? Samples()
     {
         int k = Math.Max(1, _ema.Config.NumClasses);
         var labels = Enumerable.Range(0, 4 * k).Select(i => _ema.Config.NumClasses > 0 ? i % k : 0).ToArray();
         return (new GanPipeline(_ema).Generate(labels, seed: 0), k);
     }
 
-    public string ModelCard(ImageRunInfo run)
+    public string ModelCard(RunSummary run)
     {
         var c = _ema.Config;
         return $"""
@@ -185,9 +181,9 @@ public sealed class GanTrainer : IImageTrainingTask
 
         ## How it was trained
         ```
-        {run.Command}
+        {run.Run.Command}
         ```
-        - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
+        - data: {run.Run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.NumClasses > 0 ? $", classes: {string.Join(", ", c.ClassNames!)}" : "")})
         - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; Adam lr {_opt.LearningRate}, β (0.5, 0.999); {_opt.Loss} loss, mode-seeking λ {_opt.ModeSeeking}
         - latent {c.LatentDim}; widths {c.Channels}/{2 * c.Channels}/{4 * c.Channels}; generator {_g.ParameterCount:N0} parameters
         {run.TimeLine} (discriminator loss)

@@ -35,11 +35,8 @@ public sealed class TokenDataset : IDisposable
         var meta = Path.Combine(cacheDir, "meta.json");
         var trainPath = Path.Combine(cacheDir, "train.bin");
         var valPath = Path.Combine(cacheDir, "val.bin");
-        if (File.Exists(meta) && File.Exists(trainPath) && File.Exists(valPath) &&
-            JsonDocument.Parse(File.ReadAllText(meta)).RootElement.GetProperty("key").GetString() == key)
-        {
-            return new TokenDataset(ReadTokens(trainPath), ReadTokens(valPath));
-        }
+        if (ReadCache(meta, trainPath, valPath, key, tokenizer.VocabSize) is var (cachedTrain, cachedVal))
+            return new TokenDataset(cachedTrain, cachedVal);
         var train = tokenizer.Encode(text[..split]);
         var val = tokenizer.Encode(text[split..]);
         Directory.CreateDirectory(cacheDir);
@@ -48,8 +45,34 @@ public sealed class TokenDataset : IDisposable
         AtomicFile.WriteAllText(meta, JsonSerializer.Serialize(new
         {
             key, train_tokens = train.Length, val_tokens = val.Length, vocab_size = tokenizer.VocabSize, format = "int32 little-endian",
+            train_sha256 = FileHash(trainPath), val_sha256 = FileHash(valPath),
         }));
         return new TokenDataset(train, val);
+    }
+
+    /// <summary>
+    /// The cached tokens when the cache is for this text and tokenizer and intact: each file's SHA-256 matches meta.json
+    /// and every id is in the vocabulary. Anything else (a damaged or edited file) is re-tokenized, never used.
+    /// </summary>
+    static (int[] Train, int[] Val)? ReadCache(string meta, string trainPath, string valPath, string key, int vocabSize)
+    {
+        if (!File.Exists(meta) || !File.Exists(trainPath) || !File.Exists(valPath)) return null;
+        try
+        {
+            var root = JsonDocument.Parse(File.ReadAllText(meta)).RootElement;
+            if (root.GetProperty("key").GetString() != key) return null;
+            if (!root.TryGetProperty("train_sha256", out var th) || th.GetString() != FileHash(trainPath)) return null;
+            if (!root.TryGetProperty("val_sha256", out var vh) || vh.GetString() != FileHash(valPath)) return null;
+            var (train, val) = (ReadTokens(trainPath), ReadTokens(valPath));
+            return train.Concat(val).All(t => t >= 0 && t < vocabSize) ? (train, val) : null;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException) { return null; }
+    }
+
+    static string FileHash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream));
     }
 
     static string CacheKey(string text, ITokenizer tokenizer, double trainFraction)

@@ -37,8 +37,9 @@ public sealed record VaeTrainOptions
 /// Trains a <see cref="Vae"/> by maximising the ELBO (Kingma &amp; Welling 2014) with one reparameterised sample per
 /// image, optionally with the KL weighted by β. Loss reported in nats per image (reconstruction + β·KL).
 /// </summary>
-public sealed class VaeTrainer : IImageTrainingTask
+public sealed class VaeTrainer : ITrainingTask
 {
+    public const string TaskKind = "vae";
     const string OptimizerFile = "optimizer.safetensors";
 
     readonly Vae _model;
@@ -56,15 +57,21 @@ public sealed class VaeTrainer : IImageTrainingTask
         _model.train();
     }
 
-    public int BatchSize => _opt.BatchSize;
+    public string Kind => TaskKind;
+    public object Options => _opt;
+    public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
+    public string Unit => "images";
+    public long ItemsPerStep => _opt.BatchSize;
+    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _model.ParameterCount;
     public Vae Model => _model;
 
     /// <param name="heldOutClass">A class left out of training, so it can serve as the anomalies when scoring.</param>
-    public static ImageRun Create(string dir, VaeConfig config, string dataSpec, VaeTrainOptions opt, string command, Device device, string? heldOutClass = null)
+    public static TrainingLoop Create(string dir, VaeConfig config, string dataSpec, VaeTrainOptions opt, string command, Device device, string? heldOutClass = null)
     {
         opt.Validate();
-        var data = ImageRun.BeginNew(dir, dataSpec, config.ImageSize, config.InChannels);
+        TrainingLoop.BeginNew(dir);
+        var data = ImageData.Load(dataSpec, train: true, config.ImageSize, config.InChannels);
         if (heldOutClass is not null)
         {
             config = config with { HeldOutClass = data.ClassNames[Data.ClassNames.Index(data.ClassNames, heldOutClass)] };
@@ -73,21 +80,20 @@ public sealed class VaeTrainer : IImageTrainingTask
         manual_seed(opt.Seed);
         var model = new Vae(config);
         model.to(device);
-        return ImageRun.New(dir, new VaeTrainer(model, data, opt, device), opt.Steps, opt.CheckpointInterval, opt.LogInterval, dataSpec, command, opt);
+        return TrainingLoop.New(dir, new VaeTrainer(model, data, opt, device), new RunInfo(command, dataSpec));
     }
 
-    public static ImageRun Resume(string dir, Device device, int? steps = null)
+    internal static VaeTrainer Open(Checkpoint checkpoint, Device device, int? steps)
     {
-        var state = ImageRun.ReadState(dir, Files(dir, Path.Combine(dir, RunFiles.StateDir)));
-        var opt = state["options"].Deserialize<VaeTrainOptions>()!;
+        var opt = checkpoint.State["options"].Deserialize<VaeTrainOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var pipeline = VaePipeline.Load(dir, device);
+        var pipeline = VaePipeline.Load(checkpoint.ModelDirectory, device);
         var config = pipeline.Model.Config;
-        var data = ImageData.Load((string)state["data"]!, train: true, config.ImageSize, config.InChannels);
+        var data = ImageData.Load(checkpoint.Run.Data, train: true, config.ImageSize, config.InChannels);
         if (config.HeldOutClass is { } held) data = HoldOut(data, held);
         var task = new VaeTrainer(pipeline.Model, data, opt, device);
-        task._optimizer.Load(Path.Combine(dir, RunFiles.StateDir, OptimizerFile));
-        return ImageRun.Continue(dir, task, state, opt.Steps, opt.CheckpointInterval, opt.LogInterval, opt);
+        task._optimizer.Load(checkpoint.StateFile(OptimizerFile));
+        return task;
     }
 
     // The data without one class (the VAE must never see its anomalies).
@@ -110,19 +116,14 @@ public sealed class VaeTrainer : IImageTrainingTask
         return new StepLosses(value, gradNorm, lr, ("reconstruction", terms.Reconstruction.mean().item<float>()), ("kl", terms.Kl.mean().item<float>()));
     }
 
-    static IReadOnlyList<(string Key, string Path)> Files(string dir, string stateDir) =>
-        [("model_sha256", Path.Combine(dir, ModelDirectory.WeightsFile)), ("optimizer_sha256", Path.Combine(stateDir, OptimizerFile))];
-
-    public IReadOnlyList<(string Key, string Path)> Checkpoint(string dir, string stateDir) => Files(dir, stateDir);
-
-    public void Save(string dir, string stateDir, string modelCard)
+    public void Save(Checkpoint checkpoint, string modelCard)
     {
-        new VaePipeline(_model).Save(dir, modelCard);
-        _optimizer.Save(Path.Combine(stateDir, OptimizerFile));
+        new VaePipeline(_model).Save(checkpoint.ModelDirectory, modelCard);
+        _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
 
     /// <summary>Four rows of prior samples, then ten training images and their reconstructions.</summary>
-    public (Tensor Images, int Columns) Samples()
+    public (Tensor Images, int Columns)? Samples()
     {
         var pipeline = new VaePipeline(_model);
         _model.eval();
@@ -133,7 +134,7 @@ public sealed class VaeTrainer : IImageTrainingTask
         return (grid, 10);
     }
 
-    public string ModelCard(ImageRunInfo run)
+    public string ModelCard(RunSummary run)
     {
         var c = _model.Config;
         return $"""
@@ -149,9 +150,9 @@ public sealed class VaeTrainer : IImageTrainingTask
 
         ## How it was trained
         ```
-        {run.Command}
+        {run.Run.Command}
         ```
-        - data: {run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.HeldOutClass is { } h ? $"; class '{h}' held out as the anomaly class" : "")})
+        - data: {run.Run.Data} ({_data.Count:N0} images {c.ImageSize}×{c.ImageSize}{(c.HeldOutClass is { } h ? $"; class '{h}' held out as the anomaly class" : "")})
         - seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine); β {_opt.Beta}
         - {c.Channels}/{2 * c.Channels} conv channels, {_model.ParameterCount:N0} parameters
         {run.TimeLine} (nats per image, −ELBO with β)

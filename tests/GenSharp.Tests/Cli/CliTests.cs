@@ -32,21 +32,28 @@ public sealed class CliTests : TempDirectoryTest
         File.WriteAllText(data, Training.LmTrainerTests.Text);
         var model = Path.Combine(_dir, "killed");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // A tiny gen-0 budget collects garbage constantly: a SIGTERM registration that is not kept alive is lost at once.
+        psi.Environment["DOTNET_GCgen0size"] = "0x10000";
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"), "train", "lm", "--data", data, "--out", model,
                                    "--preset", "tiny", "--steps", "100000", "--eval-interval", "20", "--eval-iters", "1" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
-        var state = Path.Combine(model, "training_state", "state.json");
+        string? LatestState() => Directory.Exists(Path.Combine(model, "training_state"))
+            ? Directory.GetDirectories(Path.Combine(model, "training_state"), "step-*").Where(d => !d.EndsWith(".partial"))
+                .Select(d => Path.Combine(d, "state.json")).Where(File.Exists).Order().LastOrDefault()
+            : null;
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (!File.Exists(state) && DateTime.UtcNow < deadline) Thread.Sleep(100);
-        Assert.True(File.Exists(state), "no checkpoint appeared");
+        while (LatestState() is null && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.True(LatestState() is not null, "no checkpoint appeared");
         Thread.Sleep(300);
         Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
         Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "training did not stop on SIGTERM");
         Assert.Equal(130, p.ExitCode);
-        Assert.Contains("continue with --resume", await stdout);
-        long stopped = JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("step").GetInt64();
+        var output = await stdout;
+        Assert.Contains("continue with --resume", output);
+        long stopped = JsonDocument.Parse(File.ReadAllText(LatestState()!)).RootElement.GetProperty("step").GetInt64();
+        Assert.Contains($"stopped at step {stopped}:", output);   // the checkpoint is of the step the run stopped at
         Assert.True(stopped > 0);
 
         var resumed = Run("train", "lm", "--out", model, "--resume", "--steps", (stopped + 10).ToString());

@@ -11,7 +11,7 @@ public sealed class ImageTrainingTests : TempDirectoryTest
 {
     static readonly UNetConfig Tiny = new() { BaseChannels = 8, ChannelMults = [1, 2], ImageSize = 28, Groups = 4, Dropout = 0 };
 
-    static double[] Losses(string dir) => File.ReadLines(Path.Combine(dir, RunFiles.MetricsLog))
+    static double[] Losses(string dir) => File.ReadLines(Path.Combine(dir, TrainingLoop.MetricsLog))
         .Select(l => JsonNode.Parse(l)!["loss"]).Where(l => l is not null).Select(l => (double)l!).ToArray();
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class ImageTrainingTests : TempDirectoryTest
 
         var split = Path.Combine(_dir, "split");
         using (var t = DiffusionTrainer.Create(split, Tiny, ImageData.FashionMnistName, opt with { Steps = 30 }, "test", CPU)) t.Run();
-        using (var t = DiffusionTrainer.Resume(split, CPU, steps: 60)) t.Run();
+        using (var t = TrainingLoop.Resume(split, CPU, steps: 60)) t.Run();
         Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
         Assert.Equal(losses, Losses(split));
     }
@@ -38,7 +38,7 @@ public sealed class ImageTrainingTests : TempDirectoryTest
         var dir = Path.Combine(_dir, "run");
         using (var t = DiffusionTrainer.Create(dir, Tiny, ImageData.FashionMnistName, new DiffusionTrainOptions { Steps = 2, BatchSize = 4, CheckpointInterval = 2 }, "test", CPU)) t.Run();
         File.AppendAllText(Path.Combine(dir, "model.safetensors"), "x");
-        var e = Assert.Throws<InvalidDataException>(() => DiffusionTrainer.Resume(dir, CPU));
+        var e = Assert.Throws<InvalidDataException>(() => TrainingLoop.Resume(dir, CPU));
         Assert.Contains("does not match the checkpoint", e.Message);
         Assert.Throws<InvalidOperationException>(() => DiffusionTrainer.Create(dir, Tiny, ImageData.FashionMnistName, new DiffusionTrainOptions(), "test", CPU));
     }
@@ -53,12 +53,12 @@ public sealed class ImageTrainingTests : TempDirectoryTest
         var losses = Losses(full);
         Assert.True(losses.TakeLast(5).Average() < 0.8 * losses.Take(5).Average(), $"−ELBO {losses.Take(5).Average():F1} → {losses.TakeLast(5).Average():F1}");
         Assert.Equal("Trouser", GenSharp.Pipelines.VaePipeline.Load(full).Model.Config.HeldOutClass);
-        Assert.Contains("reconstruction", File.ReadLines(Path.Combine(full, RunFiles.MetricsLog)).First());
+        Assert.Contains("reconstruction", File.ReadLines(Path.Combine(full, TrainingLoop.MetricsLog)).First());
         Assert.Contains("54,000 images", File.ReadAllText(Path.Combine(full, "README.md")));   // 60,000 minus the 6,000 trousers
 
         var split = Path.Combine(_dir, "vae-split");
         using (var run = VaeTrainer.Create(split, config, ImageData.FashionMnistName, opt with { Steps = 20 }, "test", CPU, heldOutClass: "trouser")) run.Run();
-        using (var run = VaeTrainer.Resume(split, CPU, steps: 40)) run.Run();
+        using (var run = TrainingLoop.Resume(split, CPU, steps: 40)) run.Run();
         Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
         Assert.Equal(losses, Losses(split));
         Assert.Throws<ArgumentException>(() => VaeTrainer.Create(Path.Combine(_dir, "bad"), config, ImageData.FashionMnistName, opt, "test", CPU, heldOutClass: "hat"));
@@ -71,17 +71,17 @@ public sealed class ImageTrainingTests : TempDirectoryTest
         var opt = new GanTrainOptions { Steps = 30, BatchSize = 16, LearningRate = 1e-3, CheckpointInterval = 15, LogInterval = 1 };
         var full = Path.Combine(_dir, "gan");
         using (var run = GanTrainer.Create(full, config, ImageData.FashionMnistName, opt, "test", CPU)) run.Run();
-        var lines = File.ReadLines(Path.Combine(full, RunFiles.MetricsLog)).Select(l => JsonNode.Parse(l)!).ToArray();
+        var lines = File.ReadLines(Path.Combine(full, TrainingLoop.MetricsLog)).Select(l => JsonNode.Parse(l)!).ToArray();
         // Hinge loss starts at 2 (D outputs ≈ 0) and falls as D separates real from generated images.
         Assert.InRange((double)lines[0]["loss"]!, 1.5, 2.5);
         Assert.True(lines.TakeLast(5).Average(l => (double)l["loss"]!) < 1.5);
         Assert.True(lines.TakeLast(5).Average(l => (double)l["d_real"]! - (double)l["d_fake"]!) > 0.3);
-        foreach (var f in new[] { "config.json", "model.safetensors", "samples.png", "loss.png", "README.md", "training_state/discriminator.safetensors" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "samples.png", "loss.png", "README.md", "training_state/step-000000030/discriminator.safetensors" })
             Assert.True(File.Exists(Path.Combine(full, f)), f);
 
         var split = Path.Combine(_dir, "gan-split");
         using (var run = GanTrainer.Create(split, config, ImageData.FashionMnistName, opt with { Steps = 15 }, "test", CPU)) run.Run();
-        using (var run = GanTrainer.Resume(split, CPU, steps: 30)) run.Run();
+        using (var run = TrainingLoop.Resume(split, CPU, steps: 30)) run.Run();
         Assert.Equal(File.ReadAllBytes(Path.Combine(full, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
         Assert.Equal(Losses(full), Losses(split));
     }
@@ -89,12 +89,15 @@ public sealed class ImageTrainingTests : TempDirectoryTest
     [Fact]
     public void ClassifierLearnsFromAFewHundredSteps()
     {
-        using var train = FashionMnist.Load(true).Take(6000);
-        using var test = FashionMnist.Load(false).Take(1000);
-        using var model = new FashionClassifier(new ClassifierConfig { Channels = 8, FeatureDim = 32 });
-        double acc = ClassifierTrainer.Train(Path.Combine(_dir, "clf"), model, train, test, new ClassifierOptions(Epochs: 1, BatchSize: 64), "test", CPU);
+        var dir = Path.Combine(_dir, "clf");
+        var options = new ClassifierOptions(Epochs: 1, BatchSize: 64, TrainImages: 6000, TestImages: 1000);
+        double acc;
+        using (var loop = ClassifierTrainer.Create(dir, new ClassifierConfig { Channels = 8, FeatureDim = 32 }, options, "test", CPU))
+            acc = loop.Run().Eval["test_accuracy"];
         Assert.True(acc > 0.6, $"accuracy {acc:P1}");
-        var loaded = ClassifierTrainer.Load(Path.Combine(_dir, "clf"));
+        using var test = FashionMnist.Load(false).Take(1000);
+        var loaded = ClassifierTrainer.Load(dir);
         Assert.Equal(acc, ClassifierTrainer.Accuracy(loaded, test, CPU), 6);
+        Assert.Contains("test accuracy", File.ReadAllText(Path.Combine(dir, "README.md")));
     }
 }

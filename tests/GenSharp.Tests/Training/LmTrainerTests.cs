@@ -26,7 +26,7 @@ public sealed class LmTrainerTests : IDisposable
         return path;
     }
 
-    LmTrainer NewTrainer(string name, TrainOptions opt, LlamaConfig? cfg = null)
+    TrainingLoop NewTrainer(string name, TrainOptions opt, LlamaConfig? cfg = null)
     {
         var tok = CharTokenizer.Train(Text);
         var dir = Path.Combine(_root, name);
@@ -39,11 +39,11 @@ public sealed class LmTrainerTests : IDisposable
     public void LossFallsOnATinyModel()
     {
         using var t = NewTrainer("falls", Fast with { Steps = 60, EvalInterval = 60, EvalIters = 4 });
-        double before = t.EstimateLoss(false);
+        double before = ((LmTrainer)t.Task).EstimateLoss(false);
         var result = t.Run();
         Assert.True(result.TrainLoss < before - 0.8, $"loss {before:F3} → {result.TrainLoss:F3}");
         Assert.True(result.ValLoss < before - 0.8);
-        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.json", "README.md", "metrics.jsonl", "loss.png", "training_state/state.json" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.json", "README.md", "metrics.jsonl", "loss.png", "training_state/step-000000060/state.json" })
             Assert.True(File.Exists(Path.Combine(_root, "falls", f)), f);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(_root, "falls", "loss.png"))[..4]);
     }
@@ -60,15 +60,17 @@ public sealed class LmTrainerTests : IDisposable
             Assert.True(r.Cancelled);
             Assert.Equal(2, r.Step);
         }
-        using (var resumed = LmTrainer.Resume(Path.Combine(_root, "split"), CPU))
+        using (var resumed = TrainingLoop.Resume(Path.Combine(_root, "split"), CPU))
         {
             Assert.Equal(2, resumed.Step);
             resumed.Run();
         }
         Assert.Equal(File.ReadAllBytes(Path.Combine(_root, "full", "model.safetensors")),
                      File.ReadAllBytes(Path.Combine(_root, "split", "model.safetensors")));
-        Assert.Equal(File.ReadAllBytes(Path.Combine(_root, "full", "training_state", "optimizer.safetensors")),
-                     File.ReadAllBytes(Path.Combine(_root, "split", "training_state", "optimizer.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_root, "full", "training_state", "step-000000006", "optimizer.safetensors")),
+                     File.ReadAllBytes(Path.Combine(_root, "split", "training_state", "step-000000006", "optimizer.safetensors")));
+        // Only the newest checkpoint is kept.
+        Assert.Single(Directory.GetDirectories(Path.Combine(_root, "split", "training_state")));
         // Metrics were neither lost nor duplicated.
         Assert.Equal(File.ReadAllLines(Path.Combine(_root, "full", "metrics.jsonl")).Length,
                      File.ReadAllLines(Path.Combine(_root, "split", "metrics.jsonl")).Length);
@@ -81,12 +83,12 @@ public sealed class LmTrainerTests : IDisposable
         using var t = NewTrainer("nan", Fast);
         using (var cts = new CancellationTokenSource()) t.Run(cts.Token, new CancelAt(3, cts));
         var good = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
-        using (no_grad()) t.Model.parameters().First().fill_(float.NaN);
+        using (no_grad()) ((LmTrainer)t.Task).Model.parameters().First().fill_(float.NaN);
         var e = Assert.Throws<TrainingDivergedException>(() => t.Run());
         Assert.Contains("loss became NaN at step 4", e.Message);
         Assert.Contains("last checkpoint", e.Message);
         Assert.Equal(good, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
-        using var resumed = LmTrainer.Resume(dir, CPU);
+        using var resumed = TrainingLoop.Resume(dir, CPU);
         Assert.Equal(3, resumed.Step);
     }
 
@@ -98,7 +100,7 @@ public sealed class LmTrainerTests : IDisposable
         var bytes = File.ReadAllBytes(weights);
         bytes[^1] ^= 0xFF;
         File.WriteAllBytes(weights, bytes);
-        var e = Assert.Throws<InvalidDataException>(() => LmTrainer.Resume(Path.Combine(_root, "torn"), CPU));
+        var e = Assert.Throws<InvalidDataException>(() => TrainingLoop.Resume(Path.Combine(_root, "torn"), CPU));
         Assert.Contains("does not match", e.Message);
     }
 
