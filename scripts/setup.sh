@@ -67,9 +67,14 @@ install_debian_packages() {
   fi
 }
 
-# Rebuild only when a source or project file is newer than the last build.
+# Rebuild only when a source or project file is newer than the last build, or an output is missing
+# (a stamp copied without the build output must not count as a build).
 needs_build() {
   [ -f "$stamp" ] || return 0
+  local out
+  for out in "$root/src/GenSharp.Cli/bin/Release/net10.0/GenSharp.Cli.dll" "$root/tests/GenSharp.Tests/bin/Release/net10.0/GenSharp.Tests.dll"; do
+    [ -f "$out" ] || return 0
+  done
   [ -n "$(find "$root/src" "$root/tests" "$root/bench" "$root"/*.props "$root"/*.slnx \
            -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
            -print -quit 2>/dev/null)" ]

@@ -41,7 +41,7 @@ static class AnomalyCommand
             if (k is < 1 or > 1000) throw new UserError($"--samples must be in 1…1000 (got {k})");
             if (topN < 0) throw new UserError($"--top must be ≥ 0 (got {topN})");
             var dev = compute.Resolve(r);
-            var vae = VaePipeline.Load(r.GetValue(model)!, dev);
+            var vae = AutoPipeline.OpenVae(r.GetValue(model)!, dev);
             var c = vae.Model.Config;
             var (data, names) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
             using (data)

@@ -23,8 +23,7 @@ static class ChatCommand
         {
             var options = sampling.Read(r).Validate();
             var dir = r.GetValue(model)!;
-            var (lm, tokenizer) = ModelDirectory.Load(dir, compute.Resolve(r));
-            var chat = new ChatPipeline(new TextGenerationPipeline(lm, tokenizer), ChatTemplate.Load(dir));
+            var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r));
             string? systemMessage = r.GetValue(system) is { } s ? SamplingFlags.CheckText(s, "--system") : null;
             var turns = new List<ChatMessage>();
             bool interactive = !Console.IsInputRedirected;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using GenSharp.Pipelines;
 using GenSharp.Evaluation;
 using GenSharp.Models;
 using GenSharp.Training;
@@ -20,9 +21,11 @@ static class EvalCommand
         var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, compute.Device, compute.Threads };
         lm.SetAction(r => Cli.Run(() =>
         {
-            var (m, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, compute.Resolve(r));
-            var text = TextCorpus.Read(r.GetValue(data)!);
-            var report = LmEvaluator.Evaluate(m, tokenizer, text, r.GetValue(batch));
+            int windows = r.GetValue(batch);
+            if (windows is < 1 or > 4096) throw new UserError($"--batch-size must be in 1…4096 (got {windows})");
+            var text = TextCorpus.Read(r.GetValue(data)!, "evaluation data");   // before the model: a typo costs no model load
+            var lmPipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r));
+            var report = LmEvaluator.Evaluate(lmPipeline.Model, lmPipeline.Tokenizer, text, windows);
             if (r.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new

@@ -32,7 +32,7 @@ static class GenerateCommand
         foreach (var o in sampling.All.Concat(image.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            if (ImageGenerators.IsImageModel(r.GetValue(model)!))
+            if (AutoPipeline.Kind(r.GetValue(model)!) == ModelKind.Image)
                 return image.Run(r, r.GetValue(model)!, r.GetValue(n), r.GetValue(sampling.Seed), compute.Resolve(r));
             var text = r.GetValue(promptFile) is { } file ? SamplingFlags.ReadUtf8(file) : SamplingFlags.CheckText(r.GetValue(prompt)!, "--prompt");
             var options = sampling.Read(r) with
@@ -47,8 +47,7 @@ static class GenerateCommand
                 var other => throw new UserError($"--context-overflow '{other}' is not slide or stop"),
             };
             options.Validate();   // before loading the model: a bad flag should not cost a model load
-            var (lm, tokenizer) = ModelDirectory.Load(r.GetValue(model)!, compute.Resolve(r));
-            var pipeline = new TextGenerationPipeline(lm, tokenizer, policy);
+            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), policy);
             var cancel = Cli.CancelOnSignals();
             if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel));
             if (options.N == 1 && options.Beams == 1)

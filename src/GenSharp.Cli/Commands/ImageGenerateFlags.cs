@@ -28,7 +28,7 @@ sealed class ImageSamplingFlags
     };
 
     /// <summary>Opens any image model with these diffusion settings (checked against the model's schedule when sampling).</summary>
-    public IImageGenerator Load(ParseResult r, string dir, Device device) => ImageGenerators.Load(dir, device, Read(r));
+    public IImageGenerator Load(ParseResult r, string dir, Device device) => AutoPipeline.OpenImages(dir, device, Read(r));
 }
 
 /// <summary>Generation in batches with a progress line; shared by generate, eval image and demo.</summary>

@@ -25,7 +25,7 @@ static class VaeCommand
         {
             int count = r.GetValue(n);
             if (count is < 1 or > 1000) throw new UserError($"--n must be in 1…1000 (got {count})");
-            var vae = VaePipeline.Load(r.GetValue(model)!, compute.Resolve(r));
+            var vae = AutoPipeline.OpenVae(r.GetValue(model)!, compute.Resolve(r));
             var c = vae.Model.Config;
             var (data, _) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
             using (data)
@@ -69,7 +69,7 @@ static class VaeCommand
         {
             int k = r.GetValue(steps);
             if (k is < 2 or > 100) throw new UserError($"--steps must be in 2…100 (got {k})");
-            var vae = VaePipeline.Load(r.GetValue(model)!, compute.Resolve(r));
+            var vae = AutoPipeline.OpenVae(r.GetValue(model)!, compute.Resolve(r));
             var c = vae.Model.Config;
             var (data, _) = ImageData.LoadInputs([r.GetValue(from)!, r.GetValue(to)!], c.ImageSize, c.InChannels);
             using (data)

@@ -42,11 +42,17 @@ public sealed class ModelRegistry : IDisposable
             var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
             if (_lms.ContainsKey(name) || _images.ContainsKey(name))
                 throw new ArgumentException($"two models are named '{name}' (the directory name); rename one directory");
-            if (ImageGenerators.IsImageModel(dir)) _images[name] = new ImageModelHost(name, ImageGenerators.Load(dir, device));
-            else
+            switch (AutoPipeline.Kind(dir))
             {
-                var (model, tokenizer) = ModelDirectory.Load(dir, device);
-                _lms[name] = new LanguageModelWorker(name, model, tokenizer, ChatTemplate.Load(dir), maxBatch, maxQueue);
+                case ModelKind.Image:
+                    _images[name] = new ImageModelHost(name, AutoPipeline.OpenImages(dir, device));
+                    break;
+                case ModelKind.Language:
+                    var chat = AutoPipeline.OpenChat(dir, device);
+                    _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue);
+                    break;
+                default:
+                    throw new ArgumentException($"{dir}: a classifier cannot be served (serve language and image models)");
             }
         }
         if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");

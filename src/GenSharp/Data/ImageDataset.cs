@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using static TorchSharp.torch;
 
 namespace GenSharp.Data;
@@ -39,7 +40,7 @@ public sealed class ImageDataset : IDisposable
     public (Tensor X, Tensor Y) RandomBatch(long seed, long step, int batchSize, Device device)
     {
         var rows = new long[batchSize];
-        for (int b = 0; b < batchSize; b++) rows[b] = (long)(Training.SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 1) % (ulong)Count);
+        for (int b = 0; b < batchSize; b++) rows[b] = (long)(Numerics.SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 1) % (ulong)Count);
         return Batch(rows, device);
     }
 

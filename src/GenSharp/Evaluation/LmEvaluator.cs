@@ -13,6 +13,7 @@ public static class LmEvaluator
 {
     public static LmEvalReport Evaluate(LlamaForCausalLM model, ITokenizer tokenizer, string text, int batchSize = 32)
     {
+        if (batchSize < 1) throw new ArgumentException($"batch size must be ≥ 1 (got {batchSize})");
         var ids = tokenizer.Encode(text);
         if (ids.Length < 2) throw new ArgumentException($"the evaluation text has {ids.Length} token(s); at least 2 are needed");
         int ctx = model.Config.MaxPositions;
@@ -43,6 +44,7 @@ public static class LmEvaluator
             scored += y.Length;
         }
         double loss = nats / scored;
+        if (!double.IsFinite(loss)) throw new InvalidDataException($"the model's loss on this text is {loss}: its weights are damaged or overflow");
         long chars = text.EnumerateRunes().LongCount();
         return new LmEvalReport(scored, chars, loss, Math.Exp(loss), loss / Math.Log(2), nats / Math.Log(2) / chars);
     }

@@ -21,8 +21,14 @@ public sealed record ClassifierConfig
 
     public ClassifierConfig Validate()
     {
-        if (InChannels is not (1 or 3) || ImageSize % 4 != 0 || Channels <= 0 || FeatureDim <= 0 || NumClasses < 2)
-            throw new ArgumentException("invalid classifier config: need 1 or 3 channels, image size divisible by 4, positive widths, ≥ 2 classes");
+        ConfigCheck.Require(ModelType == Type, $"model_type is '{ModelType}', not {Type}");
+        ConfigCheck.Require(InChannels is 1 or 3, $"in_channels must be 1 or 3 (got {InChannels})");
+        ConfigCheck.Range(ImageSize, "image_size", 4, ConfigCheck.MaxImageSize);
+        ConfigCheck.Require(ImageSize % 4 == 0, $"image_size {ImageSize} must be divisible by 4");
+        ConfigCheck.Range(Channels, "channels", 1, ConfigCheck.MaxChannels);
+        ConfigCheck.Range(FeatureDim, "feature_dim", 1, ConfigCheck.MaxLatent);
+        ConfigCheck.Range(NumClasses, "num_classes", 2, ConfigCheck.MaxClasses);
+        ConfigCheck.Require(ClassNames is not { } n || n.Length == NumClasses, $"class_names has {ClassNames?.Length} entries for {NumClasses} classes");
         return this;
     }
 

@@ -26,10 +26,14 @@ public sealed record GanConfig
 
     public GanConfig Validate()
     {
-        if (ModelType != Type) throw new ArgumentException($"model_type is '{ModelType}', not {Type}");
-        if (InChannels is not (1 or 3) || ImageSize % 4 != 0 || ImageSize < 8) throw new ArgumentException("need 1 or 3 channels and an image size ≥ 8 divisible by 4");
-        if (LatentDim <= 0 || Channels <= 0 || NumClasses < 0) throw new ArgumentException("latent size and channels must be positive, classes ≥ 0");
-        if (ClassNames is { } n && n.Length != NumClasses) throw new ArgumentException($"{n.Length} class names for {NumClasses} classes");
+        ConfigCheck.Require(ModelType == Type, $"model_type is '{ModelType}', not {Type}");
+        ConfigCheck.Require(InChannels is 1 or 3, $"in_channels must be 1 or 3 (got {InChannels})");
+        ConfigCheck.Range(ImageSize, "image_size", 8, ConfigCheck.MaxImageSize);
+        ConfigCheck.Require(ImageSize % 4 == 0, $"image_size {ImageSize} must be divisible by 4");
+        ConfigCheck.Range(LatentDim, "latent_dim", 1, ConfigCheck.MaxLatent);
+        ConfigCheck.Range(Channels, "channels", 1, ConfigCheck.MaxChannels / 4);
+        ConfigCheck.Range(NumClasses, "num_classes", 0, ConfigCheck.MaxClasses);
+        ConfigCheck.Require(ClassNames is not { } n || n.Length == NumClasses, $"class_names has {ClassNames?.Length} entries for {NumClasses} classes");
         return this;
     }
 

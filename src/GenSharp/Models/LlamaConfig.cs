@@ -29,19 +29,41 @@ public sealed record LlamaConfig
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
 
-    /// <summary>Throws with a message naming the first inconsistent setting.</summary>
+    /// <summary>Upper bounds checked before allocation; well above today's open models (Llama 3: 128k vocabulary, 126 layers).</summary>
+    public const int MaxVocab = 1 << 20, MaxHidden = 1 << 16, MaxIntermediate = 1 << 18, MaxLayers = 1024, MaxContext = 1 << 17;
+
+    /// <summary>Throws with a message naming the first key outside its bounds or inconsistent with another.</summary>
     public LlamaConfig Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new ArgumentException($"invalid model config: {message}"); }
-        Require(VocabSize > 0, $"vocab_size must be positive (got {VocabSize})");
-        Require(HiddenSize > 0 && NumHeads > 0 && NumLayers > 0 && IntermediateSize > 0, "sizes and counts must be positive");
-        Require(HiddenSize % NumHeads == 0, $"hidden_size {HiddenSize} is not divisible by num_attention_heads {NumHeads}");
-        Require(HeadDim % 2 == 0, $"head dim {HeadDim} must be even for rotary embeddings");
-        Require(NumKvHeads > 0 && NumHeads % NumKvHeads == 0, $"num_attention_heads {NumHeads} is not a multiple of num_key_value_heads {NumKvHeads}");
-        Require(MaxPositions > 0, $"max_position_embeddings must be positive (got {MaxPositions})");
-        Require(AttentionDropout is >= 0 and < 1 && HiddenDropout is >= 0 and < 1, "dropout must be in [0, 1)");
-        Require(RmsNormEps > 0 && RopeTheta > 0, "rms_norm_eps and rope_theta must be positive");
+        ConfigCheck.Range(VocabSize, "vocab_size", 1, MaxVocab);
+        ConfigCheck.Range(HiddenSize, "hidden_size", 1, MaxHidden);
+        ConfigCheck.Range(IntermediateSize, "intermediate_size", 1, MaxIntermediate);
+        ConfigCheck.Range(NumLayers, "num_hidden_layers", 1, MaxLayers);
+        ConfigCheck.Range(NumHeads, "num_attention_heads", 1, HiddenSize);
+        ConfigCheck.Require(HiddenSize % NumHeads == 0, $"hidden_size {HiddenSize} is not divisible by num_attention_heads {NumHeads}");
+        ConfigCheck.Require(HeadDim % 2 == 0, $"head dim {HeadDim} (hidden_size / num_attention_heads) must be even for rotary embeddings");
+        ConfigCheck.Range(NumKvHeads, "num_key_value_heads", 1, NumHeads);
+        ConfigCheck.Require(NumHeads % NumKvHeads == 0, $"num_attention_heads {NumHeads} is not a multiple of num_key_value_heads {NumKvHeads}");
+        ConfigCheck.Range(MaxPositions, "max_position_embeddings", 1, MaxContext);
+        ConfigCheck.Range(AttentionDropout, "attention_dropout", 0, 1, maxExclusive: true);
+        ConfigCheck.Range(HiddenDropout, "hidden_dropout", 0, 1, maxExclusive: true);
+        ConfigCheck.Range(RmsNormEps, "rms_norm_eps", 0, 1, minExclusive: true);
+        ConfigCheck.Range(RopeTheta, "rope_theta", 0, 1e12, minExclusive: true);
+        ConfigCheck.Range(InitializerRange, "initializer_range", 0, 10);
+        if (BosTokenId is { } bos) ConfigCheck.Range(bos, "bos_token_id", 0, VocabSize - 1);
+        if (EosTokenId is { } eos) ConfigCheck.Range(eos, "eos_token_id", 0, VocabSize - 1);
         return this;
+    }
+
+    /// <summary>Parameters this config describes, computed without building the model (compared with the weights file before loading).</summary>
+    [JsonIgnore] public long ParameterCount
+    {
+        get
+        {
+            long h = HiddenSize, kv = (long)NumKvHeads * HeadDim, i = IntermediateSize, v = VocabSize;
+            long layer = h * h + 2 * h * kv + h * h + 3 * h * i + 2 * h;   // q, k, v, o; gate, up, down; two norms
+            return v * h * (TieWordEmbeddings ? 1 : 2) + NumLayers * layer + h;
+        }
     }
 
     static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
@@ -62,19 +84,29 @@ public sealed record LlamaConfig
 
     public static LlamaConfig FromJson(string json, string source)
     {
+        JsonObject node;
+        try { node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("config.json must be a JSON object"); }
+        catch (JsonException e) { throw new ArgumentException($"{source}: malformed config.json ({e.Message})"); }
+        return FromJson(node, source);
+    }
+
+    /// <summary>The config from a parsed config.json; HF defaults where keys are absent; every value checked.</summary>
+    public static LlamaConfig FromJson(JsonObject node, string source)
+    {
         try
         {
-            var node = JsonNode.Parse(json)?.AsObject() ?? throw new JsonException("not an object");
             var type = (string?)node["model_type"];
             if (type is not null and not "llama") throw new ArgumentException($"{source}: model_type '{type}' is not supported (expected 'llama')");
             var cfg = node.Deserialize<LlamaConfig>() ?? throw new JsonException("empty config");
-            if (node["head_dim"] is { } hd && (int)hd != cfg.HeadDim)
-                throw new ArgumentException($"{source}: head_dim {(int)hd} differs from hidden_size/num_attention_heads = {cfg.HeadDim}");
             // HF defaults num_key_value_heads to num_attention_heads when absent.
             if (node["num_key_value_heads"] is null) cfg = cfg with { NumKvHeads = cfg.NumHeads };
-            return cfg.Validate();
+            cfg.Validate();
+            if (node["head_dim"] is { } hd && (int)hd != cfg.HeadDim)
+                throw new ArgumentException($"{source}: head_dim {(int)hd} differs from hidden_size/num_attention_heads = {cfg.HeadDim}");
+            return cfg;
         }
-        catch (JsonException e) { throw new ArgumentException($"{source}: malformed config.json ({e.Message})"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        { throw new ArgumentException($"{source}: malformed config.json ({e.Message})"); }
         catch (ArgumentException e) when (!e.Message.StartsWith(source)) { throw new ArgumentException($"{source}: {e.Message}"); }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using GenSharp.IO;
 using GenSharp.Tokenizers;
 using TorchSharp;
@@ -6,8 +7,6 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 
-/// <summary>A model directory could not be loaded; the message names the file and the problem.</summary>
-public sealed class ModelLoadException(string message) : Exception(message);
 
 /// <summary>
 /// A model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, <c>tokenizer.json</c>
@@ -32,53 +31,73 @@ public static class ModelDirectory
         SafeTensors.Save(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
 
     /// <summary>Loads config, weights and tokenizer onto <paramref name="device"/>, in eval mode.</summary>
-    public static (LlamaForCausalLM Model, ITokenizer Tokenizer) Load(string dir, Device? device = null)
+    public static (LlamaForCausalLM Model, ITokenizer Tokenizer) Load(string dir, Device? device = null) => Load(ReadConfigFile(dir), device);
+
+    /// <summary>A language model from a config.json that has been read: every value is checked and the weights file's tensors
+    /// are counted against the config before anything is allocated.</summary>
+    public static (LlamaForCausalLM Model, ITokenizer Tokenizer) Load(ModelConfigFile file, Device? device = null)
     {
-        if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
-        var configPath = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(configPath)) throw new ModelLoadException($"{configPath}: file not found (is {dir} a GenSharp model directory?)");
         LlamaConfig config;
-        try { config = LlamaConfig.FromJson(File.ReadAllText(configPath), configPath); }
+        try { config = LlamaConfig.FromJson(file.Json, file.Path); }
         catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
 
         ITokenizer tokenizer;
-        try { tokenizer = TokenizerJson.Load(Path.Combine(dir, TokenizerFile)); }
+        try { tokenizer = TokenizerJson.Load(Path.Combine(file.Directory, TokenizerFile)); }
         catch (Exception e) when (e is FileNotFoundException or TokenizerFormatException) { throw new ModelLoadException(e.Message); }
         if (tokenizer.VocabSize > config.VocabSize)
-            throw new ModelLoadException($"{dir}: tokenizer has {tokenizer.VocabSize} tokens but config vocab_size is {config.VocabSize}");
+            throw new ModelLoadException($"{file.Directory}: tokenizer has {tokenizer.VocabSize} tokens but config vocab_size is {config.VocabSize}");
 
+        var weights = Path.Combine(file.Directory, WeightsFile);
+        long stored = CountParameters(weights);
+        if (stored != config.ParameterCount)
+            throw new ModelLoadException($"{weights}: holds {stored:N0} parameters but {file.Path} describes {config.ParameterCount:N0} " +
+                $"({config.NumLayers} layers × {config.HiddenSize} dims, vocabulary {config.VocabSize}); the config does not belong to these weights");
         var model = new LlamaForCausalLM(config);
-        LoadWeights(Path.Combine(dir, WeightsFile), model);
+        LoadWeights(weights, model);
         if (device is not null) model.to(device);
         model.eval();
         return (model, tokenizer);
     }
 
-    /// <summary>The <c>model_type</c> in <paramref name="dir"/>/config.json, or null when there is none.</summary>
-    public static string? ModelType(string dir)
+    // Elements in a safetensors file, from its header alone.
+    static long CountParameters(string path)
     {
-        var path = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(path)) return null;
-        try { return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }
+        try { return SafeTensors.ReadHeader(path).Tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)); }
+        catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
+        catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
     }
 
-    /// <summary>Reads and validates <paramref name="dir"/>/config.json as <typeparamref name="T"/>; errors name the file.</summary>
-    public static T ReadConfig<T>(string dir, string what, Func<T, T> validate)
+    /// <summary>Reads <paramref name="dir"/>/config.json once; every loader takes the result. Errors name the file.</summary>
+    public static ModelConfigFile ReadConfigFile(string dir)
     {
         if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
         var path = Path.Combine(dir, ConfigFile);
         if (!File.Exists(path)) throw new ModelLoadException($"{path}: file not found (is {dir} a GenSharp model directory?)");
-        try { return validate(JsonSerializer.Deserialize<T>(File.ReadAllText(path)) ?? throw new JsonException("empty")); }
-        catch (Exception e) when (e is JsonException or ArgumentException) { throw new ModelLoadException($"{path}: not a valid {what} config ({e.Message})"); }
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject json
+                ? new ModelConfigFile(dir, path, json)
+                : throw new ModelLoadException($"{path}: must be a JSON object");
+        }
+        catch (JsonException e) { throw new ModelLoadException($"{path}: not valid JSON ({e.Message})"); }
     }
+
+    /// <summary>The <c>model_type</c> in <paramref name="dir"/>/config.json, or null when there is none.</summary>
+    public static string? ModelType(string dir) => ReadConfigFile(dir).ModelType;
+
+    /// <summary>Reads and validates <paramref name="dir"/>/config.json as <typeparamref name="T"/>; errors name the file.</summary>
+    public static T ReadConfig<T>(string dir, string what, Func<T, T> validate) => ReadConfigFile(dir).Parse(what, validate);
 
     /// <summary>A module built from <paramref name="dir"/>'s config.json and filled from its model.safetensors, on <paramref name="device"/>, in eval mode.</summary>
     public static TModule LoadModule<TConfig, TModule>(string dir, string what, Func<TConfig, TConfig> validate, Func<TConfig, TModule> create, Device? device)
+        where TModule : nn.Module => LoadModule(ReadConfigFile(dir), what, validate, create, device);
+
+    /// <summary>The same, from a config.json that has been read.</summary>
+    public static TModule LoadModule<TConfig, TModule>(ModelConfigFile file, string what, Func<TConfig, TConfig> validate, Func<TConfig, TModule> create, Device? device)
         where TModule : nn.Module
     {
-        var model = create(ReadConfig(dir, what, validate));
-        LoadStateDict(Path.Combine(dir, WeightsFile), model);
+        var model = create(file.Parse(what, validate));
+        LoadStateDict(Path.Combine(file.Directory, WeightsFile), model);
         if (device is not null) model.to(device);
         model.eval();
         return model;
@@ -118,6 +137,8 @@ public static class ModelDirectory
                     throw new ModelLoadException($"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], the config needs [{string.Join(", ", target.shape)}]");
                 if (source.dtype != target.dtype)
                     throw new ModelLoadException($"{path}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
+                if (source.is_floating_point() && !isfinite(source).all().item<bool>())
+                    throw new ModelLoadException($"{path}: tensor '{name}' holds NaN or infinite values; the weights are damaged (or came from a run that diverged)");
                 target.copy_(source);
             }
         }

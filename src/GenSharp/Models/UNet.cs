@@ -31,14 +31,18 @@ public sealed record UNetConfig
 
     public UNetConfig Validate()
     {
-        void Require(bool ok, string m) { if (!ok) throw new ArgumentException($"invalid U-Net config: {m}"); }
-        Require(InChannels is 1 or 3, $"in_channels must be 1 or 3 (got {InChannels})");
-        Require(Levels >= 1 && ChannelMults.All(m => m > 0), "channel_mults needs at least one positive entry");
-        Require(ImageSize > 0 && ImageSize % (1 << (Levels - 1)) == 0, $"image_size {ImageSize} must be divisible by {1 << (Levels - 1)} for {Levels} levels");
-        Require(BaseChannels > 0 && ChannelMults.All(m => BaseChannels * m % Groups == 0), $"channels must be divisible by groups {Groups}");
-        Require(NumClasses >= 0, "num_classes must be ≥ 0");
-        Require(ClassNames is null || ClassNames.Length == NumClasses, "class_names must have num_classes entries");
-        Require(Dropout is >= 0 and < 1, "dropout must be in [0, 1)");
+        ConfigCheck.Require(ModelType == Type, $"model_type is '{ModelType}', not {Type}");
+        ConfigCheck.Require(InChannels is 1 or 3, $"in_channels must be 1 or 3 (got {InChannels})");
+        ConfigCheck.Range(Levels, "channel_mults (entries)", 1, 8);
+        foreach (var m in ChannelMults) ConfigCheck.Range(m, "channel_mults", 1, 16);
+        ConfigCheck.Range(ImageSize, "image_size", 1, ConfigCheck.MaxImageSize);
+        ConfigCheck.Require(ImageSize % (1 << (Levels - 1)) == 0, $"image_size {ImageSize} must be divisible by {1 << (Levels - 1)} for {Levels} levels");
+        ConfigCheck.Range(BaseChannels, "base_channels", 1, 1024);
+        ConfigCheck.Range(Groups, "groups", 1, BaseChannels);
+        ConfigCheck.Require(ChannelMults.All(m => BaseChannels * m % Groups == 0), $"channels must be divisible by groups {Groups}");
+        ConfigCheck.Range(NumClasses, "num_classes", 0, ConfigCheck.MaxClasses);
+        ConfigCheck.Require(ClassNames is null || ClassNames.Length == NumClasses, "class_names must have num_classes entries");
+        ConfigCheck.Range(Dropout, "dropout", 0, 1, maxExclusive: true);
         return this;
     }
 

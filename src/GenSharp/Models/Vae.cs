@@ -24,9 +24,12 @@ public sealed record VaeConfig
 
     public VaeConfig Validate()
     {
-        if (ModelType != Type) throw new ArgumentException($"model_type is '{ModelType}', not {Type}");
-        if (InChannels is not (1 or 3) || ImageSize % 4 != 0 || Channels <= 0 || LatentDim <= 0)
-            throw new ArgumentException("invalid VAE config: need 1 or 3 channels, image size divisible by 4, positive widths");
+        ConfigCheck.Require(ModelType == Type, $"model_type is '{ModelType}', not {Type}");
+        ConfigCheck.Require(InChannels is 1 or 3, $"in_channels must be 1 or 3 (got {InChannels})");
+        ConfigCheck.Range(ImageSize, "image_size", 4, ConfigCheck.MaxImageSize);
+        ConfigCheck.Require(ImageSize % 4 == 0, $"image_size {ImageSize} must be divisible by 4");
+        ConfigCheck.Range(Channels, "channels", 1, ConfigCheck.MaxChannels);
+        ConfigCheck.Range(LatentDim, "latent_dim", 1, ConfigCheck.MaxLatent);
         return this;
     }
 

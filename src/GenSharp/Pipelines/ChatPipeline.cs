@@ -11,6 +11,7 @@ namespace GenSharp.Pipelines;
 public sealed class ChatPipeline(TextGenerationPipeline text, ChatTemplate template)
 {
     public ChatTemplate Template => template;
+    public TextGenerationPipeline Text => text;
 
     public IEnumerable<GenerationChunk> Stream(IReadOnlyList<ChatMessage> messages, GenerationOptions options, CancellationToken cancel = default) =>
         text.Stream(Prompt(messages, options), WithStops(options), cancel);

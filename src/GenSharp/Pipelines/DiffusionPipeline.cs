@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.IO;
@@ -32,7 +33,7 @@ public sealed record DiffusionSampling
 /// updates with the U-Net's noise predictions, guided (Ho &amp; Salimans 2022, eq. 6). Inference only; the
 /// model directory holds config.json, model.safetensors (EMA weights) and scheduler_config.json.
 /// </summary>
-public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
+public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule, bool clipSample = true)
 {
     public const string ConfigFile = "config.json", WeightsFile = "model.safetensors", SchedulerFile = "scheduler_config.json", CardFile = "README.md";
 
@@ -46,7 +47,7 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
         var c = model.Config;
         if (c.NumClasses > 0 && labels.Any(l => l < 0 || l >= c.NumClasses))
             throw new ArgumentException($"class ids must be in 0…{c.NumClasses - 1}");
-        IDiffusionSampler sampler = sampling.Sampler == "ddpm" ? new DdpmSampler(schedule) : new DdimSampler(schedule, sampling.Steps, sampling.Eta);
+        IDiffusionSampler sampler = sampling.Sampler == "ddpm" ? new DdpmSampler(schedule, clipSample) : new DdimSampler(schedule, sampling.Steps, sampling.Eta, clipSample);
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();
@@ -68,7 +69,7 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
                 x.Dispose();
                 x = next;
             }
-            return x.MoveToOuterDisposeScope();
+            return FiniteCheck.Images(x, "the diffusion model").MoveToOuterDisposeScope();
         }
         finally { model.train(wasTraining); }
     }
@@ -91,29 +92,19 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule)
     public void Save(string dir, string? modelCard = null)
     {
         ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard);
-        AtomicFile.WriteAllText(Path.Combine(dir, SchedulerFile), new JsonObject
-        {
-            ["_class_name"] = "DDPMScheduler", ["num_train_timesteps"] = schedule.Steps,
-            ["beta_schedule"] = schedule.Kind == "cosine" ? "squaredcos_cap_v2" : "linear",
-            ["beta_start"] = 1e-4, ["beta_end"] = 0.02, ["prediction_type"] = "epsilon", ["clip_sample"] = true,
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(dir, SchedulerFile), new SchedulerConfig(schedule, clipSample).ToJson());
     }
 
-    public static DiffusionPipeline Load(string dir, Device? device = null)
+    public static DiffusionPipeline Load(string dir, Device? device = null) => Load(ModelDirectory.ReadConfigFile(dir), device);
+
+    public static DiffusionPipeline Load(ModelConfigFile config, Device? device = null)
     {
-        if (!Directory.Exists(dir)) throw new ModelLoadException($"{dir}: model directory not found");
-        var schedPath = Path.Combine(dir, SchedulerFile);
+        var schedPath = Path.Combine(config.Directory, SchedulerFile);
         if (!File.Exists(schedPath)) throw new ModelLoadException($"{schedPath}: file not found");
-        NoiseSchedule schedule;
-        try
-        {
-            var s = JsonNode.Parse(File.ReadAllText(schedPath))!;
-            var kind = (string?)s["beta_schedule"] == "linear" ? "linear" : "cosine";
-            schedule = new NoiseSchedule(kind, (int)s["num_train_timesteps"]!);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
-        { throw new ModelLoadException($"{schedPath}: not a valid scheduler config ({e.Message})"); }
-        return new DiffusionPipeline(ModelDirectory.LoadModule<UNetConfig, UNet>(dir, "U-Net", c => c.Validate(), c => new UNet(c), device), schedule);
+        SchedulerConfig scheduler;
+        try { scheduler = SchedulerConfig.Parse(File.ReadAllText(schedPath), schedPath); }
+        catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
+        return new DiffusionPipeline(ModelDirectory.LoadModule<UNetConfig, UNet>(config, "U-Net", c => c.Validate(), c => new UNet(c), device), scheduler.Schedule, scheduler.ClipSample);
     }
 
     /// <summary>Copies a safetensors file into the model, checking names, shapes and dtypes.</summary>

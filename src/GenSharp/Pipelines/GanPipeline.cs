@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using GenSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -25,13 +26,15 @@ public sealed class GanPipeline(GanGenerator generator) : IImageGenerator
             using var _ = no_grad();
             var z = randn([labels.Count, generator.Config.LatentDim], generator: new Generator((ulong)seed, device), device: device);
             var y = tensor(labels.Select(l => (long)(k > 0 ? l : 0)).ToArray(), device: device);
-            return generator.forward(z, y);
+            return FiniteCheck.Images(generator.forward(z, y), "the GAN");
         }
         finally { generator.train(wasTraining); }
     }
 
     public void Save(string dir, string? modelCard = null) => ModelDirectory.SaveModule(dir, generator, generator.Config.ToJson(), modelCard);
 
-    public static GanPipeline Load(string dir, Device? device = null) =>
-        new(ModelDirectory.LoadModule<GanConfig, GanGenerator>(dir, "GAN", c => c.Validate(), c => new GanGenerator(c), device));
+    public static GanPipeline Load(string dir, Device? device = null) => Load(ModelDirectory.ReadConfigFile(dir), device);
+
+    public static GanPipeline Load(ModelConfigFile config, Device? device = null) =>
+        new(ModelDirectory.LoadModule<GanConfig, GanGenerator>(config, "GAN", c => c.Validate(), c => new GanGenerator(c), device));
 }

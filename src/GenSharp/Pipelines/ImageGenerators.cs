@@ -13,22 +13,12 @@ public interface IImageGenerator
     Tensor Generate(IReadOnlyList<int> labels, long seed, CancellationToken cancel = default);
 }
 
-/// <summary>Opens an image model directory by its config's <c>model_type</c>.</summary>
+/// <summary>Image generators over the image pipelines; opened by <see cref="AutoPipeline"/>.</summary>
 public static class ImageGenerators
 {
-    /// <summary>True when <paramref name="dir"/> holds an image model GenSharp can sample from.</summary>
-    public static bool IsImageModel(string dir) => ModelDirectory.ModelType(dir) is UNetConfig.Type or VaeConfig.Type or GanConfig.Type;
-
-    /// <param name="sampling">Sampler settings for diffusion models (ignored by the others); the seed comes with each call.</param>
-    public static IImageGenerator Load(string dir, Device? device = null, DiffusionSampling? sampling = null) => ModelDirectory.ModelType(dir) switch
-    {
-        UNetConfig.Type => new GuidedDiffusion(DiffusionPipeline.Load(dir, device), sampling ?? new DiffusionSampling()),
-        VaeConfig.Type => VaePipeline.Load(dir, device),
-        GanConfig.Type => GanPipeline.Load(dir, device),
-        var other => throw new ModelLoadException(Directory.Exists(dir)
-            ? $"{dir}: not an image model (config.json model_type is {other ?? "missing"}; expected {UNetConfig.Type}, {VaeConfig.Type} or {GanConfig.Type})"
-            : $"{dir}: model directory not found"),
-    };
+    /// <summary>A diffusion pipeline as an image generator with these sampler settings.</summary>
+    public static IImageGenerator Diffusion(DiffusionPipeline pipeline, DiffusionSampling? sampling = null) =>
+        new GuidedDiffusion(pipeline, sampling ?? new DiffusionSampling());
 
     /// <summary>The same diffusion model with other sampler settings (validated against its schedule); other models cannot take them.</summary>
     public static IImageGenerator WithSampling(IImageGenerator generator, DiffusionSampling sampling) => generator is GuidedDiffusion d

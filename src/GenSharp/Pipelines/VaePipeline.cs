@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Training;
@@ -25,7 +26,7 @@ public sealed class VaePipeline(Vae model) : IImageGenerator
     {
         using var _ = no_grad();
         var z = randn([labels.Count, model.Config.LatentDim], generator: new Generator((ulong)seed, Device), device: Device);
-        return Decode(z);
+        return FiniteCheck.Images(Decode(z), "the VAE");
     }
 
     /// <summary>Images through the encoder's mean and back.</summary>
@@ -82,6 +83,8 @@ public sealed class VaePipeline(Vae model) : IImageGenerator
 
     public void Save(string dir, string? modelCard = null) => ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), modelCard);
 
-    public static VaePipeline Load(string dir, Device? device = null) =>
-        new(ModelDirectory.LoadModule<VaeConfig, Vae>(dir, "VAE", c => c.Validate(), c => new Vae(c), device));
+    public static VaePipeline Load(string dir, Device? device = null) => Load(ModelDirectory.ReadConfigFile(dir), device);
+
+    public static VaePipeline Load(ModelConfigFile config, Device? device = null) =>
+        new(ModelDirectory.LoadModule<VaeConfig, Vae>(config, "VAE", c => c.Validate(), c => new Vae(c), device));
 }

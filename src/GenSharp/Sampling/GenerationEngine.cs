@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using GenSharp.Models;
 using GenSharp.Tokenizers;
 using static TorchSharp.torch;
@@ -128,6 +129,7 @@ public sealed class GenerationEngine : IDisposable
             using (NewDisposeScope())   // the forward pass's temporaries are freed here, inside the model time
                 rows = _model.forward(input, _cache.Begin(slots, 1)).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
             _modelTime.Stop();
+            FiniteCheck.Logits(rows);
             int vocab = rows.Length / decoding.Count;
             for (int b = 0; b < decoding.Count; b++)
                 events.Add(decoding[b].Next(rows.AsSpan(b * vocab, vocab), ContextFull(decoding[b])));
@@ -152,6 +154,7 @@ public sealed class GenerationEngine : IDisposable
         using (NewDisposeScope())
             last = _model.forward(ids, _cache.Begin([slot], tokens.Count))[0, -1].cpu().data<float>().ToArray();   // (V) of (1, T, V)
         _modelTime.Stop();
+        FiniteCheck.Logits(last);
         return last;
     }
 

@@ -26,14 +26,14 @@ public sealed record GenerationOptions
     public bool Logprobs { get; init; }                        // return log p of each chosen token
     public int TopLogprobs { get; init; } = 0;                 // and that many most likely alternatives, 0…20
 
-    public const int MaxN = 64, MaxBeams = 16, MaxTopLogprobs = 20, MaxStopSequences = 16;
+    public const int MaxN = 64, MaxBeams = 16, MaxTopLogprobs = 20, MaxStopSequences = 16, MaxMaxTokens = 1 << 20;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting; checks token ids against <paramref name="vocabSize"/> when given.</summary>
     public GenerationOptions Validate(int? vocabSize = null)
     {
         static void Require(bool ok, string message) { if (!ok) throw new ArgumentException(message); }
         static bool Finite(double x) => double.IsFinite(x);
-        Require(MaxTokens >= 1, $"max tokens must be ≥ 1 (got {MaxTokens})");
+        Require(MaxTokens is >= 1 and <= MaxMaxTokens, $"max tokens must be in 1…{MaxMaxTokens} (got {MaxTokens})");
         Require(Finite(Temperature) && Temperature >= 0, $"temperature must be a finite number ≥ 0 (got {Temperature})");
         Require(TopK >= 0, $"top-k must be ≥ 0 (got {TopK})");
         Require(Finite(TopP) && TopP > 0 && TopP <= 1, $"top-p must be in (0, 1] (got {TopP})");

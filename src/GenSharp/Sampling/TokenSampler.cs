@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using GenSharp.Training;
 
 namespace GenSharp.Sampling;

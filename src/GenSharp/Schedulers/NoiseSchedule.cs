@@ -4,21 +4,26 @@ namespace GenSharp.Schedulers;
 
 /// <summary>
 /// The forward (noising) process of a diffusion model: β_t for t = 0…T−1, α_t = 1 − β_t and ᾱ_t = ∏_{s≤t} α_s.
-/// "linear" is DDPM's (Ho et al. 2020 §4: β from 1e-4 to 0.02); "cosine" is Nichol &amp; Dhariwal 2021, eq. 17.
+/// "linear" is DDPM's (Ho et al. 2020 §4: β from 1e-4 to 0.02); "scaled_linear" is linear in √β (latent diffusion);
+/// "cosine" is Nichol &amp; Dhariwal 2021, eq. 17 (β range unused).
 /// Tables are double-precision arrays; tensors are made on demand.
 /// </summary>
 public sealed class NoiseSchedule
 {
-    public NoiseSchedule(string kind = "cosine", int steps = 1000)
+    public const double DefaultBetaStart = 1e-4, DefaultBetaEnd = 0.02;
+    public const int MaxSteps = 100_000;
+
+    public NoiseSchedule(string kind = "cosine", int steps = 1000, double betaStart = DefaultBetaStart, double betaEnd = DefaultBetaEnd)
     {
-        if (steps < 2) throw new ArgumentException($"a noise schedule needs at least 2 steps (got {steps})");
-        Kind = kind;
-        Steps = steps;
+        if (steps < 2 || steps > MaxSteps) throw new ArgumentException($"a noise schedule needs 2…{MaxSteps} steps (got {steps})");
+        if (!(betaStart > 0 && betaStart <= betaEnd && betaEnd < 1)) throw new ArgumentException($"need 0 < beta_start ≤ beta_end < 1 (got {betaStart}, {betaEnd})");
+        (Kind, Steps, BetaStart, BetaEnd) = (kind, steps, betaStart, betaEnd);
         Betas = kind switch
         {
-            "linear" => Enumerable.Range(0, steps).Select(i => 1e-4 + (0.02 - 1e-4) * i / (steps - 1)).ToArray(),
+            "linear" => Enumerable.Range(0, steps).Select(i => betaStart + (betaEnd - betaStart) * i / (steps - 1)).ToArray(),
+            "scaled_linear" => Enumerable.Range(0, steps).Select(i => Math.Pow(Math.Sqrt(betaStart) + (Math.Sqrt(betaEnd) - Math.Sqrt(betaStart)) * i / (steps - 1), 2)).ToArray(),
             "cosine" => Cosine(steps),
-            _ => throw new ArgumentException($"unknown beta schedule '{kind}' (use linear or cosine)"),
+            _ => throw new ArgumentException($"unknown beta schedule '{kind}' (use linear, scaled_linear or cosine)"),
         };
         AlphasCumprod = new double[steps];
         double prod = 1;
@@ -27,6 +32,8 @@ public sealed class NoiseSchedule
 
     public string Kind { get; }
     public int Steps { get; }
+    public double BetaStart { get; }
+    public double BetaEnd { get; }
     public double[] Betas { get; }
     public double[] AlphasCumprod { get; }   // ᾱ_t
 

@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using System.Text.Json;
 using GenSharp.Models;
 using GenSharp.Tokenizers;

@@ -7,10 +7,11 @@ public static class TextCorpus
 {
     static readonly string[] Extensions = [".txt", ".md", ".text"];
 
-    public static string Read(string path)
+    /// <param name="what">What the text is for, in errors: "training data", "evaluation data".</param>
+    public static string Read(string path, string what = "training data")
     {
         if (File.Exists(path)) return ReadFile(path);
-        if (!Directory.Exists(path)) throw new FileNotFoundException($"{path}: training data not found (expected a text file or a directory of .txt/.md files)", path);
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"{path}: {what} not found (expected a text file or a directory of .txt/.md files)", path);
         var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToList();

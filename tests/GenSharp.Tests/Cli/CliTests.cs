@@ -35,7 +35,7 @@ public sealed class CliTests : TempDirectoryTest
         // A tiny gen-0 budget collects garbage constantly: a SIGTERM registration that is not kept alive is lost at once.
         psi.Environment["DOTNET_GCgen0size"] = "0x10000";
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll"), "train", "lm", "--data", data, "--out", model,
-                                   "--preset", "tiny", "--steps", "100000", "--eval-interval", "20", "--eval-iters", "1" })
+                                   "--preset", "tiny", "--steps", "100000", "--eval-interval", "100000", "--eval-iters", "1", "--threads", "1" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -43,10 +43,12 @@ public sealed class CliTests : TempDirectoryTest
             ? Directory.GetDirectories(Path.Combine(model, "training_state"), "step-*").Where(d => !d.EndsWith(".partial"))
                 .Select(d => Path.Combine(d, "state.json")).Where(File.Exists).Order().LastOrDefault()
             : null;
+        // The run has not evaluated or checkpointed yet: the stop itself must write the checkpoint.
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (LatestState() is null && DateTime.UtcNow < deadline) Thread.Sleep(100);
-        Assert.True(LatestState() is not null, "no checkpoint appeared");
-        Thread.Sleep(300);
+        var metrics = Path.Combine(model, "metrics.jsonl");
+        while (!(File.Exists(metrics) && new FileInfo(metrics).Length > 0) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(File.Exists(metrics), "training did not start");
+        Assert.Null(LatestState());
         Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
         Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "training did not stop on SIGTERM");
         Assert.Equal(130, p.ExitCode);
@@ -54,12 +56,68 @@ public sealed class CliTests : TempDirectoryTest
         Assert.Contains("continue with --resume", output);
         long stopped = JsonDocument.Parse(File.ReadAllText(LatestState()!)).RootElement.GetProperty("step").GetInt64();
         Assert.Contains($"stopped at step {stopped}:", output);   // the checkpoint is of the step the run stopped at
+        Assert.DoesNotContain("val loss ,", output);
+        Assert.DoesNotContain("val loss", output.Split("stopped at step")[1]);   // no evaluation yet: none reported
         Assert.True(stopped > 0);
 
         var resumed = Run("train", "lm", "--out", model, "--resume", "--steps", (stopped + 10).ToString());
         Assert.True(resumed.Code == 0, resumed.Err);
         Assert.Contains($"resuming {model} at step {stopped}/", resumed.Out);
         Assert.Contains($"finished at step {stopped + 10}", resumed.Out);
+    }
+
+    [Fact]
+    public void SmallMistakesAreNamedPlainly()
+    {
+        var data = Path.Combine(_dir, "d.txt");
+        File.WriteAllText(data, Training.LmTrainerTests.Text);
+        var bundled = CliRunner.Bundled();
+
+        var r = Run("eval", "lm", "--model", bundled, "--data", data, "--batch-size", "0");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("--batch-size must be in 1…4096 (got 0)", r.Err);
+
+        r = Run("eval", "lm", "--model", bundled, "--data", Path.Combine(_dir, "nothing.txt"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("nothing.txt: evaluation data not found", r.Err);
+
+        r = Run("generate", "--model", bundled, "--max-tokens", "2000000000");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("max tokens must be in 1…1048576", r.Err);
+
+        r = Run("frobnicate");
+        Assert.NotEqual(0, r.Code);
+        var first = (r.Err + r.Out).Trim().Split('\n')[0];
+        Assert.Contains("frobnicate", first);
+        Assert.DoesNotContain("Required command was not provided", r.Err + r.Out);
+
+        r = Run("train", "lm", "--out", Path.Combine(_dir, "t"), "--data", data, "--threads", "0");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("--threads must be in 1…1024", r.Err);
+
+        // A directory of the wrong kind says what it holds.
+        r = Run("chat", "--model", CliRunner.Bundled("fmnist-diffusion"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("holds an image model (gensharp-unet), not a language model", r.Err);
+        AssertNoStackTrace(r.Out + r.Err);
+    }
+
+    [Fact]
+    public void ABuildStampWithoutTheBuildOutputRebuilds()
+    {
+        // A copied .build/ (stamp, no bin/) in an otherwise empty checkout: set-up must try to build, not trust the stamp.
+        var root = Path.Combine(_dir, "checkout");
+        Directory.CreateDirectory(Path.Combine(root, "scripts"));
+        Directory.CreateDirectory(Path.Combine(root, ".build"));
+        foreach (var d in new[] { "src", "tests", "bench" }) Directory.CreateDirectory(Path.Combine(root, d));
+        var repo = Path.GetDirectoryName(Path.GetDirectoryName(CliRunner.Bundled()))!;
+        File.Copy(Path.Combine(repo, "scripts", "setup.sh"), Path.Combine(root, "scripts", "setup.sh"));
+        File.WriteAllText(Path.Combine(root, ".build", "setup.stamp"), "");
+        var psi = new ProcessStartInfo("bash", [Path.Combine(root, "scripts", "setup.sh")]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Contains("building (Release)", err);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class GenerateCliTests : TempDirectoryTest
     [Theory]
     [InlineData("temperature must be a finite number ≥ 0", "--temperature", "-1")]
     [InlineData("top-p must be in (0, 1]", "--top-p", "1.5")]
-    [InlineData("max tokens must be ≥ 1", "--max-tokens", "0")]
+    [InlineData("max tokens must be in 1…", "--max-tokens", "0")]
     [InlineData("a stop sequence is empty", "--stop", "")]
     [InlineData("beams must be in 1…16", "--beams", "99")]
     [InlineData("--logit-bias 'x' is not TOKEN_ID=BIAS", "--logit-bias", "x")]

@@ -143,7 +143,7 @@ public sealed class LlamaTests
             using var other = Build(Small with { HiddenSize = 16, IntermediateSize = 32 });
             ModelDirectory.SaveWeights(Path.Combine(dir, ModelDirectory.WeightsFile), other);
             var e = Assert.Throws<ModelLoadException>(() => ModelDirectory.Load(dir));
-            Assert.Contains("has shape", e.Message);
+            Assert.Contains("the config does not belong to these weights", e.Message);
         }
         finally { Directory.Delete(dir, true); }
     }

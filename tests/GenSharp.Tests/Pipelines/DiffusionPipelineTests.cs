@@ -45,7 +45,7 @@ public sealed class DiffusionPipelineTests : TempDirectoryTest
         using var model = TinyUNet();
         var p = new DiffusionPipeline(model, new NoiseSchedule("linear", 40));
         p.Save(_dir);
-        Assert.True(ImageGenerators.IsImageModel(_dir));
+        Assert.Equal(ModelKind.Image, AutoPipeline.Kind(_dir));
         var loaded = DiffusionPipeline.Load(_dir);
         Assert.Equal("linear", loaded.Schedule.Kind);
         var s = new DiffusionSampling { Steps = 4, Seed = 1, Guidance = 2 };

@@ -13,7 +13,7 @@ public sealed class VaeGanPipelineTests : TempDirectoryTest
         var vae = new VaePipeline(new Vae(new VaeConfig { Channels = 4, LatentDim = 3, HeldOutClass = "Trouser" }));
         vae.Model.eval();
         vae.Save(_dir);
-        var loaded = (VaePipeline)ImageGenerators.Load(_dir);
+        var loaded = (VaePipeline)AutoPipeline.OpenImages(_dir);
         Assert.Equal("Trouser", loaded.Model.Config.HeldOutClass);
         Assert.True(vae.Generate(new int[6], seed: 9).equal(loaded.Generate(new int[6], seed: 9)).all().item<bool>());
 
@@ -37,12 +37,12 @@ public sealed class VaeGanPipelineTests : TempDirectoryTest
         manual_seed(5);
         var gan = new GanPipeline(new GanGenerator(new GanConfig { Channels = 4, LatentDim = 4, NumClasses = 2, ClassNames = ["a", "b"] }));
         gan.Save(_dir);
-        var loaded = ImageGenerators.Load(_dir);
+        var loaded = AutoPipeline.OpenImages(_dir);
         Assert.IsType<GanPipeline>(loaded);
         Assert.Equal(["a", "b"], loaded.ClassNames);
         Assert.True(gan.Generate([0, 1, 1], 3).equal(loaded.Generate([0, 1, 1], 3)).all().item<bool>());
         Assert.Throws<ArgumentException>(() => gan.Generate([2], 0));
         File.WriteAllText(Path.Combine(_dir, "config.json"), """{"model_type":"llama"}""");
-        Assert.Contains("not an image model", Assert.Throws<ModelLoadException>(() => ImageGenerators.Load(_dir)).Message);
+        Assert.Contains("not an image model", Assert.Throws<ModelLoadException>(() => AutoPipeline.OpenImages(_dir)).Message);
     }
 }

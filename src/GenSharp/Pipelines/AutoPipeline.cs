@@ -1,0 +1,81 @@
+using GenSharp.Models;
+using GenSharp.Sampling;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Pipelines;
+
+/// <summary>What a model directory holds, by its config's <c>model_type</c>.</summary>
+public enum ModelKind { Language, Image, Classifier }
+
+/// <summary>
+/// The one way to open a model directory (like transformers' AutoModel and diffusers' AutoPipeline): config.json is read
+/// once, the kind is decided once from <c>model_type</c>, every value is checked before anything is allocated, and the
+/// right pipeline comes back. Errors name the directory, the file and what it holds.
+/// </summary>
+public static class AutoPipeline
+{
+    /// <summary>The kind of model in <paramref name="config"/>; a config without <c>model_type</c> is a Llama model, as in transformers' LlamaConfig.</summary>
+    public static ModelKind Kind(ModelConfigFile config) => config.ModelType switch
+    {
+        null or "llama" => ModelKind.Language,
+        UNetConfig.Type or VaeConfig.Type or GanConfig.Type => ModelKind.Image,
+        ClassifierConfig.Type => ModelKind.Classifier,
+        var other => throw new ModelLoadException(
+            $"{config.Path}: model_type '{other}' is not supported (llama, {UNetConfig.Type}, {VaeConfig.Type}, {GanConfig.Type}, {ClassifierConfig.Type})"),
+    };
+
+    /// <summary>The kind of model in <paramref name="dir"/>.</summary>
+    public static ModelKind Kind(string dir) => Kind(ModelDirectory.ReadConfigFile(dir));
+
+    /// <summary>A language model and its tokenizer, for text generation, scoring and evaluation.</summary>
+    public static TextGenerationPipeline OpenText(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop)
+    {
+        var (model, tokenizer) = ModelDirectory.Load(Expect(dir, ModelKind.Language, "a language model"), device);
+        return new TextGenerationPipeline(model, tokenizer, overflow);
+    }
+
+    /// <summary>A language model with its chat template (chat_template.json, or the default), for chat.</summary>
+    public static ChatPipeline OpenChat(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop)
+    {
+        ChatTemplate template;
+        try { template = ChatTemplate.Load(dir); }   // before the weights: a broken template costs no model load
+        catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
+        return new ChatPipeline(OpenText(dir, device, overflow), template);
+    }
+
+    /// <summary>An image model (diffusion, GAN, VAE) as an <see cref="IImageGenerator"/>; <paramref name="sampling"/> applies to diffusion models.</summary>
+    public static IImageGenerator OpenImages(string dir, Device? device = null, DiffusionSampling? sampling = null)
+    {
+        var config = Expect(dir, ModelKind.Image, "an image model");
+        return config.ModelType switch
+        {
+            UNetConfig.Type => ImageGenerators.Diffusion(DiffusionPipeline.Load(config, device), sampling),
+            VaeConfig.Type => VaePipeline.Load(config, device),
+            _ => GanPipeline.Load(config, device),
+        };
+    }
+
+    /// <summary>A VAE, for reconstruction, interpolation and anomaly scores.</summary>
+    public static VaePipeline OpenVae(string dir, Device? device = null)
+    {
+        var config = Expect(dir, ModelKind.Image, "a VAE");
+        return config.ModelType == VaeConfig.Type ? VaePipeline.Load(config, device)
+            : throw new ModelLoadException($"{dir}: holds a {config.ModelType} model, not a VAE ({VaeConfig.Type})");
+    }
+
+    static ModelConfigFile Expect(string dir, ModelKind kind, string what)
+    {
+        var config = ModelDirectory.ReadConfigFile(dir);
+        var actual = Kind(config);
+        return actual == kind ? config
+            : throw new ModelLoadException($"{dir}: holds {Describe(actual, config)}, not {what}");
+    }
+
+    static string Describe(ModelKind kind, ModelConfigFile config) => kind switch
+    {
+        ModelKind.Language => "a language model",
+        ModelKind.Image => $"an image model ({config.ModelType})",
+        _ => $"a classifier ({config.ModelType})",
+    };
+}
