@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using System.Diagnostics;
 using GenSharp.Models;
 using GenSharp.Sampling;

@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using GenSharp.IO;
 using GenSharp.Models;
 using static TorchSharp.torch;

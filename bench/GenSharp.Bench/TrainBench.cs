@@ -1,3 +1,4 @@
+using GenSharp.Data;
 using GenSharp.Tokenizers;
 using GenSharp.Training;
 using static TorchSharp.torch;

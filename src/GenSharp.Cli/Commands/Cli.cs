@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using System.CommandLine;
 using GenSharp.IO;
 using GenSharp.Models;

@@ -1,3 +1,4 @@
+using GenSharp.Data;
 using System.CommandLine;
 using System.Text.Json;
 using GenSharp.Pipelines;

@@ -1,3 +1,4 @@
+using GenSharp.Data;
 using System.CommandLine;
 using GenSharp.Models;
 using GenSharp.Tokenizers;

@@ -47,7 +47,7 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule, bool c
         var c = model.Config;
         if (c.NumClasses > 0 && labels.Any(l => l < 0 || l >= c.NumClasses))
             throw new ArgumentException($"class ids must be in 0…{c.NumClasses - 1}");
-        IDiffusionSampler sampler = sampling.Sampler == "ddpm" ? new DdpmSampler(schedule, clipSample) : new DdimSampler(schedule, sampling.Steps, sampling.Eta, clipSample);
+        IDiffusionScheduler sampler = sampling.Sampler == "ddpm" ? new DdpmScheduler(schedule, clipSample) : new DdimScheduler(schedule, sampling.Steps, sampling.Eta, clipSample);
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();

@@ -1,3 +1,5 @@
+using GenSharp.Pipelines;
+using GenSharp.Optim;
 using GenSharp.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;

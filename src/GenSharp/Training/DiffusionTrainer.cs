@@ -1,3 +1,4 @@
+using GenSharp.Optim;
 using GenSharp.Numerics;
 using System.Diagnostics;
 using System.Text.Json;
@@ -95,7 +96,7 @@ public sealed class DiffusionTrainer : ITrainingTask
         manual_seed(opt.Seed);
         var model = new UNet(config);
         var ema = new UNet(config);
-        Training.Ema.Copy(model, ema);
+        Optim.Ema.Copy(model, ema);
         model.to(device);
         ema.to(device);
         var task = new DiffusionTrainer(model, ema, data, opt, device);
@@ -141,7 +142,7 @@ public sealed class DiffusionTrainer : ITrainingTask
         double value = loss.item<float>();
         double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, _opt.GradClip) : double.NaN;
         _optimizer.ZeroGrad();
-        Training.Ema.Update(_ema, _model, _opt.EmaDecay, step);
+        Optim.Ema.Update(_ema, _model, _opt.EmaDecay, step);
         return new StepLosses(value, gradNorm, lr);
     }
 

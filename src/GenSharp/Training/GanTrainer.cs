@@ -1,3 +1,4 @@
+using GenSharp.Optim;
 using GenSharp.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -84,7 +85,7 @@ public sealed class GanTrainer : ITrainingTask
         config = config with { ClassNames = config.NumClasses > 0 ? [.. data.ClassNames] : null };
         manual_seed(opt.Seed);
         var (g, ema, d) = (new GanGenerator(config), new GanGenerator(config), new GanDiscriminator(config));
-        Training.Ema.Copy(g, ema);
+        Optim.Ema.Copy(g, ema);
         foreach (var m in new nn.Module[] { g, ema, d }) m.to(device);
         return TrainingLoop.New(dir, new GanTrainer(g, ema, d, data, opt, device), new RunInfo(command, dataSpec));
     }
@@ -144,7 +145,7 @@ public sealed class GanTrainer : ITrainingTask
         double gradG = _optG.StepWith(_opt.LearningRate, 0);
         _optG.ZeroGrad();
         _optD.ZeroGrad();
-        Training.Ema.Update(_ema, _g, _opt.EmaDecay, step);
+        Optim.Ema.Update(_ema, _g, _opt.EmaDecay, step);
         return new StepLosses(lossD.item<float>(), gradD, _opt.LearningRate,
             ("g_loss", lossG.item<float>()), ("diversity", ratio), ("d_real", dReal.mean().item<float>()), ("d_fake", dFake.mean().item<float>()), ("g_grad_norm", gradG));
     }

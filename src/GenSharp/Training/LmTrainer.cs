@@ -1,3 +1,6 @@
+using GenSharp.Pipelines;
+using GenSharp.Optim;
+using GenSharp.Data;
 using GenSharp.Numerics;
 using System.Text.Json;
 using GenSharp.Models;

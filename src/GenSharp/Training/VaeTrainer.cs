@@ -1,3 +1,4 @@
+using GenSharp.Optim;
 using GenSharp.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;

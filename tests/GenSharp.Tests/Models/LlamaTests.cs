@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using GenSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Training;

@@ -29,7 +29,7 @@ public sealed class DiffusionPipelineTests : TempDirectoryTest
 
         var guided1 = p.Generate([0, 2], s with { Guidance = 1 });
         // Manual DDIM loop with the plain conditional model.
-        var sampler = new DdimSampler(schedule, 5);
+        var sampler = new DdimScheduler(schedule, 5);
         var gen = new Generator(3);
         var x = randn([2, 1, 8, 8], generator: gen);
         using (no_grad())

@@ -35,12 +35,12 @@ public sealed class SchedulerTests
     public void DdimWithEtaZeroIsDeterministicAndEtaOneHasDdpmVariance()
     {
         var s = new NoiseSchedule("cosine", 100);
-        var ddim0 = new DdimSampler(s, 10, eta: 0);
+        var ddim0 = new DdimScheduler(s, 10, eta: 0);
         var x = randn(3, 1, 4, 4, generator: new Generator(1));
         var e = randn(3, 1, 4, 4, generator: new Generator(2));
         Assert.True(ddim0.Step(x, e, 3, new Generator(5)).equal(ddim0.Step(x, e, 3, new Generator(6))).all().item<bool>());
-        var ddim1 = new DdimSampler(s, 100, eta: 1);
-        var ddpm = new DdpmSampler(s);
+        var ddim1 = new DdimScheduler(s, 100, eta: 1);
+        var ddpm = new DdpmScheduler(s);
         Assert.Equal(ddim1.Timesteps, ddpm.Timesteps);
         for (int i = 0; i < 99; i++)
             Assert.Equal(ddpm.Variance(ddpm.Timesteps[i]), ddim1.Variance(i), 12);
@@ -52,7 +52,7 @@ public sealed class SchedulerTests
     public void DdpmStepEqualsAlgorithmTwoWhenNothingIsClipped()
     {
         var s = new NoiseSchedule("linear", 1000);
-        var ddpm = new DdpmSampler(s, clipSample: false);
+        var ddpm = new DdpmScheduler(s, clipSample: false);
         var x = tensor(new float[] { 0.3f, -0.2f });
         var eps = tensor(new float[] { 0.1f, 0.4f });
         int index = 500, t = ddpm.Timesteps[index];
@@ -72,7 +72,7 @@ public sealed class SchedulerTests
     {
         // Dummy model ε(x, t) = 0.1·x. Reference: eq. 12 with η = 0 evaluated in double precision on a scalar.
         var s = new NoiseSchedule("cosine", 50);
-        var sampler = new DdimSampler(s, 5, eta: 0, clipSample: false);
+        var sampler = new DdimScheduler(s, 5, eta: 0, clipSample: false);
         var x = tensor(new float[] { 0.8f });
         double reference = 0.8;
         for (int i = 0; i < sampler.Timesteps.Count; i++)
@@ -85,7 +85,7 @@ public sealed class SchedulerTests
         }
         Assert.Equal(reference, x.item<float>(), Math.Abs(reference) * 1e-5);   // float32 vs double
         Assert.Equal([49, 37, 24, 12, 0], sampler.Timesteps);
-        Assert.Throws<ArgumentException>(() => new DdimSampler(s, 0));
-        Assert.Throws<ArgumentException>(() => new DdimSampler(s, 10, eta: double.NaN));
+        Assert.Throws<ArgumentException>(() => new DdimScheduler(s, 0));
+        Assert.Throws<ArgumentException>(() => new DdimScheduler(s, 10, eta: double.NaN));
     }
 }

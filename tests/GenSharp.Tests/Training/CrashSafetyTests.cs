@@ -1,3 +1,4 @@
+using GenSharp.Data;
 using System.Diagnostics;
 using GenSharp.Tests.Cli;
 using GenSharp.Tokenizers;

@@ -1,3 +1,5 @@
+using GenSharp.Data;
+using GenSharp.Optim;
 using GenSharp.Models;
 using GenSharp.Tokenizers;
 using GenSharp.Training;

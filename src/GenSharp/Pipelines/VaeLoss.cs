@@ -2,7 +2,7 @@ using GenSharp.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace GenSharp.Training;
+namespace GenSharp.Pipelines;
 
 /// <summary>Per-image terms of the negative ELBO, in nats: reconstruction −E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)).</summary>
 public sealed record ElboTerms(Tensor Reconstruction, Tensor Kl)

@@ -1,7 +1,7 @@
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace GenSharp.Training;
+namespace GenSharp.Optim;
 
 /// <summary>Exponential moving average of a model's weights (used for sampling diffusion models and GAN generators).</summary>
 public static class Ema

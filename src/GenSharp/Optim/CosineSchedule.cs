@@ -1,4 +1,4 @@
-namespace GenSharp.Training;
+namespace GenSharp.Optim;
 
 /// <summary>Linear warmup to the peak rate, then cosine decay to the floor (nanoGPT's get_lr).</summary>
 public sealed record CosineSchedule(double PeakLr, double MinLr, int WarmupSteps, int DecaySteps)

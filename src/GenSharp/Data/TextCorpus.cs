@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace GenSharp.Training;
+namespace GenSharp.Data;
 
 /// <summary>Reads training text from a file or a directory of text files, with clear errors.</summary>
 public static class TextCorpus

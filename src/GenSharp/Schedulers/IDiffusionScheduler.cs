@@ -6,7 +6,7 @@ namespace GenSharp.Schedulers;
 /// A reverse-process sampler: the timesteps it visits, and one update x_t → x_{t_prev} given the model's
 /// noise prediction. Samplers are plain classes, one algorithm per file, and own no model.
 /// </summary>
-public interface IDiffusionSampler
+public interface IDiffusionScheduler
 {
     /// <summary>Timesteps to visit, from most to least noisy.</summary>
     IReadOnlyList<int> Timesteps { get; }

@@ -6,7 +6,7 @@ using GenSharp.IO;
 using GenSharp.Tokenizers;
 using static TorchSharp.torch;
 
-namespace GenSharp.Training;
+namespace GenSharp.Data;
 
 /// <summary>
 /// A tokenized corpus split into train (first 90%) and validation (last 10%) like nanoGPT's prepare.py,

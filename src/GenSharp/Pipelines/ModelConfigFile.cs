@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace GenSharp.Models;
+namespace GenSharp.Pipelines;
 
 /// <summary>A model directory's config.json, read once: its kind (<see cref="ModelType"/>) and its values.</summary>
 public sealed record ModelConfigFile(string Directory, string Path, JsonObject Json)

@@ -8,13 +8,13 @@ namespace GenSharp.Schedulers;
 /// with σ = η · √((1−ᾱ_prev)/(1−ᾱ_t)) · √(1 − ᾱ_t/ᾱ_prev) (eq. 16). η = 0 is deterministic; η = 1 over all T
 /// steps has DDPM's posterior variance β̃_t. Timesteps are evenly spaced from T−1 down to 0.
 /// </summary>
-public sealed class DdimSampler : IDiffusionSampler
+public sealed class DdimScheduler : IDiffusionScheduler
 {
     readonly NoiseSchedule _schedule;
     readonly double _eta;
     readonly bool _clip;
 
-    public DdimSampler(NoiseSchedule schedule, int steps, double eta = 0.0, bool clipSample = true)
+    public DdimScheduler(NoiseSchedule schedule, int steps, double eta = 0.0, bool clipSample = true)
     {
         if (steps < 1 || steps > schedule.Steps) throw new ArgumentException($"DDIM steps must be in 1…{schedule.Steps} (got {steps})");
         if (!(eta >= 0) || double.IsInfinity(eta)) throw new ArgumentException($"eta must be a finite number ≥ 0 (got {eta})");

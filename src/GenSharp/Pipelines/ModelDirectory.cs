@@ -1,3 +1,4 @@
+using GenSharp.Models;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.IO;
@@ -5,7 +6,7 @@ using GenSharp.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GenSharp.Models;
+namespace GenSharp.Pipelines;
 
 
 /// <summary>

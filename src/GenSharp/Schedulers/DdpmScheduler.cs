@@ -10,7 +10,7 @@ namespace GenSharp.Schedulers;
 ///   x_{t−1} = μ̃_t + σ_t z,  σ_t² = β̃_t = (1−ᾱ_{t−1}) / (1−ᾱ_t) · β_t       (§3.2, the "fixed small" variance)
 /// Without clipping this equals Algorithm 2's x_{t−1} = (x_t − β_t/√(1−ᾱ_t) ε̂)/√α_t + σ_t z exactly.
 /// </summary>
-public sealed class DdpmSampler(NoiseSchedule schedule, bool clipSample = true) : IDiffusionSampler
+public sealed class DdpmScheduler(NoiseSchedule schedule, bool clipSample = true) : IDiffusionScheduler
 {
     public IReadOnlyList<int> Timesteps { get; } = Enumerable.Range(0, schedule.Steps).Reverse().ToArray();
 

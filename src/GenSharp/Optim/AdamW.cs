@@ -2,7 +2,7 @@ using GenSharp.IO;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace GenSharp.Training;
+namespace GenSharp.Optim;
 
 /// <summary>
 /// AdamW (Loshchilov &amp; Hutter 2019) with decoupled weight decay for matrices and embeddings (not norms)
