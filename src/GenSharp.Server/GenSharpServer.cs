@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -47,17 +48,29 @@ public static class GenSharpServer
         return app;
     }
 
-    static readonly string[] PostOnly = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/images/generations", "/feedback"];
-
-    // Unknown routes are a JSON 404; a known route with the wrong method is a 405 that says which method to use.
+    // Unknown routes are a JSON 404; a known route with the wrong method is a 405 with Allow, whatever the route
+    // (read from the endpoints themselves, so a new endpoint group needs nothing here).
     static Task NotFound(HttpContext ctx)
     {
-        if (PostOnly.Contains(ctx.Request.Path.Value?.TrimEnd('/'), StringComparer.Ordinal))
+        var path = ctx.Request.Path.Value ?? "/";
+        var methods = ctx.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("{*") && Matches(raw, path))
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct().Order().ToArray();
+        if (methods.Length > 0)
         {
-            ctx.Response.Headers.Allow = "POST";
-            return ApiError.Write(ctx, 405, $"{ctx.Request.Path} takes POST, not {ctx.Request.Method}", "invalid_request_error");
+            ctx.Response.Headers.Allow = string.Join(", ", methods);
+            return ApiError.Write(ctx, 405, $"{path} takes {string.Join(" or ", methods)}, not {ctx.Request.Method}", "invalid_request_error");
         }
-        return ApiError.Write(ctx, 404, $"no endpoint {ctx.Request.Method} {ctx.Request.Path}", "invalid_request_error");
+        return ApiError.Write(ctx, 404, $"no endpoint {ctx.Request.Method} {path}", "invalid_request_error");
+    }
+
+    // A route template ("/v1/models/{id}") against a path, segment by segment; a {parameter} matches any one segment.
+    static bool Matches(string template, string path)
+    {
+        var t = template.Trim('/').Split('/');
+        var p = path.Trim('/').Split('/');
+        return t.Length == p.Length && t.Zip(p).All(x => x.First.StartsWith('{') || string.Equals(x.First, x.Second, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>The address the server listens on once started (the real port when 0 was asked).</summary>

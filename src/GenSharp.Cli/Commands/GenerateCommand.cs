@@ -3,6 +3,9 @@ using System.Text.Json;
 using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Sampling;
+using OpenAiJson = GenSharp.Server.Api.OpenAi.OpenAiJson;
+using TextCompletion = GenSharp.Server.Api.OpenAi.TextCompletion;
+using TokenUsage = GenSharp.Server.Api.OpenAi.TokenUsage;
 using Spectre.Console;
 
 namespace GenSharp.Cli.Commands;
@@ -49,7 +52,7 @@ static class GenerateCommand
             options.Validate();   // before loading the model: a bad flag should not cost a model load
             var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), policy);
             var cancel = Cli.CancelOnSignals();
-            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel));
+            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!).TrimEnd('/')));
             if (options.N == 1 && options.Beams == 1)
             {
                 var chunks = pipeline.Stream(text, options, cancel);   // validates before the prompt is echoed
@@ -76,7 +79,8 @@ static class GenerateCommand
         return cmd;
     }
 
-    static string Reason(FinishReason f) => f.ToString().ToLowerInvariant();
+    // OpenAI's finish reasons: a stop sequence or the end-of-sequence token is "stop".
+    static string Reason(FinishReason f) => f == FinishReason.Length ? "length" : f == FinishReason.Cancelled ? "cancelled" : "stop";
 
     static void PrintLogprobs(IEnumerable<TokenLogprob> tokens)
     {
@@ -88,17 +92,14 @@ static class GenerateCommand
 
     static string Show(string token) => JsonSerializer.Serialize(token)[1..^1];   // visible \n, quotes escaped
 
-    static int PrintJson(GenerationResult r)
+    // The server's text_completion record, plus the token ids and beam scores (GenSharp's fields, left out when absent).
+    static int PrintJson(GenerationResult r, string model)
     {
-        Console.WriteLine(JsonSerializer.Serialize(new
-        {
-            choices = r.Choices.Select(c => new
-            {
-                index = c.Index, text = c.Text, finish_reason = Reason(c.Finish), tokens = c.Tokens, beam_score = c.BeamScore,
-                logprobs = c.Logprobs?.Select(t => new { token = t.Text, id = t.Token, logprob = t.Logprob, top_logprobs = t.Top.Select(a => new { token = a.Text, id = a.Token, logprob = a.Logprob }) }),
-            }),
-            usage = new { prompt_tokens = r.Usage.PromptTokens, completion_tokens = r.Usage.CompletionTokens, total_tokens = r.Usage.TotalTokens },
-        }));
+        var completion = new TextCompletion($"cmpl-{Guid.NewGuid():N}", TextCompletion.ObjectName, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
+            [.. r.Choices.Select(c => new TextCompletion.TextChoice(c.Text, c.Index, c.Logprobs is null ? null : TextCompletion.LegacyLogprobs.From(c.Logprobs),
+                Reason(c.Finish), [.. c.Tokens], c.BeamScore))],
+            TokenUsage.Of(r.Usage.PromptTokens, r.Usage.CompletionTokens));
+        Console.WriteLine(JsonSerializer.Serialize(completion, OpenAiJson.Default.TextCompletion));
         return 0;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenSharp.Server.Api.OpenAi;
 using Microsoft.AspNetCore.Http;
 
 namespace GenSharp.Server.Api;
@@ -25,7 +26,7 @@ public static class ApiError
         if (ctx.Response.HasStarted) return;
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type, param, code } }));
+        await ctx.Response.WriteAsync(JsonSerializer.Serialize(new ErrorResponse(new(message, type, param, code)), OpenAi.OpenAiJson.Default.ErrorResponse));
     }
 
     public static Task Write(HttpContext ctx, ApiException e) => Write(ctx, e.Status, e.Message, e.Type, e.Param, e.Code);

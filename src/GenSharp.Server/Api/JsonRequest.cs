@@ -18,8 +18,11 @@ public sealed class JsonRequest : IDisposable
 
     public static async Task<JsonRequest> ReadAsync(HttpRequest request, CancellationToken cancel)
     {
-        if (request.ContentType is { } ct && !ct.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-            throw new ApiException(415, $"Content-Type must be application/json (got {ct})");
+        // The media type must be application/json exactly; parameters (charset) may follow. A missing one is refused too.
+        var ct = request.ContentType;
+        var media = ct?.Split(';')[0].Trim();
+        if (!string.Equals(media, "application/json", StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(415, ct is null ? "Content-Type is missing: send application/json" : $"Content-Type must be application/json (got {ct})");
         // Refuse a declared oversize body before reading it: a client that sent Expect: 100-continue then never uploads it.
         var max = request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
         if (request.ContentLength > max) throw new ApiException(413, $"the request body is {request.ContentLength} bytes; the limit is {max}");
@@ -47,7 +50,17 @@ public sealed class JsonRequest : IDisposable
     {
         if (e.ValueKind != JsonValueKind.String) throw ApiException.BadRequest($"'{name}' must be a string", name);
         try { return e.GetString()!; }
-        catch (InvalidOperationException) { throw ApiException.BadRequest($"'{name}' is not valid Unicode (an unpaired surrogate escape)", name); }
+        catch (InvalidOperationException)
+        {
+            // Either raw bytes that are not UTF-8, or a \uD800–\uDFFF escape without its pair: say which.
+            string raw;
+            try { raw = e.GetRawText(); }
+            catch (InvalidOperationException) { throw ApiException.BadRequest($"'{name}' is not valid UTF-8", name); }
+            bool surrogateEscape = System.Text.RegularExpressions.Regex.IsMatch(raw, @"\\u[dD][89a-fA-F][0-9a-fA-F]{2}");
+            throw ApiException.BadRequest(surrogateEscape
+                ? $"'{name}' is not valid Unicode (an unpaired surrogate escape)"
+                : $"'{name}' is not valid UTF-8", name);
+        }
     }
 
     /// <summary>A finite number in [min, max] (bounds inclusive unless stated by the message).</summary>

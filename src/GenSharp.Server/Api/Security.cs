@@ -45,7 +45,7 @@ sealed class Security(ServerOptions options)
     bool Authorized(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return false;
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;   // auth schemes are case-insensitive (RFC 9110 §11.1)
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), _key);
     }
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using GenSharp.Pipelines;
-using GenSharp.Sampling;
 using GenSharp.Server.Api;
+using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using GenSharp.Tokenizers;
 using Microsoft.AspNetCore.Builder;
@@ -21,65 +21,44 @@ static class ChatEndpoints
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
         var model = TextGeneration.Model(req, models);
         var messages = Messages(req);
-        var prompt = model.Template.Render(messages);
-        int[] ids;
-        try { ids = GenerationEngine.EncodePrompt(model.Tokenizer, prompt, int.MaxValue); }
+        ChatPrompt prompt;
+        // The library's chat path, with OpenAI's policy: a conversation that does not fit is the caller's to shorten.
+        try { prompt = model.Chat.Encode(messages, reserve: 1, ContextPolicy.Reject); }
+        catch (ContextLengthExceededException e) { throw TextGeneration.ContextLengthExceeded(e.Message, "messages"); }
         catch (ArgumentException e) { throw ApiException.BadRequest(e.Message, "messages"); }
-        var options = TextGeneration.Options(req, model, ids.Length, chat: true);
-        options = ChatPipeline.WithStops(options, model.Template);
+        var ids = prompt.Tokens;
+        var options = model.Chat.WithStops(TextGeneration.Options(req, model, ids.Length, chat: true));
         bool stream = req.Bool("stream");
-        bool includeUsage = stream && req.Has("stream_options") && req.Root.GetProperty("stream_options") is { ValueKind: JsonValueKind.Object } so
-                            && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+        bool includeUsage = stream && TextGeneration.IncludeUsage(req);
         var events = TextGeneration.Submit(model, ids, options, cancel);
         string id = TextGeneration.NewId("chatcmpl");
         long created = TextGeneration.Now();
         if (!stream)
         {
             var seqs = await TextGeneration.Collect(events, cancel);
-            await ctx.Response.WriteAsJsonAsync(new
-            {
-                id, @object = "chat.completion", created, model = model.Name,
-                choices = seqs.Select(s => new
-                {
-                    index = s.Index,
-                    message = new { role = "assistant", content = s.Text },
-                    logprobs = s.Logprobs is null ? null : new { content = s.Logprobs.Select(Logprob).ToArray() },
-                    finish_reason = TextGeneration.FinishReason(s.Finish),
-                }),
-                usage = TextGeneration.Usage(ids.Length, seqs.Sum(s => s.Tokens.Count)),
-            }, cancel);
+            var answer = new ChatCompletion(id, ChatCompletion.ObjectName, created, model.Name,
+                [.. seqs.Select(s => new ChatCompletion.ChatChoice(s.Index, new ChatCompletion.AssistantMessage("assistant", s.Text),
+                    s.Logprobs is null ? null : new ChatCompletion.ChatLogprobs([.. s.Logprobs.Select(TokenLogprob.From)]), TextGeneration.FinishReason(s.Finish)))],
+                TokenUsage.Of(ids.Length, seqs.Sum(s => s.Tokens.Count)));
+            await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.ChatCompletion, cancellationToken: cancel);
             return;
         }
         TextGeneration.BeginEventStream(ctx.Response);
-        object Chunk(int index, object delta, object? logprobs, string? finish) => new
-        {
-            id, @object = "chat.completion.chunk", created, model = model.Name,
-            choices = new[] { new { index, delta, logprobs, finish_reason = finish } },
-        };
-        for (int i = 0; i < options.N; i++) await TextGeneration.SendEvent(ctx.Response, Chunk(i, new { role = "assistant", content = "" }, null, null), cancel);
+        ChatCompletionChunk Chunk(int index, ChatCompletionChunk.Delta delta, Sampling.TokenLogprob? logprob, string? finish) =>
+            new(id, ChatCompletionChunk.ObjectName, created, model.Name,
+                [new(index, delta, logprob is null ? null : new ChatCompletion.ChatLogprobs([TokenLogprob.From(logprob)]), finish)]);
+        Task Send(ChatCompletionChunk chunk) => TextGeneration.SendEvent(ctx.Response, chunk, OpenAiJson.Default.ChatCompletionChunk, cancel);
+        for (int i = 0; i < options.N; i++) await Send(Chunk(i, new("assistant", ""), null, null));
         int completion = 0;
         await foreach (var e in events.ReadAllAsync(cancel))
         {
             if (e.Token >= 0) completion++;
-            if (e.Text.Length > 0 || e.Logprob is not null)
-                await TextGeneration.SendEvent(ctx.Response, Chunk(e.Sequence.Index, new { content = e.Text },
-                    e.Logprob is { } lp ? new { content = new[] { Logprob(lp) } } : null, null), cancel);
-            if (e.Finish is { } f) await TextGeneration.SendEvent(ctx.Response, Chunk(e.Sequence.Index, new { }, null, TextGeneration.FinishReason(f)), cancel);
+            if (e.Text.Length > 0 || e.Logprob is not null) await Send(Chunk(e.Sequence.Index, new(Content: e.Text), e.Logprob, null));
+            if (e.Finish is { } f) await Send(Chunk(e.Sequence.Index, new(), null, TextGeneration.FinishReason(f)));
         }
-        if (includeUsage)
-            await TextGeneration.SendEvent(ctx.Response, new
-            {
-                id, @object = "chat.completion.chunk", created, model = model.Name, choices = Array.Empty<object>(),
-                usage = TextGeneration.Usage(ids.Length, completion),
-            }, cancel);
+        if (includeUsage) await Send(new(id, ChatCompletionChunk.ObjectName, created, model.Name, [], TokenUsage.Of(ids.Length, completion)));
         await TextGeneration.SendDone(ctx.Response, cancel);
     }
-
-    static object Logprob(TokenLogprob lp) => new
-    {
-        token = lp.Text, logprob = lp.Logprob, bytes = TextGeneration.Bytes(lp.Text),
-        top_logprobs = lp.Top.Select(t => new { token = t.Text, logprob = t.Logprob, bytes = TextGeneration.Bytes(t.Text) }).ToArray(),
-    };
 
     /// <summary>OpenAI messages: role system/developer/user/assistant, content a string or text parts.</summary>
     static List<ChatMessage> Messages(JsonRequest req)

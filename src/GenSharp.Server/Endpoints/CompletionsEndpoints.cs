@@ -1,5 +1,6 @@
 using GenSharp.Sampling;
 using GenSharp.Server.Api;
+using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -30,64 +31,44 @@ static class CompletionsEndpoints
         if (options[0].N * prompts.Count > model.Capacity)
             throw ApiException.BadRequest($"{prompts.Count} prompts × n = {options[0].N} exceeds this model's {model.Capacity} sequence slots", "n");
         bool stream = req.Bool("stream");
+        bool includeUsage = stream && TextGeneration.IncludeUsage(req);
         bool echo = req.Bool("echo");
         string id = TextGeneration.NewId("cmpl");
         long created = TextGeneration.Now();
         int n = options[0].N;
         var streams = encoded.Select((ids, i) => TextGeneration.Submit(model, ids, options[i], cancel)).ToArray();
+        int promptTokens = encoded.Sum(e => e.Length), completion = 0;
         if (!stream)
         {
-            var choices = new List<object>();
-            int completion = 0;
+            var choices = new List<TextCompletion.TextChoice>();
             for (int p = 0; p < prompts.Count; p++)
                 foreach (var s in await TextGeneration.Collect(streams[p], cancel))
                 {
                     completion += s.Tokens.Count;
-                    choices.Add(new
-                    {
-                        text = (echo ? prompts[p] : "") + s.Text, index = p * n + s.Index,
-                        logprobs = s.Logprobs is null ? null : Logprobs(s.Logprobs),
-                        finish_reason = TextGeneration.FinishReason(s.Finish),
-                    });
+                    choices.Add(new((echo ? prompts[p] : "") + s.Text, p * n + s.Index,
+                        s.Logprobs is null ? null : TextCompletion.LegacyLogprobs.From(s.Logprobs), TextGeneration.FinishReason(s.Finish)));
                 }
-            await ctx.Response.WriteAsJsonAsync(new
-            {
-                id, @object = "text_completion", created, model = model.Name, choices,
-                usage = TextGeneration.Usage(encoded.Sum(e => e.Length), completion),
-            }, cancel);
+            var answer = new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [.. choices], TokenUsage.Of(promptTokens, completion));
+            await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.TextCompletion, cancellationToken: cancel);
             return;
         }
         TextGeneration.BeginEventStream(ctx.Response);
-        object Chunk(int index, string text, object? logprobs, string? finish) => new
-        {
-            id, @object = "text_completion", created, model = model.Name,
-            choices = new[] { new { text, index, logprobs, finish_reason = finish } },
-        };
+        Task Send(int index, string text, TextCompletion.LegacyLogprobs? logprobs, string? finish) => TextGeneration.SendEvent(ctx.Response,
+            new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion, cancel);
         for (int p = 0; p < prompts.Count; p++)
         {
-            if (echo) for (int i = 0; i < n; i++) await TextGeneration.SendEvent(ctx.Response, Chunk(p * n + i, prompts[p], null, null), cancel);
+            if (echo) for (int i = 0; i < n; i++) await Send(p * n + i, prompts[p], null, null);
             await foreach (var e in streams[p].ReadAllAsync(cancel))   // later prompts keep decoding meanwhile; their events wait in their channels
             {
+                if (e.Token >= 0) completion++;
                 if (e.Text.Length > 0 || e.Logprob is not null)
-                    await TextGeneration.SendEvent(ctx.Response, Chunk(p * n + e.Sequence.Index, e.Text, e.Logprob is { } lp ? Logprobs([lp]) : null, null), cancel);
-                if (e.Finish is { } f) await TextGeneration.SendEvent(ctx.Response, Chunk(p * n + e.Sequence.Index, "", null, TextGeneration.FinishReason(f)), cancel);
+                    await Send(p * n + e.Sequence.Index, e.Text, e.Logprob is { } lp ? TextCompletion.LegacyLogprobs.From([lp]) : null, null);
+                if (e.Finish is { } f) await Send(p * n + e.Sequence.Index, "", null, TextGeneration.FinishReason(f));
             }
         }
+        if (includeUsage)
+            await TextGeneration.SendEvent(ctx.Response, new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [], TokenUsage.Of(promptTokens, completion)),
+                OpenAiJson.Default.TextCompletion, cancel);
         await TextGeneration.SendDone(ctx.Response, cancel);
-    }
-
-    // The legacy completions logprobs shape: parallel arrays.
-    static object Logprobs(IReadOnlyList<TokenLogprob> lps)
-    {
-        var offsets = new List<int>();
-        int at = 0;
-        foreach (var lp in lps) { offsets.Add(at); at += lp.Text.Length; }
-        return new
-        {
-            tokens = lps.Select(l => l.Text).ToArray(),
-            token_logprobs = lps.Select(l => l.Logprob).ToArray(),
-            top_logprobs = lps.Select(l => l.Top.GroupBy(t => t.Text).ToDictionary(g => g.Key, g => g.First().Logprob)).ToArray(),
-            text_offset = offsets,
-        };
     }
 }

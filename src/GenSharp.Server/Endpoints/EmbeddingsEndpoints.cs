@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using GenSharp.Server.Api;
+using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -33,15 +35,12 @@ static class EmbeddingsEndpoints
             catch (ArgumentException e) { throw ApiException.BadRequest($"input[{i}]: {e.Message}", "input"); }
         }).ToArray();
         var vectors = await model.RunAsync(() => ids.Select(embedder.Embed).ToArray());   // on the model's thread, between decode steps
-        await ctx.Response.WriteAsJsonAsync(new
-        {
-            @object = "list", model = model.Name,
-            data = vectors.Select((v, i) => new
-            {
-                @object = "embedding", index = i,
-                embedding = format == "float" ? (object)v : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())),
-            }),
-            usage = new { prompt_tokens = ids.Sum(t => t.Length), total_tokens = ids.Sum(t => t.Length) },
-        }, cancel);
+        JsonNode Vector(float[] v) => format == "float"
+            ? new JsonArray([.. v.Select(x => (JsonNode)x)])
+            : JsonValue.Create(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())));
+        int tokens = ids.Sum(t => t.Length);
+        var answer = new EmbeddingList("list", model.Name, [.. vectors.Select((v, i) => new EmbeddingList.Item("embedding", i, Vector(v)))],
+            new EmbeddingList.EmbeddingUsage(tokens, tokens));
+        await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.EmbeddingList, cancellationToken: cancel);
     }
 }

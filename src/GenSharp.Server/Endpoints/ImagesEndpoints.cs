@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using GenSharp.Imaging;
 using GenSharp.Server.Api;
+using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -34,15 +35,9 @@ static partial class ImagesEndpoints
         var generator = Sampling(req, host);
         var images = await host.GenerateAsync([.. Enumerable.Repeat(label, n)], req.Long("seed") ?? Random.Shared.NextInt64(), cancel, generator);
         using (images)
-            await ctx.Response.WriteAsJsonAsync(new
-            {
-                created = TextGeneration.Now(),
-                data = Enumerable.Range(0, n).Select(i => new
-                {
-                    b64_json = Convert.ToBase64String(ImageGrid.EncodeImage(images.narrow(0, i, 1), scale)),
-                    revised_prompt = className is null ? "an unconditional sample" : $"a {className.ToLowerInvariant()}",
-                }),
-            }, cancel);
+            await ctx.Response.WriteAsJsonAsync(new ImageList(TextGeneration.Now(),
+                [.. Enumerable.Range(0, n).Select(i => new ImageList.Image(Convert.ToBase64String(ImageGrid.EncodeImage(images.narrow(0, i, 1), scale)),
+                    className is null ? "an unconditional sample" : $"a {className.ToLowerInvariant()}"))]), OpenAiJson.Default.ImageList, cancellationToken: cancel);
     }
 
     // Extensions for diffusion models: "steps" (DDIM) and "guidance" (classifier-free guidance scale).

@@ -1,4 +1,5 @@
 using GenSharp.Server.Api;
+using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,22 +14,19 @@ static class ModelsEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (ModelRegistry models) => Results.Json(new { @object = "list", data = All(models) }));
+        app.MapGet("/v1/models", (ModelRegistry models) => Results.Json(new ModelList("list", [.. All(models)]), OpenAiJson.Default.ModelList));
         app.MapGet("/v1/models/{id}", (string id, ModelRegistry models) =>
-            Results.Json(All(models).FirstOrDefault(m => m.id == id) ?? throw ApiException.NotFound($"the model '{id}' does not exist", "model")));
-        app.MapGet("/health", (ModelRegistry models) => Results.Json(new
-        {
-            status = "ok",
-            models = models.LanguageModels.Select(w => new { name = w.Name, running = w.Running, queued = w.Queued, capacity = w.Capacity })
-                .Concat(models.ImageModels.Select(i => new { name = i.Name, running = 0, queued = 0, capacity = 1 })),
-        }));
+            Results.Json(All(models).FirstOrDefault(m => m.Id == id) ?? throw ApiException.NotFound($"the model '{id}' does not exist", "model"), OpenAiJson.Default.Model));
+        app.MapGet("/health", (ModelRegistry models) => Results.Json(new Health("ok",
+            [
+                .. models.LanguageModels.Select(w => new Health.ModelLoad(w.Name, "text", w.Running, w.Queued, w.Capacity)),
+                .. models.ImageModels.Select(i => new Health.ModelLoad(i.Name, "image", i.Running, i.Queued, i.Capacity)),
+            ]), OpenAiJson.Default.Health));
     }
 
-    sealed record ModelCard(string id, string @object, long created, string owned_by, string type, int? context_length, string[]? classes, string? embeddings);
-
-    static IEnumerable<ModelCard> All(ModelRegistry models) =>
-        models.LanguageModels.Select(w => new ModelCard(w.Name, "model", Started, "gensharp", "text", w.Context, null,
+    static IEnumerable<ModelList.Model> All(ModelRegistry models) =>
+        models.LanguageModels.Select(w => new ModelList.Model(w.Name, "model", Started, "gensharp", "text", w.Context, null,
                 "mean-pooled final hidden states of this language model (no dedicated embedding model is loaded)"))
-            .Concat(models.ImageModels.Select(i => new ModelCard(i.Name, "model", Started, "gensharp", "image", null,
+            .Concat(models.ImageModels.Select(i => new ModelList.Model(i.Name, "model", Started, "gensharp", "image", null,
                 i.Generator.ClassNames?.ToArray(), null)));
 }

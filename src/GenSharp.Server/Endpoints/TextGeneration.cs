@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using GenSharp.Sampling;
 using GenSharp.Server.Api;
@@ -25,10 +26,10 @@ static class TextGeneration
     public static GenerationOptions Options(JsonRequest req, LanguageModelWorker model, int promptTokens, bool chat)
     {
         int room = model.Context - promptTokens;
-        if (room < 1) throw ApiException.BadRequest($"the prompt is {promptTokens} tokens; this model's context is {model.Context} tokens", chat ? "messages" : "prompt");
+        if (room < 1) throw ContextLengthExceeded($"the prompt is {promptTokens} tokens; this model's context is {model.Context} tokens", chat ? "messages" : "prompt");
         int? maxTokens = req.Integer("max_completion_tokens", 1, int.MaxValue) ?? req.Integer("max_tokens", 1, int.MaxValue);
         if (maxTokens > room)
-            throw ApiException.BadRequest($"max_tokens is {maxTokens} but the prompt ({promptTokens} tokens) leaves room for {room} in this model's context of {model.Context}", "max_tokens");
+            throw ContextLengthExceeded($"max_tokens is {maxTokens} but the prompt ({promptTokens} tokens) leaves room for {room} in this model's context of {model.Context}", "max_tokens");
         var logitBias = LogitBias(req, model.Model.Config.VocabSize);
         int topLogprobs = chat ? req.Integer("top_logprobs", 0, GenerationOptions.MaxTopLogprobs) ?? 0 : req.Integer("logprobs", 0, 5) ?? 0;
         bool logprobs = chat ? req.Bool("logprobs") : req.Has("logprobs");
@@ -95,8 +96,23 @@ static class TextGeneration
         _ => "stop",
     };
 
-    public static object Usage(int promptTokens, int completionTokens) =>
-        new { prompt_tokens = promptTokens, completion_tokens = completionTokens, total_tokens = promptTokens + completionTokens };
+    /// <summary>OpenAI's 400 for a prompt (plus max_tokens) longer than the context.</summary>
+    public static ApiException ContextLengthExceeded(string message, string param) => new(400, message, param, code: "context_length_exceeded");
+
+    /// <summary><c>stream_options.include_usage</c>: a last chunk with the usage and no choices.</summary>
+    public static bool IncludeUsage(JsonRequest req)
+    {
+        if (!req.Has("stream_options")) return false;
+        var so = req.Root.GetProperty("stream_options");
+        if (so.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("'stream_options' must be an object", "stream_options");
+        if (!so.TryGetProperty("include_usage", out var iu) || iu.ValueKind == JsonValueKind.Null) return false;
+        return iu.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw ApiException.BadRequest("'stream_options.include_usage' must be true or false", "stream_options.include_usage"),
+        };
+    }
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
@@ -109,9 +125,9 @@ static class TextGeneration
         response.Headers["X-Accel-Buffering"] = "no";
     }
 
-    public static async Task SendEvent(HttpResponse response, object payload, CancellationToken cancel)
+    public static async Task SendEvent<T>(HttpResponse response, T payload, JsonTypeInfo<T> type, CancellationToken cancel)
     {
-        await response.WriteAsync("data: " + JsonSerializer.Serialize(payload) + "\n\n", Encoding.UTF8, cancel);
+        await response.WriteAsync("data: " + JsonSerializer.Serialize(payload, type) + "\n\n", Encoding.UTF8, cancel);
         await response.Body.FlushAsync(cancel);
     }
 
@@ -120,7 +136,4 @@ static class TextGeneration
         await response.WriteAsync("data: [DONE]\n\n", cancel);
         await response.Body.FlushAsync(cancel);
     }
-
-    /// <summary>UTF-8 bytes of a token's text, as OpenAI's logprobs report them.</summary>
-    public static int[] Bytes(string text) => Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using GenSharp.Models;
+using GenSharp.Pipelines;
 using GenSharp.Sampling;
 using GenSharp.Tokenizers;
 
@@ -40,8 +41,9 @@ public sealed class LanguageModelWorker : IDisposable
 
     public LanguageModelWorker(string name, LlamaForCausalLM model, ITokenizer tokenizer, ChatTemplate template, int maxBatch, int maxQueue)
     {
-        (Name, Model, Tokenizer, Template, _maxQueue) = (name, model, tokenizer, template, maxQueue);
+        (Name, Model, Tokenizer, _maxQueue) = (name, model, tokenizer, maxQueue);
         _engine = new GenerationEngine(model, tokenizer, maxBatch, ContextOverflow.Stop);
+        Chat = new ChatFormat(template, tokenizer, _engine.Context);
         _thread = new Thread(Loop) { IsBackground = true, Name = $"gensharp-{name}" };
         _thread.Start();
     }
@@ -49,7 +51,8 @@ public sealed class LanguageModelWorker : IDisposable
     public string Name { get; }
     public LlamaForCausalLM Model { get; }
     public ITokenizer Tokenizer { get; }
-    public ChatTemplate Template { get; }
+    /// <summary>The library's chat path for this model (template, encoding, context policy, stops).</summary>
+    public ChatFormat Chat { get; }
     public int Capacity => _engine.Capacity;
     public int Context => _engine.Context;
     /// <summary>Sequences being decoded now (a request with n samples counts n).</summary>
@@ -64,7 +67,8 @@ public sealed class LanguageModelWorker : IDisposable
     public ChannelReader<GenerationEvent> Submit(int[] prompt, GenerationOptions options, CancellationToken cancel)
     {
         if (options.N > Capacity) throw new ArgumentException($"n must be at most {Capacity} for this model (got {options.N})");
-        if (Interlocked.Increment(ref _queued) > _maxQueue)
+        // Up to the free slots plus the queue bound may wait for admission: a burst fills the slots, then the queue, then gets 429.
+        if (Interlocked.Increment(ref _queued) > _maxQueue + Math.Max(0, Capacity - Running))
         {
             Interlocked.Decrement(ref _queued);
             throw new ServerBusyException($"{Name} has {_maxQueue} requests waiting; retry shortly");

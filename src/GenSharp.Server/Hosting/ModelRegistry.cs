@@ -5,18 +5,32 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Server.Hosting;
 
-/// <summary>An image model and the lock that serialises its use (one generation at a time per model).</summary>
-public sealed class ImageModelHost(string name, IImageGenerator generator)
+/// <summary>
+/// An image model served one generation at a time, with a bounded queue: <paramref name="maxQueue"/> requests may wait
+/// behind the running one; more are refused (<see cref="ServerBusyException"/>, a 429) instead of piling up in memory.
+/// </summary>
+public sealed class ImageModelHost(string name, IImageGenerator generator, int maxQueue)
 {
     readonly SemaphoreSlim _lock = new(1, 1);
+    int _queued, _running;
 
     public string Name => name;
     public IImageGenerator Generator => generator;
+    public int Capacity => 1;
+    public int Running => Volatile.Read(ref _running);
+    public int Queued => Volatile.Read(ref _queued);
 
     /// <summary>Images (N, C, H, W) in [−1, 1], generated on the thread pool; <paramref name="with"/> is this model with other sampler settings.</summary>
     public async Task<Tensor> GenerateAsync(int[] labels, long seed, CancellationToken cancel, IImageGenerator? with = null)
     {
-        await _lock.WaitAsync(cancel);
+        if (Interlocked.Increment(ref _queued) > maxQueue + (Capacity - Running))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ServerBusyException($"{name} has {maxQueue} image requests waiting; retry shortly");
+        }
+        try { await _lock.WaitAsync(cancel); }
+        finally { Interlocked.Decrement(ref _queued); }
+        Interlocked.Increment(ref _running);
         try
         {
             return await Task.Run(() =>
@@ -25,7 +39,11 @@ public sealed class ImageModelHost(string name, IImageGenerator generator)
                 return (with ?? generator).Generate(labels, seed, cancel).cpu().MoveToOuterDisposeScope();
             }, cancel);
         }
-        finally { _lock.Release(); }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            _lock.Release();
+        }
     }
 }
 
@@ -45,7 +63,7 @@ public sealed class ModelRegistry : IDisposable
             switch (AutoPipeline.Kind(dir))
             {
                 case ModelKind.Image:
-                    _images[name] = new ImageModelHost(name, AutoPipeline.OpenImages(dir, device));
+                    _images[name] = new ImageModelHost(name, AutoPipeline.OpenImages(dir, device), maxQueue);
                     break;
                 case ModelKind.Language:
                     var chat = AutoPipeline.OpenChat(dir, device);

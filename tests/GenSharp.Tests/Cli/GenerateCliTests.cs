@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenSharp.Server.Api.OpenAi;
 
 namespace GenSharp.Tests.Cli;
 
@@ -16,24 +17,22 @@ public sealed class GenerateCliTests : TempDirectoryTest
             "--typical-p", "0.95", "--repetition-penalty", "1.1", "--presence-penalty", "0.2", "--frequency-penalty", "0.1",
             "--stop", "\\n\\n", "--n", "2", "--logprobs", "--top-logprobs", "2", "--seed", "1", "--json");
         Assert.True(r.Code == 0, r.Err);
-        using var json = JsonDocument.Parse(r.Out);
-        var choices = json.RootElement.GetProperty("choices").EnumerateArray().ToList();
-        Assert.Equal(2, choices.Count);
-        int completion = 0;
-        foreach (var c in choices)
+        // The same typed record the server answers with (text_completion), read back with its source-generated serializer.
+        var completion = JsonSerializer.Deserialize(r.Out, OpenAiJson.Default.TextCompletion)!;
+        Assert.Equal(TextCompletion.ObjectName, completion.Object);
+        Assert.Equal(2, completion.Choices.Length);
+        int tokens = 0;
+        foreach (var c in completion.Choices)
         {
-            var text = c.GetProperty("text").GetString()!;
-            Assert.DoesNotContain("\n\n", text);
-            var finish = c.GetProperty("finish_reason").GetString();
-            Assert.True(finish is "stop" or "length", finish);
-            var logprobs = c.GetProperty("logprobs").EnumerateArray().ToList();
-            Assert.Equal(c.GetProperty("tokens").GetArrayLength(), logprobs.Count);
-            Assert.All(logprobs, l => Assert.Equal(2, l.GetProperty("top_logprobs").GetArrayLength()));
-            completion += logprobs.Count;
+            Assert.DoesNotContain("\n\n", c.Text);
+            Assert.True(c.FinishReason is "stop" or "length", c.FinishReason);
+            Assert.Equal(c.Tokens!.Length, c.Logprobs!.Tokens.Length);
+            Assert.Equal(c.Text, string.Concat(c.Logprobs.Tokens));
+            Assert.All(c.Logprobs.TopLogprobs, top => Assert.Equal(2, top.Count));
+            tokens += c.Tokens.Length;
         }
-        var usage = json.RootElement.GetProperty("usage");
-        Assert.Equal(7, usage.GetProperty("prompt_tokens").GetInt32());
-        Assert.Equal(completion, usage.GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(7, completion.Usage!.PromptTokens);
+        Assert.Equal(tokens, completion.Usage.CompletionTokens);
     }
 
     [Fact]
@@ -41,8 +40,7 @@ public sealed class GenerateCliTests : TempDirectoryTest
     {
         var r = Run(null, "generate", "--model", Bundled, "--prompt", "KING:\n", "--max-tokens", "12", "--beams", "3", "--n", "2", "--json");
         Assert.True(r.Code == 0, r.Err);
-        using var json = JsonDocument.Parse(r.Out);
-        var scores = json.RootElement.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("beam_score").GetDouble()).ToList();
+        var scores = JsonSerializer.Deserialize(r.Out, OpenAiJson.Default.TextCompletion)!.Choices.Select(c => c.BeamScore!.Value).ToList();
         Assert.Equal(2, scores.Count);
         Assert.True(scores[0] >= scores[1]);
     }

@@ -36,7 +36,7 @@ public sealed class ChatPipelineTests : TempDirectoryTest
         Assert.Equal("abc\nbbbbbbbb\ncccc\n", chat.Prompt(messages, options));   // 4 + 9 + 5 = 18 ≤ 24; with the first turn 27
         var reply = chat.Complete(messages, options).Choices[0];
         Assert.DoesNotContain("\n", reply.Text);
-        Assert.Contains("does not fit", Assert.Throws<ArgumentException>(() => chat.Prompt([new("user", new string('a', 30))], options)).Message);
+        Assert.Contains("does not fit", Assert.Throws<ContextLengthExceededException>(() => chat.Prompt([new("user", new string('a', 30))], options)).Message);
         Assert.Contains("last message must be from the user", Assert.Throws<ArgumentException>(() => chat.Prompt([new("assistant", "a")], options)).Message);
     }
 }

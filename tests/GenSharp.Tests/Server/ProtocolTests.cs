@@ -1,0 +1,135 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using GenSharp.Pipelines;
+using GenSharp.Server;
+using GenSharp.Server.Api.OpenAi;
+using GenSharp.Server.Hosting;
+using GenSharp.Tests.Cli;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests.Server;
+
+/// <summary>HTTP details found with curl and the openai npm client: every error in OpenAI's shape, 405s, usage, queues, auth.</summary>
+public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    static async Task<ErrorResponse> Error(HttpResponseMessage r) =>
+        JsonSerializer.Deserialize(await r.Content.ReadAsStringAsync(), OpenAiJson.Default.ErrorResponse)!;
+
+    [Theory]
+    [InlineData("POST", "/v1/models", "GET")]
+    [InlineData("PUT", "/health", "GET")]
+    [InlineData("DELETE", "/v1/models/shakespeare-char", "GET")]
+    [InlineData("GET", "/v1/embeddings", "POST")]
+    public async Task AKnownRouteWithTheWrongMethodIsA405WithAllow(string method, string path, string allow)
+    {
+        using var r = await server.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : Json("{}") });
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, r.StatusCode);
+        Assert.Equal(allow, string.Join(", ", r.Content.Headers.Allow));
+        Assert.Contains($"takes {allow}", (await Error(r)).Error.Message);
+    }
+
+    [Theory]
+    [InlineData("application/jsonx", "must be application/json")]
+    [InlineData(null, "Content-Type is missing")]
+    public async Task OnlyJsonBodiesAreRead(string? contentType, string message)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"model":"shakespeare-char","prompt":"a"}"""));
+        if (contentType is not null) content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var r = await server.Http.PostAsync("/v1/completions", content);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        Assert.Contains(message, (await Error(r)).Error.Message);
+    }
+
+    [Fact]
+    public async Task InvalidUtf8AndLoneSurrogatesAreToldApart()
+    {
+        var bad = new ByteArrayContent([.. Encoding.UTF8.GetBytes("""{"model":"shakespeare-char","prompt":"a"""), 0xC3, 0x28, .. Encoding.UTF8.GetBytes("\"}")]);
+        bad.Headers.ContentType = new("application/json");
+        using (var r = await server.Http.PostAsync("/v1/completions", bad))
+            Assert.Contains("'prompt' is not valid UTF-8", (await Error(r)).Error.Message);
+        using (var r = await server.Http.PostAsync("/v1/completions", Json("""{"model":"shakespeare-char","prompt":"a\ud800"}""")))
+            Assert.Contains("unpaired surrogate escape", (await Error(r)).Error.Message);
+    }
+
+    [Fact]
+    public async Task StreamedCompletionsReportUsageWhenAsked()
+    {
+        using var r = await server.Http.PostAsync("/v1/completions",
+            Json("""{"model":"shakespeare-char","prompt":"ROMEO:","max_tokens":7,"stream":true,"stream_options":{"include_usage":true},"seed":1}"""));
+        var events = (await r.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonSerializer.Deserialize(e["data: ".Length..], OpenAiJson.Default.TextCompletion)!).ToArray();
+        var last = chunks[^1];
+        Assert.Empty(last.Choices);
+        Assert.Equal(6, last.Usage!.PromptTokens);
+        Assert.Equal(7, last.Usage.CompletionTokens);
+        Assert.All(chunks[..^1], c => Assert.Null(c.Usage));
+    }
+
+    [Fact]
+    public async Task AConversationLongerThanTheContextIsOpenAisContextLengthExceeded()
+    {
+        var worker = server.Models.FindLanguageModel(ServerFixture.Lm)!;
+        var turns = string.Join(",", Enumerable.Range(0, 12).Select(i => $$"""{"role":"{{(i % 2 == 0 ? "user" : "assistant")}}","content":"{{new string('a', 30)}}"}"""));
+        using var r = await server.Http.PostAsync("/v1/chat/completions", Json($$"""{"model":"shakespeare-char","messages":[{{turns}},{"role":"user","content":"and now?"}]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var e = await Error(r);
+        Assert.Equal("context_length_exceeded", e.Error.Code);
+        Assert.Equal("messages", e.Error.Param);
+
+        // The same conversation through the same chat path with the chat command's policy: the oldest turns go, the reply comes.
+        var messages = Enumerable.Range(0, 12).Select(i => new ChatMessage(i % 2 == 0 ? "user" : "assistant", new string('a', 30)))
+            .Append(new ChatMessage("user", "and now?")).ToList();
+        var prompt = worker.Chat.Encode(messages, reserve: 1, ContextPolicy.DropOldestTurns);
+        Assert.True(prompt.DroppedTurns > 0);
+        Assert.True(prompt.Tokens.Length < worker.Context);
+        Assert.EndsWith("and now?\n\nASSISTANT:\n", prompt.Text);
+    }
+
+    [Fact]
+    public async Task ImageRequestsAreQueuedWithABoundAndShownInHealth()
+    {
+        var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Images)], Port = 0, MaxQueue = 2 };
+        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
+        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db"));
+        await using var app = GenSharpServer.Build(options, models, feedback);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(3) };
+        var body = """{"model":"fmnist-diffusion","prompt":"a bag","n":4,"steps":60}""";
+        var calls = Enumerable.Range(0, 8).Select(_ => http.PostAsync("/v1/images/generations", Json(body))).ToArray();
+        Health? busy = null;
+        for (int i = 0; i < 100 && busy is null; i++)
+        {
+            await Task.Delay(50);
+            var h = JsonSerializer.Deserialize(await http.GetStringAsync("/health"), OpenAiJson.Default.Health)!;
+            if (h.Models[0].Running == 1) busy = h;
+        }
+        var codes = (await Task.WhenAll(calls)).Select(r => (int)r.StatusCode).ToArray();
+        Assert.NotNull(busy);
+        Assert.Equal("image", busy.Models[0].Type);
+        Assert.Equal(3, codes.Count(c => c == 200));   // one running and two waiting; the rest are told to come back
+        Assert.Equal(5, codes.Count(c => c == 429));
+    }
+
+    [Fact]
+    public async Task ABurstFillsTheSlotsThenTheQueueThenGets429AndLowercaseBearerIsAccepted()
+    {
+        var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], Port = 0, MaxBatch = 2, MaxQueue = 3, ApiKey = "k3y" };
+        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
+        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db"));
+        await using var app = GenSharpServer.Build(options, models, feedback);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(3) };
+        http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "bearer k3y");   // schemes are case-insensitive
+        var body = """{"model":"shakespeare-char","prompt":"ROMEO:","max_tokens":100,"temperature":1,"seed":3}""";
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => http.PostAsync("/v1/completions", Json(body))));
+        var codes = responses.Select(r => (int)r.StatusCode).ToArray();
+        Assert.Equal(5, codes.Count(c => c == 200));   // 2 slots + 3 queued
+        Assert.Equal(5, codes.Count(c => c == 429));
+        foreach (var r in responses) r.Dispose();
+    }
+}
