@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GenSharp.Plotting;
 using GenSharp.Training;
 using Spectre.Console;
 
@@ -44,6 +45,7 @@ sealed class TrainFlags(string kind, string stepsHelp)
             loop = create(outDir, dev);
             AnsiConsole.MarkupLineInterpolated($"training [bold]{outDir}[/]: {loop.Task.ParameterCount:N0} parameters, {loop.Steps:N0} steps");
         }
+        loop.Reports.Add(new LossPlot());
         using (loop)
         {
             var cancel = Cli.CancelOnSignals();

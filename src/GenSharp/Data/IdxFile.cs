@@ -8,7 +8,7 @@ namespace GenSharp.Data;
 /// the number of dimensions, big-endian int32 sizes, then the data. Gzip-compressed files are read as
 /// such. Every field is checked; errors name the file and the problem.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     const long MaxElements = 1L << 31;
 

@@ -7,7 +7,7 @@ namespace GenSharp.Data;
 /// A folder of PNG/JPEG pictures: subfolders are classes (sorted by name), or a flat folder is one class.
 /// Images are resized to a square (SkiaSharp, high-quality sampling) and converted to 1 or 3 channels.
 /// </summary>
-public static class ImageFolder
+internal static class ImageFolder
 {
     static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
 

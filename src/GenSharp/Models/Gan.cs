@@ -85,7 +85,7 @@ public sealed class SpectralNorm : Module<Tensor, Tensor>
 /// Appends one feature map holding the batch's average standard deviation (Karras et al. 2018, §3): a discriminator
 /// that sees how varied a batch is can punish a generator that ignores its noise (mode collapse).
 /// </summary>
-public sealed class MinibatchStdDev() : Module<Tensor, Tensor>(nameof(MinibatchStdDev))
+internal sealed class MinibatchStdDev() : Module<Tensor, Tensor>(nameof(MinibatchStdDev))
 {
     public override Tensor forward(Tensor x)
     {

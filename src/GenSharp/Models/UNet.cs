@@ -64,7 +64,7 @@ static class Norm
 }
 
 /// <summary>GroupNorm → SiLU → conv, twice, with the embedding added in between; 1×1 conv on the skip when channels change.</summary>
-public sealed class ResBlock : Module<Tensor, Tensor, Tensor>
+internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
 {
     readonly GroupNorm norm1;
     readonly Conv2d conv1;
@@ -96,7 +96,7 @@ public sealed class ResBlock : Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>Self-attention over the H·W positions of a feature map (one head per 32 channels), residual.</summary>
-public sealed class AttentionBlock : Module<Tensor, Tensor>
+internal sealed class AttentionBlock : Module<Tensor, Tensor>
 {
     readonly GroupNorm norm;
     readonly Conv2d qkv;

@@ -5,14 +5,14 @@ using F = TorchSharp.torch.nn.functional;
 namespace GenSharp.Pipelines;
 
 /// <summary>Per-image terms of the negative ELBO, in nats: reconstruction −E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)).</summary>
-public sealed record ElboTerms(Tensor Reconstruction, Tensor Kl)
+internal sealed record ElboTerms(Tensor Reconstruction, Tensor Kl)
 {
     /// <summary>−ELBO per image with the KL weighted by β (β = 1: the true bound).</summary>
     public Tensor NegativeElbo(double beta = 1.0) => Reconstruction + beta * Kl;
 }
 
 /// <summary>The VAE objective (Kingma &amp; Welling 2014, eq. 10) with one reparameterised sample z = μ + σ·ε.</summary>
-public static class VaeLoss
+internal static class VaeLoss
 {
     /// <summary>KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − log σ² − 1), per row (appendix B).</summary>
     public static Tensor Kl(Tensor mu, Tensor logVar) => 0.5 * (mu.pow(2) + logVar.exp() - logVar - 1).sum(1);

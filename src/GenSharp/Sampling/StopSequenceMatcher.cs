@@ -6,7 +6,7 @@ namespace GenSharp.Sampling;
 /// Finds stop sequences in streamed text, also when one is split across tokens. Text that could still
 /// turn out to be the start of a stop sequence is held back, so a stop sequence is never emitted.
 /// </summary>
-public sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
+internal sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
 {
     readonly StringBuilder _pending = new();
 

@@ -19,7 +19,7 @@ public interface ITokenizer
     void Save(string path);
 }
 
-public static class TokenizerExtensions
+internal static class TokenizerExtensions
 {
     /// <summary>Decodes ids to text; invalid UTF-8 becomes U+FFFD.</summary>
     public static string Decode(this ITokenizer tokenizer, IEnumerable<int> ids) =>
@@ -30,7 +30,7 @@ public static class TokenizerExtensions
 /// Turns a stream of ids into text pieces, holding back bytes of a character that is not complete yet,
 /// so streamed output never shows a broken emoji or CJK character.
 /// </summary>
-public sealed class StreamingDecoder(ITokenizer tokenizer)
+internal sealed class StreamingDecoder(ITokenizer tokenizer)
 {
     readonly System.Text.Decoder _utf8 = System.Text.Encoding.UTF8.GetDecoder();
 

@@ -30,7 +30,7 @@ public sealed record Checkpoint(string Directory, long Step, JsonObject State)
 /// The previous checkpoint is deleted only after the new one is complete, so kill -9 at any instant leaves a resumable
 /// run; <see cref="Recover"/> deletes partial folders and temp files and publishes the newest checkpoint again.
 /// </summary>
-public static class CheckpointStore
+internal static class CheckpointStore
 {
     public const string StateDir = "training_state", StateFile = "state.json", ModelFolder = "model";
     const string Prefix = "step-", PartialSuffix = ".partial";

@@ -9,7 +9,6 @@ using GenSharp.IO;
 using GenSharp.Imaging;
 using GenSharp.Models;
 using GenSharp.Pipelines;
-using GenSharp.Reporting;
 using GenSharp.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;

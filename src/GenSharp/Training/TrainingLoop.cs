@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Imaging;
 using GenSharp.IO;
-using GenSharp.Reporting;
 using static TorchSharp.torch;
 
 namespace GenSharp.Training;
@@ -16,7 +15,7 @@ namespace GenSharp.Training;
 /// </summary>
 public sealed class TrainingLoop : IDisposable
 {
-    public const string MetricsLog = "metrics.jsonl", MetricsSummary = "metrics.json", LossPlot = "loss.png", SamplesImage = "samples.png";
+    public const string MetricsLog = "metrics.jsonl", MetricsSummary = "metrics.json", SamplesImage = "samples.png";
 
     readonly string _dir;
     readonly RunInfo _run;
@@ -33,6 +32,9 @@ public sealed class TrainingLoop : IDisposable
     }
 
     public ITrainingTask Task { get; }
+
+    /// <summary>Files drawn from the curves into every checkpoint (loss.png: GenSharp.Plotting's LossPlot).</summary>
+    public IList<ICheckpointReport> Reports { get; } = new List<ICheckpointReport>();
     public long Step => _step;
     public long Steps => Task.Schedule.Steps;
     public string Directory => _dir;
@@ -185,7 +187,8 @@ public sealed class TrainingLoop : IDisposable
             WriteSummary(Path.Combine(model, MetricsSummary), last);
             var series = new List<(string, IReadOnlyList<(long, double)>)> { ("loss", _curve.Select(p => (p.Step, p.Loss)).ToList()) };
             series.AddRange(_series.Where(e => !e.Key.EndsWith("grad_norm")).Select(e => (e.Key, (IReadOnlyList<(long, double)>)e.Value)));
-            if (_curve.Count > 0) LossCurve.SaveSeries(Path.Combine(model, LossPlot), series, $"{name} — step {_step}", "loss");
+            if (_curve.Count > 0)
+                foreach (var report in Reports) report.Write(model, new TrainingCurves($"{name} — step {_step}", _step, series));
         });
     }
 

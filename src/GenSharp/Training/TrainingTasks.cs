@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GenSharp.Training;
 
 /// <summary>Reopens a checkpoint's task by the kind recorded in its state.json.</summary>
-public static class TrainingTasks
+internal static class TrainingTasks
 {
     public static ITrainingTask Open(string? kind, Checkpoint checkpoint, string dir, Device device, int? steps) => kind switch
     {

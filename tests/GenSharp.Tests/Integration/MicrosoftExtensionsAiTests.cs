@@ -1,5 +1,5 @@
 using System.Text;
-using GenSharp.Integration;
+using GenSharp.Extensions.AI;
 using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Tests.Cli;

@@ -19,7 +19,11 @@ public sealed class ImageTrainingTests : TempDirectoryTest
     {
         var opt = new DiffusionTrainOptions { Steps = 60, BatchSize = 16, LearningRate = 2e-3, MinLr = 2e-3, WarmupSteps = 5, CheckpointInterval = 30, LogInterval = 1 };
         var full = Path.Combine(_dir, "full");
-        using (var t = DiffusionTrainer.Create(full, Tiny, ImageData.FashionMnistName, opt, "test", CPU)) t.Run();
+        using (var t = DiffusionTrainer.Create(full, Tiny, ImageData.FashionMnistName, opt, "test", CPU))
+        {
+            t.Reports.Add(new GenSharp.Plotting.LossPlot());
+            t.Run();
+        }
         var losses = Losses(full);
         Assert.True(losses.TakeLast(10).Average() < 0.7 * losses.Take(10).Average(), $"loss {losses.Take(10).Average():F3} → {losses.TakeLast(10).Average():F3}");
         foreach (var f in new[] { "config.json", "model.safetensors", "scheduler_config.json", "samples.png", "loss.png", "README.md" })
@@ -70,7 +74,11 @@ public sealed class ImageTrainingTests : TempDirectoryTest
         var config = new GanConfig { Channels = 8, LatentDim = 16 };
         var opt = new GanTrainOptions { Steps = 30, BatchSize = 16, LearningRate = 1e-3, CheckpointInterval = 15, LogInterval = 1 };
         var full = Path.Combine(_dir, "gan");
-        using (var run = GanTrainer.Create(full, config, ImageData.FashionMnistName, opt, "test", CPU)) run.Run();
+        using (var run = GanTrainer.Create(full, config, ImageData.FashionMnistName, opt, "test", CPU))
+        {
+            run.Reports.Add(new GenSharp.Plotting.LossPlot());
+            run.Run();
+        }
         var lines = File.ReadLines(Path.Combine(full, TrainingLoop.MetricsLog)).Select(l => JsonNode.Parse(l)!).ToArray();
         // Hinge loss starts at 2 (D outputs ≈ 0) and falls as D separates real from generated images.
         Assert.InRange((double)lines[0]["loss"]!, 1.5, 2.5);

@@ -41,6 +41,7 @@ public sealed class LmTrainerTests : IDisposable
     public void LossFallsOnATinyModel()
     {
         using var t = NewTrainer("falls", Fast with { Steps = 60, EvalInterval = 60, EvalIters = 4 });
+        t.Reports.Add(new GenSharp.Plotting.LossPlot());
         double before = ((LmTrainer)t.Task).EstimateLoss(false);
         var result = t.Run();
         Assert.True(result.TrainLoss < before - 0.8, $"loss {before:F3} → {result.TrainLoss:F3}");

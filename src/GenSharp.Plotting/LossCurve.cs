@@ -1,6 +1,6 @@
 using GenSharp.IO;
 
-namespace GenSharp.Reporting;
+namespace GenSharp.Plotting;
 
 /// <summary>Renders training and validation loss against step as a PNG.</summary>
 public static class LossCurve

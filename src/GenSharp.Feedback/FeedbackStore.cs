@@ -5,12 +5,6 @@ using Microsoft.Data.Sqlite;
 
 namespace GenSharp.Feedback;
 
-/// <summary>A 👍/👎 on one answer.</summary>
-public sealed record Rating(string Model, IReadOnlyList<ChatMessage> Prompt, string Response, int Value, JsonObject? Settings);
-
-/// <summary>An A/B pick: two answers to the same conversation, the user's preferred one first.</summary>
-public sealed record Comparison(string Model, IReadOnlyList<ChatMessage> Prompt, string Chosen, string Rejected, JsonObject? Settings);
-
 /// <summary>
 /// Human feedback in an embedded SQLite database (WAL journal; each write is one transaction): ratings and
 /// comparisons with the conversation, the answers, the model, its sampling settings and the time. Exports

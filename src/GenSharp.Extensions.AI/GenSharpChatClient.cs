@@ -4,7 +4,7 @@ using GenSharp.Sampling;
 using Microsoft.Extensions.AI;
 using GsChatMessage = GenSharp.Tokenizers.ChatMessage;
 
-namespace GenSharp.Integration;
+namespace GenSharp.Extensions.AI;
 
 /// <summary>
 /// A local GenSharp chat model as a Microsoft.Extensions.AI <see cref="IChatClient"/>, so an app written against
@@ -64,25 +64,4 @@ public sealed class GenSharpChatClient(ChatPipeline chat, string modelId) : ICha
     }
 
     static ChatFinishReason Finish(FinishReason f) => f == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
-}
-
-/// <summary>A local language model's mean-pooled hidden states as a Microsoft.Extensions.AI embedding generator.</summary>
-public sealed class GenSharpEmbeddingGenerator(TextEmbeddingPipeline embedder, string modelId) : IEmbeddingGenerator<string, Embedding<float>>
-{
-    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
-        CancellationToken cancellationToken = default)
-    {
-        if (options?.Dimensions is { } d && d != embedder.Dimensions) throw new ArgumentException($"this model's embeddings have {embedder.Dimensions} dimensions (asked for {d})");
-        var texts = values.ToArray();
-        var vectors = await Task.Run(() => texts.Select(t => { cancellationToken.ThrowIfCancellationRequested(); return embedder.Embed(t); }).ToArray(), cancellationToken)
-            .ConfigureAwait(false);
-        return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = DateTimeOffset.UtcNow }));
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is not null ? null
-        : serviceType == typeof(EmbeddingGeneratorMetadata) ? new EmbeddingGeneratorMetadata("gensharp", null, modelId, embedder.Dimensions)
-        : serviceType.IsInstanceOfType(this) ? this : null;
-
-    public void Dispose() { }
 }
