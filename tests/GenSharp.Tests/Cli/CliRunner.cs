@@ -20,6 +20,14 @@ static class CliRunner
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>The repository root (the folder holding GenSharp.slnx) above the test binary.</summary>
+    public static string Repo()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "GenSharp.slnx"))) return d.FullName;
+        throw new DirectoryNotFoundException("GenSharp.slnx not found above the test binary");
+    }
+
     /// <summary>The bundled model directory, found above the test binary.</summary>
     public static string Bundled(string name = "shakespeare-char")
     {

@@ -110,7 +110,7 @@ public sealed class CliTests : TempDirectoryTest
         Directory.CreateDirectory(Path.Combine(root, "scripts"));
         Directory.CreateDirectory(Path.Combine(root, ".build"));
         foreach (var d in new[] { "src", "tests", "bench" }) Directory.CreateDirectory(Path.Combine(root, d));
-        var repo = Path.GetDirectoryName(Path.GetDirectoryName(CliRunner.Bundled()))!;
+        var repo = CliRunner.Repo();
         File.Copy(Path.Combine(repo, "scripts", "setup.sh"), Path.Combine(root, "scripts", "setup.sh"));
         File.WriteAllText(Path.Combine(root, ".build", "setup.stamp"), "");
         var psi = new ProcessStartInfo("bash", [Path.Combine(root, "scripts", "setup.sh")]) { RedirectStandardError = true, RedirectStandardOutput = true };
