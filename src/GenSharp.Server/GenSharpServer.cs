@@ -28,8 +28,8 @@ public static class GenSharpServer
         {
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
             k.AddServerHeader = false;
-            if (options.Host == "localhost") k.ListenLocalhost(options.Port);
-            else if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port);
+            if (options.Host == "localhost") k.ListenLocalhost(options.Port, l => l.Use(ParserErrorBodies.Use));
+            else if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port, l => l.Use(ParserErrorBodies.Use));
             else throw new ArgumentException($"--host must be an IP address or localhost (got '{options.Host}')");
         });
         builder.Services.AddSingleton(models);

@@ -18,6 +18,11 @@ sealed class Security(ServerOptions options)
     public async Task Invoke(HttpContext ctx, Func<Task> next)
     {
         var host = ctx.Request.Host.Host;
+        if (string.IsNullOrEmpty(host))
+        {
+            await ApiError.Write(ctx, 400, "the Host header is empty; send the server's address (e.g. Host: 127.0.0.1:8080)", "invalid_request_error");
+            return;
+        }
         if (!_anyHost && !Loopback.Contains(host, StringComparer.OrdinalIgnoreCase) && !host.Equals(options.Host, StringComparison.OrdinalIgnoreCase)
             && !options.AllowedHosts.Contains(host, StringComparer.OrdinalIgnoreCase))
         {

@@ -20,6 +20,28 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
         JsonSerializer.Deserialize(await r.Content.ReadAsStringAsync(), OpenAiJson.Default.ErrorResponse)!;
 
     [Theory]
+    [InlineData("GET /v1/mo%00dels HTTP/1.1\r\nHost: {0}\r\n\r\n", "refused before it was read")]   // Kestrel's parser: NUL in the path
+    [InlineData("GET /health HTTP/1.1\r\n\r\n", "refused before it was read")]                         // Kestrel's parser: no Host
+    [InlineData("GET /health HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n", "the Host header is empty")]
+    public async Task RequestsRefusedBeforeTheEndpointsStillGetOpenAisErrorBody(string request, string message)
+    {
+        var uri = new Uri(server.Address);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(uri.Host, uri.Port);
+        using var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(string.Format(request, uri.Authority)));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        Assert.Equal("HTTP/1.1 400 Bad Request", await reader.ReadLineAsync());
+        var rest = await reader.ReadToEndAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Contains("Content-Type: application/json", rest);
+        var body = rest[(rest.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        if (body.Contains("\r\n")) body = body.Split("\r\n")[1];   // a chunked body: size line, then the JSON
+        var error = JsonSerializer.Deserialize(body, OpenAiJson.Default.ErrorResponse)!;
+        Assert.Equal("invalid_request_error", error.Error.Type);
+        Assert.Contains(message, error.Error.Message);
+    }
+
+    [Theory]
     [InlineData("POST", "/v1/models", "GET")]
     [InlineData("PUT", "/health", "GET")]
     [InlineData("DELETE", "/v1/models/shakespeare-char", "GET")]
