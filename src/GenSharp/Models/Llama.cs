@@ -219,8 +219,17 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         var (cos, sin) = Rope.Tables(arange(T, device: inputIds.device), _config.HeadDim, _config.RopeTheta);
         (cos, sin) = (cos.unsqueeze(1), Rope.SignedSin(sin).unsqueeze(1));                  // (T, 1, hs): broadcast over heads
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
-        foreach (var layer in layers) x = layer.forward(x, cos, sin);
+        foreach (var layer in layers) x = Layer(() => layer.forward(x, cos, sin));
         return norm.forward(x);
+    }
+
+    // One layer's temporaries (attention weights, MLP activations) are freed when it returns, not at the end of the
+    // caller's scope: without it a no-grad forward of B×T tokens holds every layer's at once (0.8 GB for eval's default
+    // batch on the bundled model). Autograd keeps what backward needs on its own.
+    static Tensor Layer(Func<Tensor> forward)
+    {
+        using var scope = NewDisposeScope();
+        return forward().MoveToOuterDisposeScope();
     }
 
     /// <summary>Hidden states (B, T, C) of the new tokens of a cached step; positions come from the cache.</summary>
@@ -229,7 +238,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         var (cos, sin) = Rope.Tables(cache.Positions, _config.HeadDim, _config.RopeTheta);  // (B, T, hs)
         (cos, sin) = (cos.unsqueeze(2), Rope.SignedSin(sin).unsqueeze(2));                 // (B, T, 1, hs)
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
-        foreach (var layer in layers) x = layer.Forward(x, cos, sin, cache);
+        foreach (var layer in layers) x = Layer(() => layer.Forward(x, cos, sin, cache));
         return norm.forward(x);
     }
 }
