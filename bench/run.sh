@@ -29,3 +29,4 @@ for s in 10 25 50; do run "image-ddim$s" "$g" eval image --model "$root/models/f
 run image-ddim25-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --steps 25
 run image-ddpm1000-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --sampler ddpm
 run serve "$bench" serve
+run shared-cores "$root/bench/shared-cores.sh"

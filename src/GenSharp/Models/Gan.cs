@@ -44,7 +44,7 @@ public sealed record GanConfig
 /// A convolution or linear layer whose weight is divided by its largest singular value σ, estimated by one
 /// power-iteration step per training forward pass (Miyato et al. 2018, Algorithm 1); u persists as a buffer.
 /// </summary>
-public sealed class SpectralNorm : Module<Tensor, Tensor>
+internal sealed class SpectralNorm : Module<Tensor, Tensor>
 {
     readonly Parameter weight;
     readonly Parameter bias;
@@ -134,7 +134,7 @@ public sealed class GanGenerator : Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>Images (B, C, H, W) and class ids (B) → realness logits (B).</summary>
-public sealed class GanDiscriminator : Module<Tensor, Tensor, Tensor>
+internal sealed class GanDiscriminator : Module<Tensor, Tensor, Tensor>
 {
     readonly Sequential features;
     readonly SpectralNorm head;

@@ -26,7 +26,7 @@ static class Inference
 }
 
 /// <summary>Root-mean-square layer norm (Zhang &amp; Sennrich 2019), computed in fp32 like HF's LlamaRMSNorm.</summary>
-public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
+internal sealed class LlamaRMSNorm : Module<Tensor, Tensor>
 {
     readonly Parameter weight;
     readonly double _eps;
@@ -46,7 +46,7 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
 }
 
 /// <summary>Rotary position embedding in HF's rotate-half layout: the two halves of each head are the pairs.</summary>
-public static class Rope
+internal static class Rope
 {
     /// <summary>cos and sin tables for <paramref name="positions"/> of any shape (…), each (…, head_dim).</summary>
     public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta)
@@ -76,7 +76,7 @@ public static class Rope
 }
 
 /// <summary>Causal self-attention with rotary positions and optional grouped-query K/V heads.</summary>
-public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
+internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
 {
     readonly Linear q_proj, k_proj, v_proj, o_proj;
     readonly int _heads, _kvHeads, _headDim, _layer;
@@ -141,7 +141,7 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
 }
 
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)) (Shazeer 2020).</summary>
-public sealed class LlamaMLP : Module<Tensor, Tensor>
+internal sealed class LlamaMLP : Module<Tensor, Tensor>
 {
     readonly Linear gate_proj, up_proj, down_proj;
 
@@ -163,7 +163,7 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
 }
 
 /// <summary>Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
-public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
+internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
 {
     readonly LlamaRMSNorm input_layernorm;
     readonly LlamaAttention self_attn;

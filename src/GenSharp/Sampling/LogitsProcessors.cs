@@ -32,7 +32,7 @@ public interface ILogitsProcessor
 }
 
 /// <summary>Adds a fixed bias to chosen logits (OpenAI <c>logit_bias</c>).</summary>
-public sealed class LogitBiasProcessor(IReadOnlyDictionary<int, float> bias) : ILogitsProcessor
+internal sealed class LogitBiasProcessor(IReadOnlyDictionary<int, float> bias) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -41,7 +41,7 @@ public sealed class LogitBiasProcessor(IReadOnlyDictionary<int, float> bias) : I
 }
 
 /// <summary>Makes tokens impossible.</summary>
-public sealed class BannedTokensProcessor(IReadOnlyList<int> banned) : ILogitsProcessor
+internal sealed class BannedTokensProcessor(IReadOnlyList<int> banned) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -50,7 +50,7 @@ public sealed class BannedTokensProcessor(IReadOnlyList<int> banned) : ILogitsPr
 }
 
 /// <summary>CTRL's repetition penalty (Keskar et al. 2019, eq. in §4.1): seen tokens' logits divided by r when positive, multiplied when negative.</summary>
-public sealed class RepetitionPenaltyProcessor(double penalty) : ILogitsProcessor
+internal sealed class RepetitionPenaltyProcessor(double penalty) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -60,7 +60,7 @@ public sealed class RepetitionPenaltyProcessor(double penalty) : ILogitsProcesso
 }
 
 /// <summary>OpenAI's presence and frequency penalties: l −= presence·[c &gt; 0] + frequency·c over generated counts c.</summary>
-public sealed class PresenceFrequencyPenaltyProcessor(double presence, double frequency) : ILogitsProcessor
+internal sealed class PresenceFrequencyPenaltyProcessor(double presence, double frequency) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -69,13 +69,13 @@ public sealed class PresenceFrequencyPenaltyProcessor(double presence, double fr
 }
 
 /// <summary>Divides logits by the temperature (&gt; 0).</summary>
-public sealed class TemperatureProcessor(double temperature) : ILogitsProcessor
+internal sealed class TemperatureProcessor(double temperature) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history) => TensorPrimitives.Divide(logits, (float)temperature, logits);
 }
 
 /// <summary>Keeps the k largest logits (ties with the k-th kept too).</summary>
-public sealed class TopKProcessor(int k) : ILogitsProcessor
+internal sealed class TopKProcessor(int k) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -86,7 +86,7 @@ public sealed class TopKProcessor(int k) : ILogitsProcessor
 }
 
 /// <summary>Nucleus sampling (Holtzman et al. 2020, eq. 3): keeps the smallest most-likely set whose probability is ≥ p.</summary>
-public sealed class TopPProcessor(double p) : ILogitsProcessor
+internal sealed class TopPProcessor(double p) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -99,7 +99,7 @@ public sealed class TopPProcessor(double p) : ILogitsProcessor
 /// Locally typical sampling (Meister et al. 2023, eq. 7): rank tokens by |−log p − H| (H = entropy) and keep
 /// the smallest set, in that order, whose probability is ≥ τ.
 /// </summary>
-public sealed class TypicalPProcessor(double tau) : ILogitsProcessor
+internal sealed class TypicalPProcessor(double tau) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
@@ -115,7 +115,7 @@ public sealed class TypicalPProcessor(double tau) : ILogitsProcessor
 }
 
 /// <summary>Min-p sampling (Nguyen et al. 2024): keeps tokens with p ≥ min_p · p_max.</summary>
-public sealed class MinPProcessor(double minP) : ILogitsProcessor
+internal sealed class MinPProcessor(double minP) : ILogitsProcessor
 {
     public void Process(Span<float> logits, TokenHistory history)
     {
