@@ -46,23 +46,12 @@ static class AnomalyCommand
             var (data, names) = ImageData.LoadInputs(r.GetValue(images)!, c.ImageSize, c.InChannels);
             using (data)
             {
-                var scores = vae.NegativeElbo(data, k, r.GetValue(seed));
+                AnomalyReport report;
+                try { report = AnomalyScores.Score(vae, data, k, r.GetValue(seed), r.GetValue(anomalous)); }
+                catch (ArgumentException e) when (e.Message.StartsWith("AUROC")) { throw new UserError($"{e.Message} among --images"); }
+                var (scores, order, className, auroc, byClass) = (report.Scores, report.Ranking, report.AnomalousClass, report.Auroc, report.ByClass);
                 var labels = data.Labels.data<long>().ToArray();
                 string Class(int i) => data.ClassNames[(int)labels[i]];
-
-                // AUROC when an anomalous class is named, or when the VAE held one out and these images include it.
-                var className = r.GetValue(anomalous) ?? (c.HeldOutClass is { } h && data.ClassNames.Contains(h, StringComparer.OrdinalIgnoreCase) ? h : null);
-                double? auroc = null;
-                if (className is not null)
-                {
-                    int a = ClassNames.Index(data.ClassNames, className);
-                    className = data.ClassNames[a];
-                    var positive = labels.Select(l => l == a).ToArray();
-                    if (positive.All(p => p) || !positive.Any(p => p))
-                        throw new UserError($"AUROC needs images of class '{className}' and of other classes among --images");
-                    auroc = Auroc.Compute(scores, positive);
-                }
-                var order = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ToArray();
                 if (r.GetValue(csv) is { } path)
                 {
                     var sb = new StringBuilder("name,class,negative_elbo_nats\n");
@@ -74,22 +63,20 @@ static class AnomalyCommand
                     using var s = NewDisposeScope();
                     ImageGrid.Save(g, data.Batch([.. order.Take(topN).Select(i => (long)i)], CPU).X, columns: Math.Min(topN, 10), scale: 3);
                 }
-                var byClass = data.ClassNames.Select((name, ci) => (name, idx: Enumerable.Range(0, scores.Length).Where(i => labels[i] == ci).ToArray()))
-                    .Where(x => x.idx.Length > 0).Select(x => (x.name, count: x.idx.Length, mean: x.idx.Average(i => scores[i]))).ToArray();
                 if (r.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(new
                     {
                         images = scores.Length, samples = k, anomalous_class = className, auroc,
-                        mean_score_by_class = byClass.ToDictionary(x => x.name, x => x.mean),
+                        mean_score_by_class = byClass.ToDictionary(x => x.Class, x => x.MeanScore),
                         top = order.Take(topN).Select(i => new { name = names[i], @class = Class(i), score = scores[i] }),
                     }));
                     return 0;
                 }
-                if (byClass.Length > 1)
+                if (byClass.Count > 1)
                 {
                     var table = new Table().AddColumns("class", "images", "mean −ELBO (nats)");
-                    foreach (var (name, count, mean) in byClass.OrderByDescending(x => x.mean))
+                    foreach (var (name, count, mean) in byClass.OrderByDescending(x => x.MeanScore))
                         table.AddRow(Markup.Escape(name) + (name == className ? " [bold](anomalous)[/]" : ""), $"{count:N0}", $"{mean:F2}");
                     AnsiConsole.Write(table);
                 }

@@ -5,9 +5,6 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 
-/// <summary>What a model directory holds, by its config's <c>model_type</c>.</summary>
-public enum ModelKind { Language, Image, Classifier }
-
 /// <summary>
 /// The one way to open a model directory (like transformers' AutoModel and diffusers' AutoPipeline): config.json is read
 /// once, the kind is decided once from <c>model_type</c>, every value is checked before anything is allocated, and the

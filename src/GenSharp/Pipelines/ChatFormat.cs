@@ -3,25 +3,6 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Pipelines;
 
-/// <summary>What to do when a conversation does not fit the context with room for the reply.</summary>
-public enum ContextPolicy
-{
-    /// <summary>Drop the oldest turns (never the system messages) until it fits: a chat session that goes on.</summary>
-    DropOldestTurns,
-    /// <summary>Refuse with <see cref="ContextLengthExceededException"/>: an API whose callers manage their own history (OpenAI's 400).</summary>
-    Reject,
-}
-
-/// <summary>The conversation does not fit the model's context (OpenAI's <c>context_length_exceeded</c>).</summary>
-public sealed class ContextLengthExceededException(string message, int promptTokens, int context) : ArgumentException(message)
-{
-    public int PromptTokens => promptTokens;
-    public int Context => context;
-}
-
-/// <summary>A conversation rendered and encoded for a model, and how many old turns were dropped to fit.</summary>
-public sealed record ChatPrompt(string Text, int[] Tokens, int DroppedTurns);
-
 /// <summary>
 /// The one chat path from messages to prompt tokens: checks the conversation, renders it with the model's template, encodes
 /// it, applies the context policy, and adds the template's stop sequences. <c>gensharp chat</c>, the server and

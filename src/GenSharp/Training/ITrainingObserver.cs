@@ -1,11 +1,5 @@
 namespace GenSharp.Training;
 
-/// <summary>Progress of one training step as the loop reports it.</summary>
-public sealed record StepMetrics(long Step, long TotalSteps, double Loss, double Lr, double GradNorm, double StepMs, double ItemsPerSecond);
-
-/// <summary>The held-out metrics of an evaluation at a step.</summary>
-public sealed record EvalMetrics(long Step, IReadOnlyList<(string Name, double Value)> Values);
-
 /// <summary>Receives progress from the <see cref="TrainingLoop"/>; every method is optional.</summary>
 public interface ITrainingObserver
 {

@@ -20,6 +20,15 @@ public sealed class ArchitectureTests
         Types().That().ResideInNamespaceMatching($"^GenSharp\\.({string.Join("|", namespaces)})$").As(string.Join(", ", namespaces));
 
     [Fact]
+    public void TheCorePullsNoPlottingStorageOrAdapterLibraries()
+    {
+        var references = typeof(LlamaForCausalLM).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+        foreach (var moved in new[] { "ScottPlot", "Microsoft.Data.Sqlite", "Microsoft.Extensions.AI.Abstractions", "Microsoft.AspNetCore" })
+            Assert.DoesNotContain(references, r => r.StartsWith(moved, StringComparison.Ordinal));
+        Assert.Contains("TorchSharp", references);   // the check reads real references
+    }
+
+    [Fact]
     public void NamespacesHaveNoCycles() =>
         SliceRuleDefinition.Slices().Matching("GenSharp.(*)").Should().BeFreeOfCycles().Check(Core);
 

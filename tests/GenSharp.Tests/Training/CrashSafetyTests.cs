@@ -7,7 +7,7 @@ using GenSharp.Training;
 namespace GenSharp.Tests.Training;
 
 /// <summary>Kill -9 at every file boundary of a checkpoint, with real processes, and resume each time.</summary>
-public sealed class CrashSafetyTests : TempDirectoryTest
+public sealed class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output) : TempDirectoryTest
 {
     static (int Code, string Out, string Err) Train(string data, string dir, string? killAt, params string[] extra)
     {
@@ -51,6 +51,7 @@ public sealed class CrashSafetyTests : TempDirectoryTest
             if (Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories).Length > 0) failures.Add($"boundary {n}: temp files left");
             Directory.Delete(dir, recursive: true);
         }
+        output.WriteLine($"killed at each of {boundaries} file boundaries; every run resumed to the uninterrupted model");
         Assert.True(boundaries >= 20, $"only {boundaries} boundaries were found");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
