@@ -22,12 +22,12 @@ static class DemoCommand
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = Cli.FindShipped(BundledModel);
-            var (model, tokenizer) = ModelDirectory.Load(dir);
-            AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(model)}").LeftJustified());
+            var pipeline = AutoPipeline.OpenText(dir, overflow: ContextOverflow.Slide);
+            AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(pipeline.Model)}").LeftJustified());
             PrintMetrics(dir);
             var text = r.GetValue(prompt)!;
             var options = new GenerationOptions { Temperature = 0.8, MaxTokens = r.GetValue(maxTokens), Seed = r.GetValue(seed) };
-            var chunks = new TextGenerationPipeline(model, tokenizer, ContextOverflow.Slide).Stream(text, options);   // validates first
+            var chunks = pipeline.Stream(text, options);   // validates first
             Console.Write(text);
             foreach (var chunk in chunks)
                 Console.Write(chunk.Text);
@@ -46,14 +46,14 @@ static class DemoCommand
     static void DrawClasses(string path, long seed)
     {
         var dir = Cli.FindShipped(ImageCommands.BundledDiffusion);
-        var pipeline = DiffusionPipeline.Load(dir);
-        AnsiConsole.Write(new Rule($"[bold]{ImageCommands.BundledDiffusion}[/] — U-Net, {pipeline.Model.ParameterCount:N0} parameters").LeftJustified());
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         var s = new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 3, Seed = seed };
-        using var images = pipeline.Generate(DiffusionPipeline.OnePerClass(pipeline.Model.Config, 1), s);
+        var generator = AutoPipeline.OpenImages(dir, sampling: s);
+        AnsiConsole.Write(new Rule($"[bold]{ImageCommands.BundledDiffusion}[/] — {generator.Description}").LeftJustified());
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var images = generator.Generate([.. Enumerable.Range(0, Math.Max(1, generator.NumClasses))], seed);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         Imaging.ImageGrid.Save(path, images, columns: 10, scale: 4);
-        AnsiConsole.MarkupLineInterpolated($"one image per class ({string.Join(", ", pipeline.Model.Config.ClassNames ?? [])}), DDIM 25 steps, guidance 3, {sw.Elapsed.TotalSeconds:F1} s:");
+        AnsiConsole.MarkupLineInterpolated($"one image per class ({string.Join(", ", generator.ClassNames ?? [])}), {sw.Elapsed.TotalSeconds:F1} s:");
         AnsiConsole.MarkupLineInterpolated($"  [bold]{Path.GetFullPath(path)}[/]");
     }
 

@@ -11,28 +11,26 @@ namespace GenSharp.Server.Endpoints;
 /// <summary><c>POST /v1/completions</c>: raw text continuation, one or several prompts, streamed (SSE) or whole.</summary>
 static class CompletionsEndpoints
 {
-    const int MaxPrompts = 16;
-
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/completions", Handle);
 
     static async Task Handle(HttpContext ctx, ModelRegistry models)
     {
         var cancel = ctx.RequestAborted;
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
-        var model = TextGeneration.Model(req, models);
-        var prompts = req.Strings("prompt", MaxPrompts) ?? throw ApiException.BadRequest("'prompt' is required", "prompt");
-        if (prompts.Count == 0) throw ApiException.BadRequest("'prompt' must not be an empty array", "prompt");
+        var request = RequestReader.Completion(req);
+        var model = TextGeneration.Model(request.Model, models);
+        var prompts = request.Prompt;
         var encoded = prompts.Select((p, i) =>
         {
             try { return GenerationEngine.EncodePrompt(model.Tokenizer, p, int.MaxValue); }
-            catch (ArgumentException e) { throw ApiException.BadRequest(prompts.Count > 1 ? $"prompt[{i}]: {e.Message}" : e.Message, "prompt"); }
+            catch (ArgumentException e) { throw ApiException.BadRequest(prompts.Length > 1 ? $"prompt[{i}]: {e.Message}" : e.Message, "prompt"); }
         }).ToArray();
-        var options = encoded.Select(ids => TextGeneration.Options(req, model, ids.Length, chat: false)).ToArray();
-        if (options[0].N * prompts.Count > model.Capacity)
-            throw ApiException.BadRequest($"{prompts.Count} prompts × n = {options[0].N} exceeds this model's {model.Capacity} sequence slots", "n");
-        bool stream = req.Bool("stream");
-        bool includeUsage = stream && TextGeneration.IncludeUsage(req);
-        bool echo = req.Bool("echo");
+        var options = encoded.Select(ids => TextGeneration.Options(request, model, ids.Length, request.Logprobs is not null, request.Logprobs ?? 0, "prompt")).ToArray();
+        if (options[0].N * prompts.Length > model.Capacity)
+            throw ApiException.BadRequest($"{prompts.Length} prompts × n = {options[0].N} exceeds this model's {model.Capacity} sequence slots", "n");
+        bool stream = request.Stream == true;
+        bool includeUsage = stream && request.StreamOptions?.IncludeUsage == true;
+        bool echo = request.Echo == true;
         string id = TextGeneration.NewId("cmpl");
         long created = TextGeneration.Now();
         int n = options[0].N;
@@ -41,7 +39,7 @@ static class CompletionsEndpoints
         if (!stream)
         {
             var choices = new List<TextCompletion.TextChoice>();
-            for (int p = 0; p < prompts.Count; p++)
+            for (int p = 0; p < prompts.Length; p++)
                 foreach (var s in await TextGeneration.Collect(streams[p], cancel))
                 {
                     completion += s.Tokens.Count;
@@ -55,7 +53,7 @@ static class CompletionsEndpoints
         TextGeneration.BeginEventStream(ctx.Response);
         Task Send(int index, string text, TextCompletion.LegacyLogprobs? logprobs, string? finish) => TextGeneration.SendEvent(ctx.Response,
             new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion, cancel);
-        for (int p = 0; p < prompts.Count; p++)
+        for (int p = 0; p < prompts.Length; p++)
         {
             if (echo) for (int i = 0; i < n; i++) await Send(p * n + i, prompts[p], null, null);
             await foreach (var e in streams[p].ReadAllAsync(cancel))   // later prompts keep decoding meanwhile; their events wait in their channels

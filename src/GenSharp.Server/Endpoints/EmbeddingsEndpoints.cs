@@ -20,7 +20,7 @@ static class EmbeddingsEndpoints
     {
         var cancel = ctx.RequestAborted;
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
-        var model = TextGeneration.Model(req, models);
+        var model = TextGeneration.Model(req.RequiredString("model"), models);
         var inputs = req.Strings("input", MaxInputs) ?? throw ApiException.BadRequest("'input' is required", "input");
         if (inputs.Count == 0) throw ApiException.BadRequest("'input' must not be an empty array", "input");
         var format = req.OptionalString("encoding_format") ?? "float";

@@ -80,8 +80,11 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
     [Fact]
     public async Task StreamedCompletionsReportUsageWhenAsked()
     {
-        using var r = await server.Http.PostAsync("/v1/completions",
-            Json("""{"model":"shakespeare-char","prompt":"ROMEO:","max_tokens":7,"stream":true,"stream_options":{"include_usage":true},"seed":1}"""));
+        // The request is the typed record the server reads bodies into, serialized with its source-generated context.
+        var request = new CompletionRequest { Model = ServerFixture.Lm, Prompt = ["ROMEO:"], MaxTokens = 7, Stream = true, StreamOptions = new(IncludeUsage: true), Seed = 1 };
+        var body = JsonSerializer.Serialize(request, OpenAiRequestJson.Default.CompletionRequest);
+        Assert.Equal("""{"prompt":["ROMEO:"],"model":"shakespeare-char","max_tokens":7,"seed":1,"stream":true,"stream_options":{"include_usage":true}}""", body);
+        using var r = await server.Http.PostAsync("/v1/completions", Json(body));
         var events = (await r.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("data: [DONE]", events[^1]);
         var chunks = events[..^1].Select(e => JsonSerializer.Deserialize(e["data: ".Length..], OpenAiJson.Default.TextCompletion)!).ToArray();
@@ -96,8 +99,12 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
     public async Task AConversationLongerThanTheContextIsOpenAisContextLengthExceeded()
     {
         var worker = server.Models.FindLanguageModel(ServerFixture.Lm)!;
-        var turns = string.Join(",", Enumerable.Range(0, 12).Select(i => $$"""{"role":"{{(i % 2 == 0 ? "user" : "assistant")}}","content":"{{new string('a', 30)}}"}"""));
-        using var r = await server.Http.PostAsync("/v1/chat/completions", Json($$"""{"model":"shakespeare-char","messages":[{{turns}},{"role":"user","content":"and now?"}]}"""));
+        var request = new ChatCompletionRequest
+        {
+            Model = ServerFixture.Lm,
+            Messages = [.. Enumerable.Range(0, 12).Select(i => new ChatCompletionRequest.Message(i % 2 == 0 ? "user" : "assistant", new string('a', 30))), new("user", "and now?")],
+        };
+        using var r = await server.Http.PostAsync("/v1/chat/completions", Json(JsonSerializer.Serialize(request, OpenAiRequestJson.Default.ChatCompletionRequest)));
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         var e = await Error(r);
         Assert.Equal("context_length_exceeded", e.Error.Code);
