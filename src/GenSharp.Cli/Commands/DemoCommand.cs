@@ -18,11 +18,14 @@ static class DemoCommand
         var seed = Cli.Opt<long>("--seed", "Random seed", 1337);
         var prompt = Cli.Opt("--prompt", "Opening text", "ROMEO:\n");
         var imageOut = Cli.Opt("--image-out", "Where the diffusion model's grid (one image per class) goes", Path.Combine("out", "fmnist-classes.png"));
+        var compute = new ComputeFlags();
         var cmd = new Command("demo", "Run the bundled models on their defaults") { maxTokens, seed, prompt, imageOut };
+        compute.AddTo(cmd);
         cmd.SetAction(r => Cli.Run(() =>
         {
+            var device = compute.Resolve(r);
             var dir = Cli.FindShipped(BundledModel);
-            var pipeline = AutoPipeline.OpenText(dir, overflow: ContextOverflow.Slide);
+            var pipeline = AutoPipeline.OpenText(dir, device, ContextOverflow.Slide);
             AnsiConsole.Write(new Rule($"[bold]{BundledModel}[/] — {Cli.Describe(pipeline.Model)}").LeftJustified());
             PrintMetrics(dir);
             var text = r.GetValue(prompt)!;
@@ -32,7 +35,7 @@ static class DemoCommand
             foreach (var chunk in chunks)
                 Console.Write(chunk.Text);
             Console.WriteLine();
-            DrawClasses(r.GetValue(imageOut)!, r.GetValue(seed));
+            DrawClasses(r.GetValue(imageOut)!, r.GetValue(seed), device);
             AnsiConsole.Write(new Rule().LeftJustified());
             AnsiConsole.MarkupLine("more: [bold]./gensharp generate --model models/shakespeare-char --prompt \"…\"[/], " +
                                    "[bold]./gensharp generate --model models/fmnist-diffusion --class sneaker --n 8[/], " +
@@ -43,11 +46,11 @@ static class DemoCommand
     }
 
     // The bundled diffusion model draws one image of each Fashion-MNIST class.
-    static void DrawClasses(string path, long seed)
+    static void DrawClasses(string path, long seed, TorchSharp.torch.Device device)
     {
         var dir = Cli.FindShipped(ImageCommands.BundledDiffusion);
         var s = new DiffusionSampling { Sampler = "ddim", Steps = 25, Guidance = 3, Seed = seed };
-        var generator = AutoPipeline.OpenImages(dir, sampling: s);
+        var generator = AutoPipeline.OpenImages(dir, device, s);
         AnsiConsole.Write(new Rule($"[bold]{ImageCommands.BundledDiffusion}[/] — {generator.Description}").LeftJustified());
         var sw = System.Diagnostics.Stopwatch.StartNew();
         using var images = generator.Generate([.. Enumerable.Range(0, Math.Max(1, generator.NumClasses))], seed);
