@@ -98,5 +98,3 @@ static class Cli
         $"{model.Config.NumLayers} layers · {model.Config.HiddenSize} dims · {model.ParameterCount:N0} parameters · context {model.Config.MaxPositions}";
 }
 
-/// <summary>A problem with what the user asked for; printed without a stack trace.</summary>
-sealed class UserError(string message) : Exception(message);

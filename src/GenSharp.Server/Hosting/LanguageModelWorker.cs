@@ -7,9 +7,6 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Server.Hosting;
 
-/// <summary>The bounded queue is full: the caller should answer 429 and retry later.</summary>
-public sealed class ServerBusyException(string message) : Exception(message);
-
 /// <summary>
 /// One language model served to many requests: a dedicated thread owns the model and its <see cref="GenerationEngine"/>
 /// and, between decode steps, admits queued requests (while slots are free), drops cancelled ones and runs other

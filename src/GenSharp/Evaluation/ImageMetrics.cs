@@ -4,9 +4,6 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Evaluation;
 
-/// <summary>Quality of a set of images as seen by the Fashion-MNIST classifier.</summary>
-public sealed record ImageScores(int Count, double Fid, double InceptionScore, double? ClassAccuracy);
-
 /// <summary>
 /// FID-FMNIST: the Fréchet distance (Heusel et al. 2017, eq. 6) between Gaussians fitted to classifier
 /// features of generated and real images, d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½), computed in

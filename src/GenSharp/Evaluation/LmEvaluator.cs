@@ -5,9 +5,6 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Evaluation;
 
-/// <summary>Held-out likelihood of a text: loss in nats per token, perplexity, bits per token and per character.</summary>
-public sealed record LmEvalReport(long Tokens, long Characters, double Loss, double Perplexity, double BitsPerToken, double BitsPerCharacter);
-
 /// <summary>Scores every token of a text once, in consecutive non-overlapping context windows.</summary>
 public static class LmEvaluator
 {

@@ -6,13 +6,6 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Evaluation;
 
-/// <summary>log p(continuation | prompt): the total, per token, and the token count (for perplexity: exp(−total / count)).</summary>
-public sealed record ContinuationScore(double LogLikelihood, IReadOnlyList<TokenLogprob> Tokens)
-{
-    public int Count => Tokens.Count;
-    public double Perplexity => Math.Exp(-LogLikelihood / Count);
-}
-
 /// <summary>
 /// Scores a continuation given a prompt in one forward pass — for reward reranking, RAG evaluation and
 /// watermark detection. The prompt and the continuation are tokenized separately, so the continuation's

@@ -6,17 +6,6 @@ using static TorchSharp.torch;
 
 namespace GenSharp.IO;
 
-/// <summary>A file that is not a valid safetensors file; the message names the file and the problem.</summary>
-public sealed class SafeTensorsFormatException(string path, string problem)
-    : Exception($"{path}: not a valid safetensors file: {problem}")
-{
-    public string Path { get; } = path;
-    public string Problem { get; } = problem;
-}
-
-/// <summary>One tensor entry of a safetensors header.</summary>
-public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End);
-
 /// <summary>
 /// Reader and writer for the safetensors format (https://huggingface.co/docs/safetensors):
 /// u64 little-endian header length N, N bytes of UTF-8 JSON, then the raw little-endian data buffer.

@@ -5,20 +5,6 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Pipelines;
 
-/// <summary>One generated text of a request, with the tokens behind it and, if asked, their log-probabilities.</summary>
-public sealed record Choice(int Index, string Text, FinishReason Finish, IReadOnlyList<int> Tokens, IReadOnlyList<TokenLogprob>? Logprobs, double? BeamScore = null);
-
-/// <summary>Token counts of a request (completion counts every sampled token, an EOS too).</summary>
-public sealed record Usage(int PromptTokens, int CompletionTokens)
-{
-    public int TotalTokens => PromptTokens + CompletionTokens;
-}
-
-public sealed record GenerationResult(IReadOnlyList<Choice> Choices, Usage Usage);
-
-/// <summary>A streamed piece of choice <see cref="Index"/>: new text, its token's log-probability, and at the end the finish reason and usage.</summary>
-public sealed record GenerationChunk(int Index, string Text, TokenLogprob? Logprob, FinishReason? Finish, Usage? Usage = null);
-
 /// <summary>
 /// Prompt in, text out, over the KV-cache <see cref="GenerationEngine"/> (or <see cref="BeamSearch"/> when
 /// beams &gt; 1). Arguments are checked before anything runs; every call owns its engine and cache.

@@ -4,9 +4,6 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Sampling;
 
-/// <summary>A finished beam: its tokens, text (stop sequence cut off), length-normalised score and why it ended.</summary>
-public sealed record BeamHypothesis(IReadOnlyList<int> Tokens, string Text, double Score, double SumLogprob, FinishReason Finish);
-
 /// <summary>
 /// Beam search over the KV cache (one slot per beam): at each step every live beam is extended by every
 /// token, the 2·k best continuations by summed log-probability are kept — those ending in EOS or a stop

@@ -2,14 +2,6 @@ using GenSharp.Tokenizers;
 
 namespace GenSharp.Sampling;
 
-/// <summary>Why a sequence ended: "stop" (EOS or a stop sequence), "length" (max tokens or context), or cancelled.</summary>
-public enum FinishReason { Stop, Length, Cancelled }
-
-/// <summary>A chosen token's log-probability under the model (raw logits, before any processor) and the top alternatives.</summary>
-public sealed record TokenLogprob(int Token, string Text, float Logprob, IReadOnlyList<TopLogprob> Top);
-
-public sealed record TopLogprob(int Token, string Text, float Logprob);
-
 /// <summary>What one decode step produced for one sequence: a token, the text it completed (may be empty) and, at the end, why.</summary>
 public readonly record struct GenerationEvent(GeneratedSequence Sequence, int Token, string Text, TokenLogprob? Logprob, FinishReason? Finish);
 

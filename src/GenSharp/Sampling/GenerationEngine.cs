@@ -5,13 +5,6 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Sampling;
 
-/// <summary>What to do when a sequence reaches the model's context length.</summary>
-public enum ContextOverflow
-{
-    Stop,    // finish with reason "length" (OpenAI semantics)
-    Slide,   // keep the newest half of the context, re-encode it at positions 0…, and go on (llama.cpp's context shift)
-}
-
 /// <summary>
 /// The decode loop over a KV cache: sequences are added (each takes a cache slot), every <see cref="Step"/>
 /// prefills new prompts in one pass each and then decodes one token for all running sequences in one

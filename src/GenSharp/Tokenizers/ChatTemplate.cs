@@ -5,9 +5,6 @@ using GenSharp.IO;
 
 namespace GenSharp.Tokenizers;
 
-/// <summary>One turn of a conversation: role "system", "user" or "assistant", and its text.</summary>
-public sealed record ChatMessage(string Role, string Content);
-
 /// <summary>
 /// Turns messages into the prompt text a model was trained on. Stored as <c>chat_template.json</c> in the
 /// model directory: a format string per role with <c>{content}</c> in it, the text that opens the

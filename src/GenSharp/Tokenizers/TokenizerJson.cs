@@ -5,9 +5,6 @@ using GenSharp.IO;
 
 namespace GenSharp.Tokenizers;
 
-/// <summary>A tokenizer.json that is missing, malformed or of a kind we do not support.</summary>
-public sealed class TokenizerFormatException(string path, string problem) : Exception($"{path}: {problem}");
-
 /// <summary>Reads and writes the Hugging Face <c>tokenizer.json</c> format.</summary>
 public static class TokenizerJson
 {

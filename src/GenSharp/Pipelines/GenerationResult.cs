@@ -1,0 +1,4 @@
+namespace GenSharp.Pipelines;
+
+public sealed record GenerationResult(IReadOnlyList<Choice> Choices, Usage Usage);
+

@@ -1,0 +1,4 @@
+namespace GenSharp.Sampling;
+
+public sealed record TopLogprob(int Token, string Text, float Logprob);
+
