@@ -79,6 +79,12 @@ internal static class Rope
 internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
 {
     readonly Linear q_proj, k_proj, v_proj, o_proj;
+
+    /// <summary>LoRA updates by projection name (q_proj, …); not in the state dict (see <see cref="LoraLayer"/>).</summary>
+    internal readonly Dictionary<string, LoraLayer> Lora = [];
+
+    internal IEnumerable<(string Name, Linear Projection)> Projections =>
+        [("q_proj", q_proj), ("k_proj", k_proj), ("v_proj", v_proj), ("o_proj", o_proj)];
     readonly int _heads, _kvHeads, _headDim, _layer;
     readonly double _dropout;
 
@@ -106,7 +112,11 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var qkv = (is_grad_enabled()
                 ? F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
                 : cat([Inference.Linear(x, q_proj.weight!), Inference.Linear(x, k_proj.weight!), Inference.Linear(x, v_proj.weight!)], -1))
-            .view(B, T, _heads + 2 * _kvHeads, _headDim);                                 // (B, T, nh+2·nkv, hs)
+            ;
+        if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
+            qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
+                             Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);
+        qkv = qkv.view(B, T, _heads + 2 * _kvHeads, _headDim);                          // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
         var qk = Rope.Apply(qkAndV[0], cos, sin).split([_heads, _kvHeads], 2);         // rotate q and k at once
@@ -128,7 +138,8 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         v = RepeatKv(v, _heads / _kvHeads);
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
-        return is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
+        var o = is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
+        return Lora.TryGetValue("o_proj", out var lo) ? o + lo.Delta(y, training) : o;
     }
 
     /// <summary>HF repeat_kv: each K/V head serves n_rep consecutive query heads. (B, nkv, T, hs) → (B, nkv·n_rep, T, hs).</summary>
@@ -145,6 +156,11 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
 {
     readonly Linear gate_proj, up_proj, down_proj;
 
+    /// <summary>LoRA updates by projection name (gate_proj, up_proj, down_proj).</summary>
+    internal readonly Dictionary<string, LoraLayer> Lora = [];
+
+    internal IEnumerable<(string Name, Linear Projection)> Projections => [("gate_proj", gate_proj), ("up_proj", up_proj), ("down_proj", down_proj)];
+
     public LlamaMLP(LlamaConfig c) : base(nameof(LlamaMLP))
     {
         gate_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
@@ -155,10 +171,22 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        if (Lora.Count > 0) return WithLora(x);
         if (!is_grad_enabled())
             return Inference.Linear(F.silu(Inference.Linear(x, gate_proj.weight!)) * Inference.Linear(x, up_proj.weight!), down_proj.weight!);
         var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // training: one GEMM for both
         return down_proj.forward(F.silu(gateUp[0]) * gateUp[1]);
+    }
+
+    Tensor WithLora(Tensor x)
+    {
+        Tensor Project(string name, Linear layer, Tensor input)
+        {
+            var y = is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
+            return Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
+        }
+        var h = F.silu(Project("gate_proj", gate_proj, x)) * Project("up_proj", up_proj, x);
+        return Project("down_proj", down_proj, h);
     }
 }
 
@@ -180,6 +208,9 @@ internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
         _dropout = c.HiddenDropout;
         RegisterComponents();
     }
+
+    internal LlamaAttention Attention => self_attn;
+    internal LlamaMLP Mlp => mlp;
 
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
 
@@ -210,6 +241,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     }
 
     internal Parameter EmbeddingWeight => embed_tokens.weight!;
+    internal IReadOnlyList<LlamaDecoderLayer> Layers => [.. layers];
 
     public override Tensor forward(Tensor inputIds)
     {
@@ -298,6 +330,54 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>Number of parameters (tied embeddings counted once).</summary>
+    /// <summary>Number of parameters (tied embeddings counted once; LoRA updates not included).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Every projection a LoRA update can attach to, by its HF module path (model.layers.0.self_attn.q_proj).</summary>
+    IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots)> Projections() =>
+        model.Layers.SelectMany((layer, i) =>
+            layer.Attention.Projections.Select(p => ($"model.layers.{i}.self_attn.{p.Name}", p.Name, p.Projection, layer.Attention.Lora))
+                .Concat(layer.Mlp.Projections.Select(p => ($"model.layers.{i}.mlp.{p.Name}", p.Name, p.Projection, layer.Mlp.Lora))));
+
+    /// <summary>The attached LoRA updates by module path, in layer order.</summary>
+    public IReadOnlyList<(string Path, LoraLayer Layer)> LoraLayers =>
+        [.. Projections().Where(p => p.Slots.ContainsKey(p.Name)).Select(p => (p.Path, p.Slots[p.Name]))];
+
+    /// <summary>
+    /// Attaches a new LoRA update to every target projection (B = 0: the model's outputs do not change) and freezes the
+    /// base weights, so training moves only the adapter. Returns the updates by module path.
+    /// </summary>
+    public IReadOnlyList<(string Path, LoraLayer Layer)> AttachLora(LoraConfig config, long seed)
+    {
+        config.Validate();
+        if (LoraLayers.Count > 0) throw new InvalidOperationException("the model already has a LoRA adapter; merge or detach it first");
+        var gen = new Generator((ulong)seed);
+        foreach (var (_, name, projection, slots) in Projections().Where(p => config.TargetModules.Contains(p.Name)))
+        {
+            var w = projection.weight!;
+            slots[name] = new LoraLayer(w.shape[1], w.shape[0], config, gen, w.device);
+        }
+        foreach (var p in parameters()) p.requires_grad = false;
+        return LoraLayers;
+    }
+
+    /// <summary>Folds every LoRA update into its base weight (W₀ + (α/r)·B·A) and removes the adapter.</summary>
+    public void MergeLora()
+    {
+        using var _ = no_grad();
+        foreach (var (_, name, projection, slots) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
+            using (var delta = slots[name].Weight()) projection.weight!.add_(delta);
+        DetachLora();
+    }
+
+    /// <summary>Removes the adapter without changing the base weights, and makes them trainable again.</summary>
+    public void DetachLora()
+    {
+        foreach (var (_, name, _, slots) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
+        {
+            slots[name].Dispose();
+            slots.Remove(name);
+        }
+        foreach (var p in parameters()) p.requires_grad = true;
+    }
 }

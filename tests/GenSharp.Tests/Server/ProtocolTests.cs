@@ -128,18 +128,20 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
         await using var app = GenSharpServer.Build(options, models, feedback);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(3) };
-        var body = """{"model":"fmnist-diffusion","prompt":"a bag","n":4,"steps":60}""";
-        var calls = Enumerable.Range(0, 8).Select(_ => http.PostAsync("/v1/images/generations", Json(body))).ToArray();
+        // One long generation occupies the model; while it runs, seven more arrive: two wait, five are refused.
+        var first = http.PostAsync("/v1/images/generations", Json("""{"model":"fmnist-diffusion","prompt":"a bag","n":8,"steps":200}"""));
         Health? busy = null;
-        for (int i = 0; i < 100 && busy is null; i++)
+        for (int i = 0; i < 200 && busy is null; i++)
         {
-            await Task.Delay(50);
+            await Task.Delay(25);
             var h = JsonSerializer.Deserialize(await http.GetStringAsync("/health"), OpenAiJson.Default.Health)!;
             if (h.Models[0].Running == 1) busy = h;
         }
-        var codes = (await Task.WhenAll(calls)).Select(r => (int)r.StatusCode).ToArray();
         Assert.NotNull(busy);
         Assert.Equal("image", busy.Models[0].Type);
+        var body = """{"model":"fmnist-diffusion","prompt":"a bag","n":1,"steps":5}""";
+        var calls = Enumerable.Range(0, 7).Select(_ => http.PostAsync("/v1/images/generations", Json(body))).Prepend(first).ToArray();
+        var codes = (await Task.WhenAll(calls)).Select(r => (int)r.StatusCode).ToArray();
         Assert.Equal(3, codes.Count(c => c == 200));   // one running and two waiting; the rest are told to come back
         Assert.Equal(5, codes.Count(c => c == 429));
     }
