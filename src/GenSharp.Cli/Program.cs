@@ -14,6 +14,8 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new VersionOption(),
     DemoCommand.Create(),
     new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), TrainVaeCommand.Create(), TrainGanCommand.Create(), ImageCommands.TrainClassifier() },
+    FinetuneCommand.Create(),
+    FinetuneCommand.Lora(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
     ChatCommand.Create(),

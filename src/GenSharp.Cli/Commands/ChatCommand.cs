@@ -17,13 +17,14 @@ static class ChatCommand
         var system = Cli.Opt<string?>("--system", "System message that opens the conversation");
         var sampling = new SamplingFlags(defaultMaxTokens: 200);
         var compute = new ComputeFlags();
-        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, compute.Device, compute.Threads };
+        var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
+        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, adapter, compute.Device, compute.Threads };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var options = sampling.Read(r).Validate();
             var dir = r.GetValue(model)!;
-            var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r));
+            var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r), adapter: r.GetValue(adapter));
             string? systemMessage = r.GetValue(system) is { } s ? SamplingFlags.CheckText(s, "--system") : null;
             var turns = new List<ChatMessage>();
             bool interactive = !Console.IsInputRedirected;

@@ -19,13 +19,14 @@ static class EvalCommand
         var json = Cli.Opt("--json", "Print the result as JSON", false);
         var batch = Cli.Opt("--batch-size", "Windows per forward pass", 32);
         var compute = new ComputeFlags();
-        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, compute.Device, compute.Threads };
+        var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
+        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, adapter, compute.Device, compute.Threads };
         lm.SetAction(r => Cli.Run(() =>
         {
             int windows = r.GetValue(batch);
             if (windows is < 1 or > 4096) throw new UserError($"--batch-size must be in 1…4096 (got {windows})");
             var text = TextCorpus.Read(r.GetValue(data)!, "evaluation data");   // before the model: a typo costs no model load
-            var lmPipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r));
+            var lmPipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), adapter: r.GetValue(adapter));
             var report = LmEvaluator.Evaluate(lmPipeline.Model, lmPipeline.Tokenizer, text, windows);
             if (r.GetValue(json))
             {

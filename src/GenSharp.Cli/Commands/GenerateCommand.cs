@@ -27,10 +27,11 @@ static class GenerateCommand
         var overflow = Cli.Opt("--context-overflow", "At the context limit: slide (keep the newest half and go on) or stop", "slide");
         var json = Cli.Opt("--json", "Print one JSON object (choices, finish reasons, usage) instead of streaming", false);
         var compute = new ComputeFlags();
+        var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
         var image = new ImageGenerateFlags();
         var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion, GAN and VAE models: PNG grid)")
         {
-            model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, compute.Device, compute.Threads,
+            model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, adapter, compute.Device, compute.Threads,
         };
         foreach (var o in sampling.All.Concat(image.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
@@ -50,7 +51,7 @@ static class GenerateCommand
                 var other => throw new UserError($"--context-overflow '{other}' is not slide or stop"),
             };
             options.Validate();   // before loading the model: a bad flag should not cost a model load
-            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), policy);
+            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), policy, r.GetValue(adapter));
             var cancel = Cli.CancelOnSignals();
             if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!).TrimEnd('/')));
             if (options.N == 1 && options.Beams == 1)

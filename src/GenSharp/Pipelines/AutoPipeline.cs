@@ -25,20 +25,25 @@ public static class AutoPipeline
     /// <summary>The kind of model in <paramref name="dir"/>.</summary>
     public static ModelKind Kind(string dir) => Kind(ModelDirectory.ReadConfigFile(dir));
 
-    /// <summary>A language model and its tokenizer, for text generation, scoring and evaluation.</summary>
-    public static TextGenerationPipeline OpenText(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop)
+    /// <summary>A language model and its tokenizer, for text generation, scoring and evaluation; with a LoRA adapter (PEFT layout) when given.</summary>
+    public static TextGenerationPipeline OpenText(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null)
     {
         var (model, tokenizer) = ModelDirectory.Load(Expect(dir, ModelKind.Language, "a language model"), device);
+        if (adapter is not null)
+        {
+            try { LoraAdapter.Load(adapter, model); }
+            catch { model.Dispose(); throw; }
+        }
         return new TextGenerationPipeline(model, tokenizer, overflow);
     }
 
     /// <summary>A language model with its chat template (chat_template.json, or the default), for chat.</summary>
-    public static ChatPipeline OpenChat(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop)
+    public static ChatPipeline OpenChat(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null)
     {
         ChatTemplate template;
         try { template = ChatTemplate.Load(dir); }   // before the weights: a broken template costs no model load
         catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
-        return new ChatPipeline(OpenText(dir, device, overflow), template);
+        return new ChatPipeline(OpenText(dir, device, overflow, adapter), template);
     }
 
     /// <summary>An image model (diffusion, GAN, VAE) as an <see cref="IImageGenerator"/>; <paramref name="sampling"/> applies to diffusion models.</summary>
