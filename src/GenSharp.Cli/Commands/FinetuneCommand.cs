@@ -25,6 +25,7 @@ static class FinetuneCommand
         var packing = Cli.Opt("--packing", "Pack examples into full context windows", false);
         var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the examples held out for evaluation", d.DataOptions.EvalFraction);
         var skipBad = Cli.Opt("--skip-bad", "Skip (and count) malformed lines instead of stopping at the first", false);
+        var extendVocab = Cli.Opt("--extend-vocab", "Add the data's characters the tokenizer lacks (grows the embedding and output layers; with LoRA they train too)", false);
         var batch = Cli.Opt("--batch-size", "Examples per step", d.BatchSize);
         var lr = Cli.Opt<double?>("--lr", $"Peak learning rate (default {d.LearningRate} for lora, 1e-4 for full)");
         var warmup = Cli.Opt("--warmup", "Linear warmup steps", d.WarmupSteps);
@@ -32,7 +33,7 @@ static class FinetuneCommand
         var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
         var evalIters = Cli.Opt("--eval-iters", "Held-out batches per evaluation", d.EvalBatches);
         var cmd = f.Command("finetune", "Fine-tune a language model on text or chat data (supervised; full or LoRA in PEFT's layout)",
-            model, data, method, rank, alpha, dropout, targets, system, packing, evalFraction, skipBad, batch, lr, warmup, wd, evalInterval, evalIters);
+            model, data, method, rank, alpha, dropout, targets, system, packing, evalFraction, skipBad, extendVocab, batch, lr, warmup, wd, evalInterval, evalIters);
         cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
             var baseModel = r.GetValue(model) ?? throw new UserError("--model is required (or pass --resume to continue a run)");
@@ -41,7 +42,7 @@ static class FinetuneCommand
             double peak = r.GetValue(lr) ?? (m == "full" ? 1e-4 : d.LearningRate);
             var opt = d with
             {
-                BaseModel = baseModel, Data = dataPath, Method = m,
+                BaseModel = baseModel, Data = dataPath, Method = m, ExtendVocab = r.GetValue(extendVocab),
                 Lora = new LoraConfig { Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout), TargetModules = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
                 DataOptions = new SftDataOptions { System = r.GetValue(system), Packing = r.GetValue(packing), EvalFraction = r.GetValue(evalFraction), SkipBad = r.GetValue(skipBad) },
                 Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(batch), LearningRate = peak, MinLr = peak / 10, WarmupSteps = r.GetValue(warmup),
@@ -50,7 +51,7 @@ static class FinetuneCommand
             var loop = SftTrainer.Create(dir, opt.Validate(), Cli.CommandLine(), dev);
             var task = (SftTrainer)loop.Task;
             AnsiConsole.MarkupLineInterpolated(
-                $"{task.Data.Format} data: {task.Data.Train.Count:N0} training, {task.Data.Eval.Count:N0} held-out examples{(task.Data.Skipped > 0 ? $", {task.Data.Skipped} bad lines skipped" : "")}; {task.TrainableParameters:N0} trainable parameters ({m})");
+                $"{task.Data.Format} data: {task.Data.Train.Count:N0} training, {task.Data.Eval.Count:N0} held-out examples{(task.Data.Skipped > 0 ? $", {task.Data.Skipped} bad lines skipped" : "")}; {task.TrainableParameters:N0} trainable parameters ({m}); vocabulary {task.Model.Config.VocabSize}");
             return loop;
         })));
         return cmd;

@@ -34,6 +34,16 @@ public sealed class SftDataset
     /// <summary>Lines left out under <see cref="SftDataOptions.SkipBad"/>.</summary>
     public int Skipped { get; }
 
+    /// <summary>The characters of the data (and of the chat template's text) that <paramref name="tokenizer"/> cannot encode, in order.</summary>
+    public static IReadOnlyList<string> MissingCharacters(string path, ITokenizer tokenizer, ChatTemplate template, int context, SftDataOptions options)
+    {
+        var reader = new Reader(path, tokenizer, template, context, options with { SkipBad = true });
+        bool jsonl = File.Exists(path) && (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
+        if (jsonl) reader.ReadJsonl(); else reader.ReadText();
+        foreach (var text in template.Roles.Values) reader.Scan(text.Replace("{content}", ""));
+        return reader.Unknown;
+    }
+
     public static SftDataset Load(string path, ITokenizer tokenizer, ChatTemplate template, int context, SftDataOptions options)
     {
         bool jsonl = File.Exists(path) && (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
@@ -95,6 +105,10 @@ public sealed class SftDataset
         readonly SortedDictionary<string, int> _unknown = new(StringComparer.Ordinal);   // character → first line
         public int Skipped;
         int _line;
+
+        public IReadOnlyList<string> Unknown => [.. _unknown.Keys];
+
+        public void Scan(string text) => Encode(text, out _);
 
         public List<SftExample> ReadText()
         {
@@ -243,7 +257,7 @@ public sealed class SftDataset
             if (_unknown.Count == 0) return;
             string Show(string c) => $"'{(c == "\n" ? "\\n" : c)}' (U+{char.ConvertToUtf32(c, 0):X4}{(_line > 0 && _unknown[c] > 0 ? $", line {_unknown[c]}" : "")})";
             var list = string.Join(", ", _unknown.Keys.Take(20).Select(Show)) + (_unknown.Count > 20 ? $", … ({_unknown.Count} in all)" : "");
-            throw new InvalidDataException($"{path}: {_unknown.Count} character(s) are not in the model's vocabulary: {list}; the model can only learn text its tokenizer encodes");
+            throw new InvalidDataException($"{path}: {_unknown.Count} character(s) are not in the model's vocabulary: {list}; pass --extend-vocab to add them");
         }
     }
 

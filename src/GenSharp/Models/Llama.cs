@@ -333,6 +333,38 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <summary>Number of parameters (tied embeddings counted once; LoRA updates not included).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
+    /// <summary>
+    /// This model with room for <paramref name="vocabSize"/> tokens (HF's resize_token_embeddings): the embedding and
+    /// output rows of the existing tokens are copied, new rows start at the mean of the old ones — so the old tokens'
+    /// logits are exactly what they were. The model returned is new; this one is unchanged.
+    /// </summary>
+    public LlamaForCausalLM WithVocabulary(int vocabSize)
+    {
+        if (vocabSize < Config.VocabSize) throw new ArgumentException($"the vocabulary can grow, not shrink ({Config.VocabSize} → {vocabSize})");
+        var grown = new LlamaForCausalLM(Config with { VocabSize = vocabSize });
+        var device = parameters().First().device;
+        grown.to(device);
+        using var _ = no_grad();
+        var source = state_dict();
+        int old = Config.VocabSize;
+        foreach (var (name, target) in grown.state_dict())
+        {
+            var w = source[name];
+            if (name is "model.embed_tokens.weight" or "lm_head.weight")
+            {
+                target.narrow(0, 0, old).copy_(w);
+                if (vocabSize > old) target.narrow(0, old, vocabSize - old).copy_(w.mean([0], keepdim: true).expand(vocabSize - old, -1));
+            }
+            else target.copy_(w);
+        }
+        grown.train(training);
+        return grown;
+    }
+
+    /// <summary>The embedding and output layers, whole (PEFT's modules_to_save when the vocabulary grows), by HF name.</summary>
+    public IReadOnlyList<(string Name, Parameter Weight)> VocabularyWeights =>
+        lm_head is null ? [("model.embed_tokens", model.EmbeddingWeight)] : [("model.embed_tokens", model.EmbeddingWeight), ("lm_head", lm_head.weight!)];
+
     /// <summary>Every projection a LoRA update can attach to, by its HF module path (model.layers.0.self_attn.q_proj).</summary>
     IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots)> Projections() =>
         model.Layers.SelectMany((layer, i) =>

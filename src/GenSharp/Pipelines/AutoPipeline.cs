@@ -31,7 +31,11 @@ public static class AutoPipeline
         var (model, tokenizer) = ModelDirectory.Load(Expect(dir, ModelKind.Language, "a language model"), device);
         if (adapter is not null)
         {
-            try { LoraAdapter.Load(adapter, model); }
+            try
+            {
+                var loaded = LoraAdapter.Load(adapter, model);
+                (model, tokenizer) = (loaded.Model, loaded.Tokenizer ?? tokenizer);   // a grown vocabulary comes with its tokenizer
+            }
             catch { model.Dispose(); throw; }
         }
         return new TextGenerationPipeline(model, tokenizer, overflow);

@@ -18,8 +18,11 @@ public static class LoraAdapter
     public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors";
     const string Prefix = "base_model.model.";
 
-    /// <summary>Writes the model's attached adapter (atomically, file by file).</summary>
-    public static void Save(string dir, LlamaForCausalLM model, LoraConfig config, string baseModel)
+    /// <summary>
+    /// Writes the model's attached adapter (atomically, file by file). With a grown vocabulary, pass the tokenizer: the
+    /// whole embedding and output layers go in too (PEFT's modules_to_save) and tokenizer.json beside them.
+    /// </summary>
+    public static void Save(string dir, LlamaForCausalLM model, LoraConfig config, string baseModel, Tokenizers.ITokenizer? grownTokenizer = null)
     {
         var layers = model.LoraLayers;
         if (layers.Count == 0) throw new InvalidOperationException("the model has no LoRA adapter to save");
@@ -30,6 +33,11 @@ public static class LoraAdapter
             tensors[$"{Prefix}{path}.lora_A.weight"] = layer.A;
             tensors[$"{Prefix}{path}.lora_B.weight"] = layer.B;
         }
+        if (grownTokenizer is not null)
+        {
+            foreach (var (name, weight) in model.VocabularyWeights) tensors[$"{Prefix}{name}.weight"] = weight;
+            grownTokenizer.Save(Path.Combine(dir, ModelDirectory.TokenizerFile));
+        }
         SafeTensors.Save(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         var json = new JsonObject
         {
@@ -37,7 +45,8 @@ public static class LoraAdapter
             ["r"] = config.Rank, ["lora_alpha"] = config.Alpha, ["lora_dropout"] = config.Dropout,
             ["target_modules"] = new JsonArray([.. config.TargetModules.Select(t => (JsonNode)t)]),
             ["bias"] = "none", ["fan_in_fan_out"] = false, ["inference_mode"] = true, ["init_lora_weights"] = true,
-            ["modules_to_save"] = null, ["use_rslora"] = false, ["use_dora"] = false, ["layers_to_transform"] = null,
+            ["modules_to_save"] = grownTokenizer is null ? null : new JsonArray([.. model.VocabularyWeights.Select(w => (JsonNode)w.Name.Split('.')[^1])]),
+            ["use_rslora"] = false, ["use_dora"] = false, ["layers_to_transform"] = null,
             ["layers_pattern"] = null, ["rank_pattern"] = new JsonObject(), ["alpha_pattern"] = new JsonObject(), ["revision"] = null,
         };
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -50,7 +59,7 @@ public static class LoraAdapter
         ["fan_in_fan_out"] = v => v is null || !(bool)v,
         ["use_dora"] = v => v is null || !(bool)v,
         ["use_rslora"] = v => v is null || !(bool)v,
-        ["modules_to_save"] = v => v is null || v is JsonArray { Count: 0 },
+        ["modules_to_save"] = v => v is null || v is JsonArray a && a.All(m => (string?)m is "embed_tokens" or "lm_head"),
         ["layers_to_transform"] = v => v is null,
         ["layers_pattern"] = v => v is null || v is JsonArray { Count: 0 },
         ["rank_pattern"] = v => v is null || v is JsonObject { Count: 0 },
@@ -95,8 +104,12 @@ public static class LoraAdapter
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { throw Bad($"not a valid adapter config ({e.Message})"); }
     }
 
-    /// <summary>Attaches the adapter in <paramref name="dir"/> to <paramref name="model"/>, after checking every tensor against it.</summary>
-    public static LoraConfig Load(string dir, LlamaForCausalLM model)
+    /// <summary>
+    /// Attaches the adapter in <paramref name="dir"/> to <paramref name="model"/>, after checking every tensor against it.
+    /// An adapter that grew the vocabulary (modules_to_save, tokenizer.json) needs a grown model: then the model returned is
+    /// a new one (<paramref name="model"/> is disposed) and the tokenizer returned is the adapter's.
+    /// </summary>
+    public static (LlamaForCausalLM Model, LoraConfig Config, Tokenizers.ITokenizer? Tokenizer) Load(string dir, LlamaForCausalLM model)
     {
         var (config, _) = ReadConfig(dir);
         var path = Path.Combine(dir, WeightsFile);
@@ -106,10 +119,28 @@ public static class LoraAdapter
         catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
         try
         {
+            Tokenizers.ITokenizer? tokenizer = null;
+            if (tensors.TryGetValue($"{Prefix}model.embed_tokens.weight", out var embed))
+            {
+                var tokenizerPath = Path.Combine(dir, ModelDirectory.TokenizerFile);
+                try { tokenizer = Tokenizers.TokenizerJson.Load(tokenizerPath); }
+                catch (Exception e) when (e is FileNotFoundException or Tokenizers.TokenizerFormatException)
+                { throw new ModelLoadException($"{dir}: the adapter carries the embedding layer (a grown vocabulary) but no usable tokenizer.json ({e.Message})"); }
+                int vocab = (int)embed.shape[0];
+                if (vocab < model.Config.VocabSize || embed.shape[1] != model.Config.HiddenSize)
+                    throw new ModelLoadException($"{path}: the embedding is [{string.Join(", ", embed.shape)}], this model's is [{model.Config.VocabSize}, {model.Config.HiddenSize}] (an adapter for another base model?)");
+                if (vocab > model.Config.VocabSize)
+                {
+                    var grown = model.WithVocabulary(vocab);
+                    model.Dispose();
+                    model = grown;
+                }
+            }
             var layers = model.AttachLora(config, seed: 0);
             try
             {
-                var expected = layers.SelectMany(l => new[] { ($"{Prefix}{l.Path}.lora_A.weight", l.Layer.A), ($"{Prefix}{l.Path}.lora_B.weight", l.Layer.B) })
+                var expected = layers.SelectMany(l => new[] { ($"{Prefix}{l.Path}.lora_A.weight", (Tensor)l.Layer.A), ($"{Prefix}{l.Path}.lora_B.weight", l.Layer.B) })
+                    .Concat(tokenizer is null ? [] : model.VocabularyWeights.Select(w => ($"{Prefix}{w.Name}.weight", (Tensor)w.Weight)))
                     .ToDictionary(p => p.Item1, p => p.Item2);
                 var missing = expected.Keys.Except(tensors.Keys).ToList();
                 var unexpected = tensors.Keys.Except(expected.Keys).ToList();
@@ -133,7 +164,7 @@ public static class LoraAdapter
                 model.DetachLora();
                 throw;
             }
-            return config;
+            return (model, config, tokenizer);
         }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
@@ -141,9 +172,8 @@ public static class LoraAdapter
     /// <summary>A plain model directory with the adapter folded into the weights: <c>gensharp lora merge</c>.</summary>
     public static void Merge(string modelDir, string adapterDir, string outDir)
     {
-        var text = AutoPipeline.OpenText(modelDir);
+        var text = AutoPipeline.OpenText(modelDir, adapter: adapterDir);
         using var model = text.Model;
-        Load(adapterDir, model);
         model.MergeLora();
         ModelDirectory.Save(outDir, model, text.Tokenizer,
             $"# {Path.GetFileName(Path.GetFullPath(outDir))}\n\n{Path.GetFileName(Path.GetFullPath(modelDir))} with the LoRA adapter {Path.GetFileName(Path.GetFullPath(adapterDir))} merged into its weights (GenSharp).\n");

@@ -27,6 +27,13 @@ public sealed class CharTokenizer : ITokenizer
     public static CharTokenizer Train(string text) =>
         new(text.EnumerateRunes().Select(r => r.Value).Distinct().Order().Select(v => new Rune(v).ToString()));
 
+    /// <summary>
+    /// This vocabulary with <paramref name="characters"/> appended (HF's add_tokens): old ids keep their meaning, so a
+    /// model resized to the new size (<see cref="Models.LlamaForCausalLM.WithVocabulary"/>) encodes old text as before.
+    /// </summary>
+    public CharTokenizer Extend(IEnumerable<string> characters) =>
+        new([.. _tokens, .. characters.Where(c => !(c.EnumerateRunes().FirstOrDefault() is var r && _ids.ContainsKey(r.Value))).Distinct()]);
+
     public int VocabSize => _tokens.Length;
     public IReadOnlyDictionary<string, int> SpecialTokens { get; } = new Dictionary<string, int>();
     public IReadOnlyList<string> Tokens => _tokens;

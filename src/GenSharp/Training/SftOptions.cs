@@ -12,6 +12,8 @@ public sealed record SftOptions
     [JsonPropertyName("method")] public string Method { get; init; } = "lora";         // full | lora
     [JsonPropertyName("lora")] public LoraConfig Lora { get; init; } = new();
     [JsonPropertyName("data_options")] public SftDataOptions DataOptions { get; init; } = new();
+    /// <summary>Add the data's characters the tokenizer lacks, growing the embedding and output layers (trained too, with LoRA).</summary>
+    [JsonPropertyName("extend_vocab")] public bool ExtendVocab { get; init; }
     [JsonPropertyName("steps")] public int Steps { get; init; } = 300;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 8;
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1e-3;   // LoRA; full fine-tuning wants ~1e-4

@@ -31,13 +31,16 @@ public sealed class SftTrainer : ITrainingTask
     readonly AdamW _optimizer;
     readonly CosineSchedule _schedule;
     readonly long _trainable;
+    readonly bool _grown;   // the vocabulary was extended: the tokenizer (and, with LoRA, the embedding layers) are part of what is saved
 
-    SftTrainer(TextGenerationPipeline text, ChatTemplate template, SftDataset data, SftOptions opt, Device device)
+    SftTrainer(TextGenerationPipeline text, ChatTemplate template, SftDataset data, SftOptions opt, Device device, bool grown)
     {
-        (_model, _tokenizer, _template, _data, _opt, _device) = (text.Model, text.Tokenizer, template, data, opt.Validate(), device);
+        (_model, _tokenizer, _template, _data, _opt, _device, _grown) = (text.Model, text.Tokenizer, template, data, opt.Validate(), device, grown);
         _model.to(device);
         IEnumerable<(string, TorchSharp.Modules.Parameter)> trainable = opt.Method == "lora"
             ? _model.LoraLayers.SelectMany(l => new[] { ($"{l.Path}.lora_A", l.Layer.A), ($"{l.Path}.lora_B", l.Layer.B) })
+                // A grown vocabulary's new rows must learn: the embedding and output layers train whole (PEFT's modules_to_save).
+                .Concat(grown ? _model.VocabularyWeights.Select(w => { w.Weight.requires_grad = true; return w; }) : [])
             : _model.named_parameters();
         var list = trainable.ToList();
         _trainable = list.Sum(p => p.Item2.numel());
@@ -62,11 +65,11 @@ public sealed class SftTrainer : ITrainingTask
     {
         opt.Validate();
         TrainingLoop.BeginNew(dir);
-        var (text, template, data) = Open(opt);
+        var (text, template, data, grown) = Open(opt);
         try
         {
             if (opt.Method == "lora") text.Model.AttachLora(opt.Lora, opt.Seed);
-            return TrainingLoop.New(dir, new SftTrainer(text, template, data, opt, device), new RunInfo(command, opt.Data));
+            return TrainingLoop.New(dir, new SftTrainer(text, template, data, opt, device, grown), new RunInfo(command, opt.Data));
         }
         catch
         {
@@ -75,22 +78,43 @@ public sealed class SftTrainer : ITrainingTask
         }
     }
 
-    static (TextGenerationPipeline Text, ChatTemplate Template, SftDataset Data) Open(SftOptions opt, string? weightsFrom = null)
+    // The base model (or, resuming, the checkpoint's), its vocabulary grown by the data's new characters when asked, and the data.
+    static (TextGenerationPipeline Text, ChatTemplate Template, SftDataset Data, bool Grown) Open(SftOptions opt, Checkpoint? checkpoint = null)
     {
-        var chat = AutoPipeline.OpenChat(opt.BaseModel);
-        var text = chat.Text;
-        if (weightsFrom is not null) ModelDirectory.LoadWeights(Path.Combine(weightsFrom, ModelDirectory.WeightsFile), text.Model);
-        var data = SftDataset.Load(opt.Data, text.Tokenizer, chat.Template, text.Model.Config.MaxPositions, opt.DataOptions);
-        return (text, chat.Template, data);
+        ChatTemplate template;
+        try { template = ChatTemplate.Load(opt.BaseModel); }
+        catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
+        TextGenerationPipeline text;
+        bool grown = false;
+        if (checkpoint is not null && opt.Method == "full") text = AutoPipeline.OpenText(checkpoint.ModelDirectory);
+        else if (checkpoint is not null) text = AutoPipeline.OpenText(opt.BaseModel, adapter: checkpoint.ModelDirectory);
+        else text = AutoPipeline.OpenText(opt.BaseModel);
+        if (checkpoint is null && opt.ExtendVocab)
+        {
+            var missing = SftDataset.MissingCharacters(opt.Data, text.Tokenizer, template, text.Model.Config.MaxPositions, opt.DataOptions);
+            if (missing.Count > 0)
+            {
+                if (text.Tokenizer is not CharTokenizer chars)
+                    throw new ArgumentException($"--extend-vocab adds characters to a character-level tokenizer; this model's tokenizer cannot encode {string.Join(" ", missing)}");
+                var tokenizer = chars.Extend(missing);
+                var model = text.Model.WithVocabulary(tokenizer.VocabSize);
+                text.Model.Dispose();
+                text = new TextGenerationPipeline(model, tokenizer);
+            }
+        }
+        grown = text.Model.Config.VocabSize > BaseVocabulary(opt.BaseModel);
+        var data = SftDataset.Load(opt.Data, text.Tokenizer, template, text.Model.Config.MaxPositions, opt.DataOptions);
+        return (text, template, data, grown);
     }
+
+    static int BaseVocabulary(string dir) => ModelDirectory.ReadConfigFile(dir).Json["vocab_size"] is { } v ? (int)v : 0;
 
     internal static SftTrainer Open(Checkpoint checkpoint, Device device, int? steps)
     {
         var opt = checkpoint.State["options"].Deserialize<SftOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        var (text, template, data) = Open(opt, opt.Method == "full" ? checkpoint.ModelDirectory : null);
-        if (opt.Method == "lora") LoraAdapter.Load(checkpoint.ModelDirectory, text.Model);
-        var task = new SftTrainer(text, template, data, opt, device);
+        var (text, template, data, grown) = Open(opt, checkpoint);
+        var task = new SftTrainer(text, template, data, opt, device, grown);
         task._optimizer.Load(checkpoint.StateFile(OptimizerFile));
         return task;
     }
@@ -139,7 +163,7 @@ public sealed class SftTrainer : ITrainingTask
         var dir = checkpoint.ModelDirectory;
         if (_opt.Method == "lora")
         {
-            LoraAdapter.Save(dir, _model, _opt.Lora, Path.GetFullPath(_opt.BaseModel));
+            LoraAdapter.Save(dir, _model, _opt.Lora, Path.GetFullPath(_opt.BaseModel), _grown ? _tokenizer : null);
             IO.AtomicFile.WriteAllText(Path.Combine(dir, ModelDirectory.CardFile), modelCard);
         }
         else

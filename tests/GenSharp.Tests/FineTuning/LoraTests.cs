@@ -133,7 +133,9 @@ public sealed class LoraTests : TempDirectoryTest
         var x = randint(0, 40, [1, 10], generator: new Generator(7));
         using var fresh = Model();
         var read = LoraAdapter.Load(adapter, fresh);
-        Assert.Equal(config.TargetModules, read.TargetModules);
+        Assert.Same(fresh, read.Model);   // the vocabulary did not grow: the same model, adapted
+        Assert.Null(read.Tokenizer);
+        Assert.Equal(config.TargetModules, read.Config.TargetModules);
         Assert.True(Logits(m, x).equal(Logits(fresh, x)).all().item<bool>());
 
         // Another base model (wider) is refused with the tensor and both shapes named; nothing stays attached.
