@@ -30,3 +30,5 @@ run image-ddim25-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --
 run image-ddpm1000-n200 "$g" eval image --model "$root/models/fmnist-diffusion" --n 200 --sampler ddpm
 run serve "$bench" serve
 run shared-cores "$root/bench/shared-cores.sh"
+run finetune "$root/bench/finetune.sh"
+run arithmetic "$bench" arithmetic

@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "decode" => DecodeBench.Run(args[1..]),
     "logits" => LogitsDump.Run(args[1..]),
     "serve" => ServeBench.Run(args[1..]).GetAwaiter().GetResult(),
+    "arithmetic" => ArithmeticBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -25,6 +26,8 @@ static int Usage()
                gensharp-bench serve [--tokens 64] [--rounds 3]  HTTP server: tokens/s at 1/4/16 concurrent streams, time to first
                                                          token p50/p95, overhead vs the library decoding the same batch
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
+               gensharp-bench arithmetic [--steps 2000] [--train 20000] [--test 200]  SFT with vocabulary extension: exact-match
+                                                         accuracy on held-out additions, base vs full vs LoRA
         """);
     return 2;
 }
