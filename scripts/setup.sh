@@ -59,6 +59,8 @@ install_debian_packages() {
   if [ "${GENSHARP_SETUP_TESTS:-0}" = 1 ]; then
     dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
     dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
+    # An independent check of PEFT's adapter layout in plain Python (bench/reference/peft_merge_check.py).
+    dpkg -s python3 >/dev/null 2>&1 || missing+=(python3)
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"

@@ -165,5 +165,18 @@ public sealed class LoraTests : TempDirectoryTest
         var loaded = AutoPipeline.OpenText(merged);
         Assert.True((Logits(loaded.Model, x) - adapted).abs().max().item<float>() <= 1e-5);
         Assert.True(File.Exists(Path.Combine(merged, ChatTemplate.FileName)));
+
+        // Independently, in plain Python following PEFT's definitions: W + (lora_alpha / r)·B@A equals the merged weight.
+        foreach (var module in new[] { "model.layers.0.self_attn.q_proj", "model.layers.5.mlp.down_proj" })
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(CliRunner.Repo(), "bench", "reference", "peft_merge_check.py"), CliRunner.Bundled(), adapter, merged, module })
+                psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, output);
+            Assert.Contains("scaling 2", output);
+        }
     }
 }
