@@ -25,10 +25,15 @@ static class ServeCommand
         var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
         var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
         var feedback = Cli.Opt("--feedback-db", "SQLite file for the playground's ratings and A/B picks", d.FeedbackDb);
+        var adapters = new Option<string[]>("--adapter")
+        {
+            Description = "Serve a LoRA adapter as its own model id: NAME=DIR (repeatable); it shares its base model's weights and batches",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var compute = new ComputeFlags();
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
         {
-            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, compute.Device, compute.Threads,
+            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, adapters, compute.Device, compute.Threads,
         };
         cmd.SetAction(r => Cli.Run(() =>
         {
@@ -39,12 +44,15 @@ static class ServeCommand
                 AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(compute.Device)!,
                 FeedbackDb = r.GetValue(feedback)!,
             }.Validate();
-            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue);
+            var served = (r.GetValue(adapters) ?? []).Select(a => a.Split('=', 2) is [var name, var dir] && name.Length > 0 && dir.Length > 0
+                ? (name, dir) : throw new UserError($"--adapter '{a}' is not NAME=DIR")).ToList();
+            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served);
             using var store = new FeedbackStore(options.FeedbackDb);
             var app = GenSharpServer.Build(options, registry, store);
             app.Start();
             var address = GenSharpServer.Address(app);
             foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch");
+            foreach (var a in registry.Adapters) AnsiConsole.MarkupLineInterpolated($"  [bold]{a.Name}[/]: LoRA adapter of {a.Base}, decoded in its batches");
             foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
             AnsiConsole.MarkupLineInterpolated($"feedback goes to [bold]{store.Path}[/] (export: gensharp feedback export --db {options.FeedbackDb})");
             AnsiConsole.MarkupLineInterpolated($"playground on [bold]{address}/[/], OpenAI API under [bold]{address}/v1[/] ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl-C stops");

@@ -20,7 +20,8 @@ static class ChatEndpoints
         var cancel = ctx.RequestAborted;
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
         var request = RequestReader.Chat(req);
-        var model = TextGeneration.Model(request.Model, models);
+        var route = TextGeneration.Model(request.Model, models);
+        var model = route.Worker;
         var messages = request.Messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
         ChatPrompt prompt;
         // The library's chat path, with OpenAI's policy: a conversation that does not fit is the caller's to shorten.
@@ -31,13 +32,13 @@ static class ChatEndpoints
         var options = model.Chat.WithStops(TextGeneration.Options(request, model, ids.Length, request.Logprobs == true, request.TopLogprobs ?? 0, "messages"));
         bool stream = request.Stream == true;
         bool includeUsage = stream && request.StreamOptions?.IncludeUsage == true;
-        var events = TextGeneration.Submit(model, ids, options, cancel);
+        var events = TextGeneration.Submit(route, ids, options, cancel);
         string id = TextGeneration.NewId("chatcmpl");
         long created = TextGeneration.Now();
         if (!stream)
         {
             var seqs = await TextGeneration.Collect(events, cancel);
-            var answer = new ChatCompletion(id, ChatCompletion.ObjectName, created, model.Name,
+            var answer = new ChatCompletion(id, ChatCompletion.ObjectName, created, route.Name,
                 [.. seqs.Select(s => new ChatCompletion.ChatChoice(s.Index, new ChatCompletion.AssistantMessage("assistant", s.Text),
                     s.Logprobs is null ? null : new ChatCompletion.ChatLogprobs([.. s.Logprobs.Select(TokenLogprob.From)]), TextGeneration.FinishReason(s.Finish)))],
                 TokenUsage.Of(ids.Length, seqs.Sum(s => s.Tokens.Count)));
@@ -46,7 +47,7 @@ static class ChatEndpoints
         }
         TextGeneration.BeginEventStream(ctx.Response);
         ChatCompletionChunk Chunk(int index, ChatCompletionChunk.Delta delta, Sampling.TokenLogprob? logprob, string? finish) =>
-            new(id, ChatCompletionChunk.ObjectName, created, model.Name,
+            new(id, ChatCompletionChunk.ObjectName, created, route.Name,
                 [new(index, delta, logprob is null ? null : new ChatCompletion.ChatLogprobs([TokenLogprob.From(logprob)]), finish)]);
         Task Send(ChatCompletionChunk chunk) => TextGeneration.SendEvent(ctx.Response, chunk, OpenAiJson.Default.ChatCompletionChunk, cancel);
         for (int i = 0; i < options.N; i++) await Send(Chunk(i, new("assistant", ""), null, null));
@@ -57,7 +58,7 @@ static class ChatEndpoints
             if (e.Text.Length > 0 || e.Logprob is not null) await Send(Chunk(e.Sequence.Index, new(Content: e.Text), e.Logprob, null));
             if (e.Finish is { } f) await Send(Chunk(e.Sequence.Index, new(), null, TextGeneration.FinishReason(f)));
         }
-        if (includeUsage) await Send(new(id, ChatCompletionChunk.ObjectName, created, model.Name, [], TokenUsage.Of(ids.Length, completion)));
+        if (includeUsage) await Send(new(id, ChatCompletionChunk.ObjectName, created, route.Name, [], TokenUsage.Of(ids.Length, completion)));
         await TextGeneration.SendDone(ctx.Response, cancel);
     }
 }

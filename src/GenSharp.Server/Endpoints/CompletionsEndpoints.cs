@@ -18,7 +18,8 @@ static class CompletionsEndpoints
         var cancel = ctx.RequestAborted;
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
         var request = RequestReader.Completion(req);
-        var model = TextGeneration.Model(request.Model, models);
+        var route = TextGeneration.Model(request.Model, models);
+        var model = route.Worker;
         var prompts = request.Prompt;
         var encoded = prompts.Select((p, i) =>
         {
@@ -34,7 +35,7 @@ static class CompletionsEndpoints
         string id = TextGeneration.NewId("cmpl");
         long created = TextGeneration.Now();
         int n = options[0].N;
-        var streams = encoded.Select((ids, i) => TextGeneration.Submit(model, ids, options[i], cancel)).ToArray();
+        var streams = encoded.Select((ids, i) => TextGeneration.Submit(route, ids, options[i], cancel)).ToArray();
         int promptTokens = encoded.Sum(e => e.Length), completion = 0;
         if (!stream)
         {
@@ -46,13 +47,13 @@ static class CompletionsEndpoints
                     choices.Add(new((echo ? prompts[p] : "") + s.Text, p * n + s.Index,
                         s.Logprobs is null ? null : TextCompletion.LegacyLogprobs.From(s.Logprobs), TextGeneration.FinishReason(s.Finish)));
                 }
-            var answer = new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [.. choices], TokenUsage.Of(promptTokens, completion));
+            var answer = new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [.. choices], TokenUsage.Of(promptTokens, completion));
             await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.TextCompletion, cancellationToken: cancel);
             return;
         }
         TextGeneration.BeginEventStream(ctx.Response);
         Task Send(int index, string text, TextCompletion.LegacyLogprobs? logprobs, string? finish) => TextGeneration.SendEvent(ctx.Response,
-            new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion, cancel);
+            new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion, cancel);
         for (int p = 0; p < prompts.Length; p++)
         {
             if (echo) for (int i = 0; i < n; i++) await Send(p * n + i, prompts[p], null, null);
@@ -65,7 +66,7 @@ static class CompletionsEndpoints
             }
         }
         if (includeUsage)
-            await TextGeneration.SendEvent(ctx.Response, new TextCompletion(id, TextCompletion.ObjectName, created, model.Name, [], TokenUsage.Of(promptTokens, completion)),
+            await TextGeneration.SendEvent(ctx.Response, new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [], TokenUsage.Of(promptTokens, completion)),
                 OpenAiJson.Default.TextCompletion, cancel);
         await TextGeneration.SendDone(ctx.Response, cancel);
     }

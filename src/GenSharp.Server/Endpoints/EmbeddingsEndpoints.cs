@@ -20,7 +20,10 @@ static class EmbeddingsEndpoints
     {
         var cancel = ctx.RequestAborted;
         using var req = await JsonRequest.ReadAsync(ctx.Request, cancel);
-        var model = TextGeneration.Model(req.RequiredString("model"), models);
+        var route = TextGeneration.Model(req.RequiredString("model"), models);
+        if (route.Adapter >= 0)
+            throw ApiException.BadRequest($"'{route.Name}' is a LoRA adapter of '{route.Base}'; embeddings come from the base model: ask for '{route.Base}'", "model");
+        var model = route.Worker;
         var inputs = req.Strings("input", MaxInputs) ?? throw ApiException.BadRequest("'input' is required", "input");
         if (inputs.Count == 0) throw ApiException.BadRequest("'input' must not be an empty array", "input");
         var format = req.OptionalString("encoding_format") ?? "float";

@@ -27,6 +27,7 @@ static class ModelsEndpoints
     static IEnumerable<ModelList.Model> All(ModelRegistry models) =>
         models.LanguageModels.Select(w => new ModelList.Model(w.Name, "model", Started, "gensharp", "text", w.Context, null,
                 "mean-pooled final hidden states of this language model (no dedicated embedding model is loaded)"))
+            .Concat(models.Adapters.Select(a => new ModelList.Model(a.Name, "model", Started, "gensharp", "text", a.Worker.Context, null, null, a.Base)))
             .Concat(models.ImageModels.Select(i => new ModelList.Model(i.Name, "model", Started, "gensharp", "image", null,
                 i.Generator.ClassNames?.ToArray(), null)));
 }

@@ -13,8 +13,8 @@ namespace GenSharp.Server.Endpoints;
 /// <summary>What chat and text completions share: sampling parameters, limits, running a request, SSE.</summary>
 static class TextGeneration
 {
-    public static LanguageModelWorker Model(string name, ModelRegistry models) =>
-        models.FindLanguageModel(name)
+    public static LanguageModelRoute Model(string name, ModelRegistry models) =>
+        models.FindRoute(name)
         ?? throw ApiException.NotFound($"the model '{name}' does not exist or is not a language model; GET /v1/models lists them", "model");
 
     /// <summary>A typed request as generation options, checked against this model: context, vocabulary, sequence slots.</summary>
@@ -55,9 +55,9 @@ static class TextGeneration
         catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
     }
 
-    public static ChannelReader<GenerationEvent> Submit(LanguageModelWorker model, int[] prompt, GenerationOptions options, CancellationToken cancel)
+    public static ChannelReader<GenerationEvent> Submit(LanguageModelRoute route, int[] prompt, GenerationOptions options, CancellationToken cancel)
     {
-        try { return model.Submit(prompt, options, cancel); }
+        try { return route.Worker.Submit(prompt, options, cancel, route.Adapter); }
         catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
     }
 

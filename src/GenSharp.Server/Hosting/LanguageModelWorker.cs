@@ -15,8 +15,9 @@ namespace GenSharp.Server.Hosting;
 public sealed class LanguageModelWorker : IDisposable
 {
     /// <summary>One request's sequences and the channel its events go to.</summary>
-    sealed class Job(int[] prompt, GenerationOptions options, CancellationToken cancel)
+    sealed class Job(int[] prompt, GenerationOptions options, CancellationToken cancel, int adapter)
     {
+        public readonly int Adapter = adapter;
         public readonly int[] Prompt = prompt;
         public readonly GenerationOptions Options = options;
         public readonly CancellationToken Cancel = cancel;
@@ -61,7 +62,7 @@ public sealed class LanguageModelWorker : IDisposable
     /// Queues a request and streams its events (each sequence ends with a finish reason). Cancelling
     /// <paramref name="cancel"/> stops its sequences before the next decode step and frees their slots.
     /// </summary>
-    public ChannelReader<GenerationEvent> Submit(int[] prompt, GenerationOptions options, CancellationToken cancel)
+    public ChannelReader<GenerationEvent> Submit(int[] prompt, GenerationOptions options, CancellationToken cancel, int adapter = -1)
     {
         if (options.N > Capacity) throw new ArgumentException($"n must be at most {Capacity} for this model (got {options.N})");
         // Up to the free slots plus the queue bound may wait for admission: a burst fills the slots, then the queue, then gets 429.
@@ -70,7 +71,7 @@ public sealed class LanguageModelWorker : IDisposable
             Interlocked.Decrement(ref _queued);
             throw new ServerBusyException($"{Name} has {_maxQueue} requests waiting; retry shortly");
         }
-        var job = new Job(prompt, options, cancel);
+        var job = new Job(prompt, options, cancel, adapter);
         _pending.Enqueue(job);
         job.Wake = cancel.Register(() => _signal.Release());   // a cancelled request is dropped at the next step
         _signal.Release();
@@ -125,7 +126,7 @@ public sealed class LanguageModelWorker : IDisposable
             _pending.TryDequeue(out _);
             Interlocked.Decrement(ref _queued);
             if (job.Cancel.IsCancellationRequested) { Close(job, null); continue; }
-            try { job.Sequences = _engine.Add(job.Prompt, job.Options); }
+            try { job.Sequences = _engine.Add(job.Prompt, job.Options, job.Adapter); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException) { Close(job, e); continue; }
             _active.Add(job);
             foreach (var s in job.Sequences) _bySequence[s.Id] = job;

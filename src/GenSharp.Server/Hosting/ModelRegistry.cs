@@ -5,14 +5,24 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Server.Hosting;
 
-/// <summary>The models a server has loaded, by name (the directory's name): language models and image models.</summary>
+/// <summary>A served language model id: the worker decoding for it and the LoRA adapter slot it uses (−1: the base model).</summary>
+public sealed record LanguageModelRoute(string Name, LanguageModelWorker Worker, int Adapter, string? Base);
+
+/// <summary>
+/// The models a server has loaded, by name (the directory's name): language models, image models, and LoRA adapters —
+/// each adapter its own model id on its base's one copy of the weights, decoded in the same batches (multi-LoRA).
+/// </summary>
 public sealed class ModelRegistry : IDisposable
 {
     readonly Dictionary<string, LanguageModelWorker> _lms = new(StringComparer.Ordinal);
     readonly Dictionary<string, ImageModelHost> _images = new(StringComparer.Ordinal);
+    readonly Dictionary<string, LanguageModelRoute> _adapters = new(StringComparer.Ordinal);
 
-    public ModelRegistry(IEnumerable<string> dirs, Device device, int maxBatch, int maxQueue)
+    /// <param name="adapters">Served LoRA adapters as (model id, adapter directory); each attaches to the served language model its
+    /// adapter_config.json names as base (or the only one).</param>
+    public ModelRegistry(IEnumerable<string> dirs, Device device, int maxBatch, int maxQueue, IReadOnlyList<(string Name, string Dir)>? adapters = null)
     {
+        var chats = new Dictionary<string, (string Dir, ChatPipeline Chat)>(StringComparer.Ordinal);
         foreach (var dir in dirs)
         {
             var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
@@ -24,15 +34,44 @@ public sealed class ModelRegistry : IDisposable
                     _images[name] = new ImageModelHost(name, AutoPipeline.OpenImages(dir, device), maxQueue);
                     break;
                 case ModelKind.Language:
-                    var chat = AutoPipeline.OpenChat(dir, device);
-                    _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue);
+                    chats[name] = (dir, AutoPipeline.OpenChat(dir, device));
+                    _lms[name] = null!;   // the name is taken; the worker starts once its adapters are attached
                     break;
                 default:
                     throw new ArgumentException($"{dir}: a classifier cannot be served (serve language and image models)");
             }
         }
+        var slots = new List<(string Name, string Base, int Slot)>();
+        foreach (var (adapterName, adapterDir) in adapters ?? [])
+        {
+            if (_lms.ContainsKey(adapterName) || _images.ContainsKey(adapterName) || slots.Any(s => s.Name == adapterName))
+                throw new ArgumentException($"--adapter {adapterName}: that model id is taken");
+            var baseName = BaseOf(adapterDir, chats);
+            slots.Add((adapterName, baseName, LoraAdapter.Serve(adapterDir, adapterName, chats[baseName].Chat.Text.Model)));
+        }
+        foreach (var (name, (_, chat)) in chats)
+            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue);
+        foreach (var (name, baseName, slot) in slots) _adapters[name] = new LanguageModelRoute(name, _lms[baseName], slot, baseName);
         if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");
     }
+
+    // The served language model an adapter belongs to: the one its adapter_config.json names, else the only one.
+    static string BaseOf(string adapterDir, Dictionary<string, (string Dir, ChatPipeline Chat)> chats)
+    {
+        var (_, named) = LoraAdapter.ReadConfig(adapterDir);
+        if (named is not null)
+            foreach (var (name, (dir, _)) in chats)
+                if (Path.GetFullPath(dir).TrimEnd('/') == Path.GetFullPath(named).TrimEnd('/') || name == Path.GetFileName(named.TrimEnd('/'))) return name;
+        return chats.Count == 1 ? chats.Keys.Single()
+            : throw new ArgumentException($"{adapterDir}: its base model ({named ?? "not named"}) is not among the served language models ({string.Join(", ", chats.Keys)})");
+    }
+
+    /// <summary>Served adapters, by model id.</summary>
+    public IReadOnlyCollection<LanguageModelRoute> Adapters => _adapters.Values;
+
+    /// <summary>A language model id — a base model or an adapter — with its worker and adapter slot.</summary>
+    public LanguageModelRoute? FindRoute(string name) =>
+        _lms.TryGetValue(name, out var w) ? new LanguageModelRoute(name, w, -1, null) : _adapters.GetValueOrDefault(name);
 
     public IReadOnlyCollection<LanguageModelWorker> LanguageModels => _lms.Values;
     public IReadOnlyCollection<ImageModelHost> ImageModels => _images.Values;

@@ -89,6 +89,8 @@ public sealed class KvCache : IDisposable
     public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous, Tensor? rows)
     {
         public int[] Slots => slots;
+        /// <summary>Which served LoRA adapter each row uses (an index into the model's adapter bank; −1: the base alone), or null.</summary>
+        public int[]? Adapters { get; set; }
         public Tensor Positions => positions;            // (B, T)
         public Tensor? Mask => mask;                     // (B, 1, T, L) bool, or null
         public bool Causal => causal;

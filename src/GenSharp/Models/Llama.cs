@@ -83,6 +83,9 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>LoRA updates by projection name (q_proj, …); not in the state dict (see <see cref="LoraLayer"/>).</summary>
     internal readonly Dictionary<string, LoraLayer> Lora = [];
 
+    /// <summary>Served adapters by projection name, indexed by bank slot (null where an adapter leaves the projection alone).</summary>
+    internal readonly Dictionary<string, List<LoraLayer?>> Bank = [];
+
     internal IEnumerable<(string Name, Linear Projection)> Projections =>
         [("q_proj", q_proj), ("k_proj", k_proj), ("v_proj", v_proj), ("o_proj", o_proj)];
     readonly int _heads, _kvHeads, _headDim, _layer;
@@ -116,6 +119,9 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
             qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
                              Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);
+        if (cache?.Adapters is { } routes && Bank.Count > 0)                             // served adapters, row by row
+            qkv = qkv + cat([Bank.Delta("q_proj", x, _heads * _headDim, routes), Bank.Delta("k_proj", x, _kvHeads * _headDim, routes),
+                             Bank.Delta("v_proj", x, _kvHeads * _headDim, routes)], -1);
         qkv = qkv.view(B, T, _heads + 2 * _kvHeads, _headDim);                          // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
@@ -139,6 +145,7 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
         var o = is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
+        if (cache?.Adapters is { } r && Bank.Count > 0) o = o + Bank.Delta("o_proj", y, o.shape[^1], r);
         return Lora.TryGetValue("o_proj", out var lo) ? o + lo.Delta(y, training) : o;
     }
 
@@ -159,6 +166,9 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
     /// <summary>LoRA updates by projection name (gate_proj, up_proj, down_proj).</summary>
     internal readonly Dictionary<string, LoraLayer> Lora = [];
 
+    /// <summary>Served adapters by projection name, indexed by bank slot.</summary>
+    internal readonly Dictionary<string, List<LoraLayer?>> Bank = [];
+
     internal IEnumerable<(string Name, Linear Projection)> Projections => [("gate_proj", gate_proj), ("up_proj", up_proj), ("down_proj", down_proj)];
 
     public LlamaMLP(LlamaConfig c) : base(nameof(LlamaMLP))
@@ -169,20 +179,24 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>With <paramref name="routes"/>, each row also gets its served adapter's update.</summary>
+    public Tensor Forward(Tensor x, int[]? routes)
     {
-        if (Lora.Count > 0) return WithLora(x);
+        if (Lora.Count > 0 || routes is not null && Bank.Count > 0) return WithLora(x, Bank.Count > 0 ? routes : null);
         if (!is_grad_enabled())
             return Inference.Linear(F.silu(Inference.Linear(x, gate_proj.weight!)) * Inference.Linear(x, up_proj.weight!), down_proj.weight!);
         var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // training: one GEMM for both
         return down_proj.forward(F.silu(gateUp[0]) * gateUp[1]);
     }
 
-    Tensor WithLora(Tensor x)
+    Tensor WithLora(Tensor x, int[]? routes)
     {
         Tensor Project(string name, Linear layer, Tensor input)
         {
             var y = is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
+            if (routes is not null) y = y + Bank.Delta(name, input, y.shape[^1], routes);
             return Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
         }
         var h = F.silu(Project("gate_proj", gate_proj, x)) * Project("up_proj", up_proj, x);
@@ -217,7 +231,7 @@ internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
         x = x + Drop(self_attn.Forward(input_layernorm.forward(x), cos, sin, cache));
-        return x + Drop(mlp.forward(post_attention_layernorm.forward(x)));
+        return x + Drop(mlp.Forward(post_attention_layernorm.forward(x), cache?.Adapters));
     }
 
     Tensor Drop(Tensor x) => training && _dropout > 0 ? F.dropout(x, _dropout, training: true) : x;
@@ -366,10 +380,10 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         lm_head is null ? [("model.embed_tokens", model.EmbeddingWeight)] : [("model.embed_tokens", model.EmbeddingWeight), ("lm_head", lm_head.weight!)];
 
     /// <summary>Every projection a LoRA update can attach to, by its HF module path (model.layers.0.self_attn.q_proj).</summary>
-    IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots)> Projections() =>
+    IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots, Dictionary<string, List<LoraLayer?>> Bank)> Projections() =>
         model.Layers.SelectMany((layer, i) =>
-            layer.Attention.Projections.Select(p => ($"model.layers.{i}.self_attn.{p.Name}", p.Name, p.Projection, layer.Attention.Lora))
-                .Concat(layer.Mlp.Projections.Select(p => ($"model.layers.{i}.mlp.{p.Name}", p.Name, p.Projection, layer.Mlp.Lora))));
+            layer.Attention.Projections.Select(p => ($"model.layers.{i}.self_attn.{p.Name}", p.Name, p.Projection, layer.Attention.Lora, layer.Attention.Bank))
+                .Concat(layer.Mlp.Projections.Select(p => ($"model.layers.{i}.mlp.{p.Name}", p.Name, p.Projection, layer.Mlp.Lora, layer.Mlp.Bank))));
 
     /// <summary>The attached LoRA updates by module path, in layer order.</summary>
     public IReadOnlyList<(string Path, LoraLayer Layer)> LoraLayers =>
@@ -384,7 +398,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         config.Validate();
         if (LoraLayers.Count > 0) throw new InvalidOperationException("the model already has a LoRA adapter; merge or detach it first");
         var gen = new Generator((ulong)seed);
-        foreach (var (_, name, projection, slots) in Projections().Where(p => config.TargetModules.Contains(p.Name)))
+        foreach (var (_, name, projection, slots, _) in Projections().Where(p => config.TargetModules.Contains(p.Name)))
         {
             var w = projection.weight!;
             slots[name] = new LoraLayer(w.shape[1], w.shape[0], config, gen, w.device);
@@ -393,11 +407,43 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         return LoraLayers;
     }
 
+    readonly List<string> _adapterNames = [];
+
+    /// <summary>The adapters served on this model's one copy of the base weights, by bank slot.</summary>
+    public IReadOnlyList<string> AdapterNames => _adapterNames;
+
+    /// <summary>
+    /// Adds a served adapter (a new bank slot) for the rows a <see cref="KvCache.Step"/> routes to it; several adapters then
+    /// share one batch (multi-LoRA). Returns its slot and its updates by module path, to be filled with the adapter's weights.
+    /// </summary>
+    public (int Slot, IReadOnlyList<(string Path, LoraLayer Layer)> Layers) AddServedAdapter(string name, LoraConfig config)
+    {
+        config.Validate();
+        if (_adapterNames.Contains(name)) throw new ArgumentException($"an adapter named '{name}' is served already");
+        int slot = _adapterNames.Count;
+        var layers = new List<(string, LoraLayer)>();
+        foreach (var (path, projectionName, projection, _, bank) in Projections())
+        {
+            if (!bank.TryGetValue(projectionName, out var list)) bank[projectionName] = list = [];
+            while (list.Count < slot) list.Add(null);
+            LoraLayer? layer = null;
+            if (config.TargetModules.Contains(projectionName))
+            {
+                var w = projection.weight!;
+                layer = new LoraLayer(w.shape[1], w.shape[0], config, null, w.device);
+                layers.Add((path, layer));
+            }
+            list.Add(layer);
+        }
+        _adapterNames.Add(name);
+        return (slot, layers);
+    }
+
     /// <summary>Folds every LoRA update into its base weight (W₀ + (α/r)·B·A) and removes the adapter.</summary>
     public void MergeLora()
     {
         using var _ = no_grad();
-        foreach (var (_, name, projection, slots) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
+        foreach (var (_, name, projection, slots, _) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
             using (var delta = slots[name].Weight()) projection.weight!.add_(delta);
         DetachLora();
     }
@@ -405,7 +451,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <summary>Removes the adapter without changing the base weights, and makes them trainable again.</summary>
     public void DetachLora()
     {
-        foreach (var (_, name, _, slots) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
+        foreach (var (_, name, _, slots, _) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
         {
             slots[name].Dispose();
             slots.Remove(name);

@@ -104,6 +104,16 @@ public static class LoraAdapter
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { throw Bad($"not a valid adapter config ({e.Message})"); }
     }
 
+    // The config (checked) and the tensors (validated by our safetensors reader) of the adapter in dir.
+    static (LoraConfig Config, string Path, Dictionary<string, Tensor> Tensors) ReadFiles(string dir)
+    {
+        var (config, _) = ReadConfig(dir);
+        var path = Path.Combine(dir, WeightsFile);
+        try { return (config, path, SafeTensors.Load(path)); }
+        catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
+        catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
+    }
+
     /// <summary>
     /// Attaches the adapter in <paramref name="dir"/> to <paramref name="model"/>, after checking every tensor against it.
     /// An adapter that grew the vocabulary (modules_to_save, tokenizer.json) needs a grown model: then the model returned is
@@ -111,12 +121,7 @@ public static class LoraAdapter
     /// </summary>
     public static (LlamaForCausalLM Model, LoraConfig Config, Tokenizers.ITokenizer? Tokenizer) Load(string dir, LlamaForCausalLM model)
     {
-        var (config, _) = ReadConfig(dir);
-        var path = Path.Combine(dir, WeightsFile);
-        Dictionary<string, Tensor> tensors;
-        try { tensors = SafeTensors.Load(path); }
-        catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
-        catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
+        var (config, path, tensors) = ReadFiles(dir);
         try
         {
             Tokenizers.ITokenizer? tokenizer = null;
@@ -139,25 +144,12 @@ public static class LoraAdapter
             var layers = model.AttachLora(config, seed: 0);
             try
             {
-                var expected = layers.SelectMany(l => new[] { ($"{Prefix}{l.Path}.lora_A.weight", (Tensor)l.Layer.A), ($"{Prefix}{l.Path}.lora_B.weight", l.Layer.B) })
-                    .Concat(tokenizer is null ? [] : model.VocabularyWeights.Select(w => ($"{Prefix}{w.Name}.weight", (Tensor)w.Weight)))
-                    .ToDictionary(p => p.Item1, p => p.Item2);
-                var missing = expected.Keys.Except(tensors.Keys).ToList();
-                var unexpected = tensors.Keys.Except(expected.Keys).ToList();
-                if (unexpected.Count > 0)
-                    throw new ModelLoadException($"{path}: tensors this model has no place for: {string.Join(", ", unexpected.Take(3))}{(unexpected.Count > 3 ? ", …" : "")} (an adapter for another model or other target_modules?)");
-                if (missing.Count > 0)
-                    throw new ModelLoadException($"{path}: missing tensors: {string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")}");
+                var expected = new ExpectedTensors(Expected(layers).Targets
+                    .Concat(tokenizer is null ? [] : model.VocabularyWeights.Select(w => new KeyValuePair<string, Tensor>($"{Prefix}{w.Name}.weight", w.Weight)))
+                    .ToDictionary());
+                expected.Check(path, tensors);
                 using var _ = no_grad();
-                foreach (var (name, target) in expected)
-                {
-                    var source = tensors[name];
-                    if (!source.shape.SequenceEqual(target.shape))
-                        throw new ModelLoadException($"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], this model needs [{string.Join(", ", target.shape)}] (an adapter for another base model?)");
-                    if (source.dtype != target.dtype) throw new ModelLoadException($"{path}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
-                    if (!isfinite(source).all().item<bool>()) throw new ModelLoadException($"{path}: tensor '{name}' holds NaN or infinite values");
-                    target.copy_(source);
-                }
+                foreach (var (name, target) in expected.Targets) target.copy_(tensors[name]);
             }
             catch
             {
@@ -168,6 +160,56 @@ public static class LoraAdapter
         }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
+
+    /// <summary>
+    /// Adds the adapter in <paramref name="dir"/> to <paramref name="model"/> as a served adapter named <paramref name="name"/>
+    /// (multi-LoRA: rows routed to it share decode steps with the base and other adapters). Returns its bank slot.
+    /// An adapter that grows the vocabulary cannot share a base: merge it instead.
+    /// </summary>
+    public static int Serve(string dir, string name, LlamaForCausalLM model)
+    {
+        var (config, path, tensors) = ReadFiles(dir);
+        try
+        {
+            if (tensors.Keys.Any(k => k.EndsWith("embed_tokens.weight") || k.EndsWith("lm_head.weight")))
+                throw new ModelLoadException($"{dir}: this adapter grows the vocabulary (modules_to_save), so it cannot share the base model's weights; serve its merged model (gensharp lora merge)");
+            // Checked against a probe first, so a bad adapter never leaves a half-filled bank slot behind.
+            var probe = model.AttachLora(config, seed: 0);
+            try { Expected(probe).Check(path, tensors); }
+            finally { model.DetachLora(); }
+            var (slot, layers) = model.AddServedAdapter(name, config);
+            var expected = Expected(layers);
+            using var _ = no_grad();
+            foreach (var (key, target) in expected.Targets) target.copy_(tensors[key]);
+            return slot;
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    sealed record ExpectedTensors(Dictionary<string, Tensor> Targets)
+    {
+        public void Check(string path, Dictionary<string, Tensor> tensors)
+        {
+            var missing = Targets.Keys.Except(tensors.Keys).ToList();
+            var unexpected = tensors.Keys.Except(Targets.Keys).ToList();
+            if (unexpected.Count > 0)
+                throw new ModelLoadException($"{path}: tensors this model has no place for: {string.Join(", ", unexpected.Take(3))}{(unexpected.Count > 3 ? ", …" : "")} (an adapter for another model or other target_modules?)");
+            if (missing.Count > 0)
+                throw new ModelLoadException($"{path}: missing tensors: {string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")}");
+            foreach (var (name, target) in Targets)
+            {
+                var source = tensors[name];
+                if (!source.shape.SequenceEqual(target.shape))
+                    throw new ModelLoadException($"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], this model needs [{string.Join(", ", target.shape)}] (an adapter for another base model?)");
+                if (source.dtype != target.dtype) throw new ModelLoadException($"{path}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
+                if (!isfinite(source).all().item<bool>()) throw new ModelLoadException($"{path}: tensor '{name}' holds NaN or infinite values");
+            }
+        }
+    }
+
+    static ExpectedTensors Expected(IReadOnlyList<(string Path, LoraLayer Layer)> layers) =>
+        new(layers.SelectMany(l => new[] { ($"{Prefix}{l.Path}.lora_A.weight", (Tensor)l.Layer.A), ($"{Prefix}{l.Path}.lora_B.weight", l.Layer.B) })
+            .ToDictionary(p => p.Item1, p => p.Item2));
 
     /// <summary>A plain model directory with the adapter folded into the weights: <c>gensharp lora merge</c>.</summary>
     public static void Merge(string modelDir, string adapterDir, string outDir)

@@ -31,6 +31,8 @@ public sealed class GeneratedSequence
     }
 
     public int Id { get; }                                   // unique within the engine
+    /// <summary>The served LoRA adapter this sequence decodes with (a bank slot of the model), or −1 for the base model.</summary>
+    public int Adapter { get; init; } = -1;
     public int Index { get; }                                // which of the request's n samples
     public IReadOnlyList<int> PromptTokens { get; }
     public GenerationOptions Options { get; }

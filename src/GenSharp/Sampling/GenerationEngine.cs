@@ -63,9 +63,15 @@ public sealed class GenerationEngine : IDisposable
         return ids;
     }
 
-    /// <summary>Queues <c>options.N</c> samples of one prompt; they are prefilled together at the next step.</summary>
-    public IReadOnlyList<GeneratedSequence> Add(int[] prompt, GenerationOptions options)
+    /// <summary>
+    /// Queues <c>options.N</c> samples of one prompt; they are prefilled together at the next step. <paramref name="adapter"/>
+    /// picks one of the model's served LoRA adapters (<see cref="LlamaForCausalLM.AdapterNames"/>); sequences of different
+    /// adapters still decode in one batch.
+    /// </summary>
+    public IReadOnlyList<GeneratedSequence> Add(int[] prompt, GenerationOptions options, int adapter = -1)
     {
+        if (adapter < -1 || adapter >= _model.AdapterNames.Count)
+            throw new ArgumentException($"adapter slot {adapter} is not served by this model (it serves {_model.AdapterNames.Count})");
         options.Validate(_model.Config.VocabSize);
         if (options.Beams > 1) throw new ArgumentException("beam search runs in BeamSearch, not in the sampling engine");
         if (prompt.Length == 0 || prompt.Length >= Context) throw new ArgumentException($"the prompt must have 1…{Context - 1} tokens (got {prompt.Length})");
@@ -73,7 +79,7 @@ public sealed class GenerationEngine : IDisposable
         if (options.N > FreeSlots) throw new InvalidOperationException($"the engine has {FreeSlots} free sequence slots; the request needs {options.N}");
         int? eos = _model.Config.EosTokenId;
         var group = Enumerable.Range(0, options.N)
-            .Select(i => new GeneratedSequence(_nextId++, i, prompt, options, _tokenizer, eos) { Slot = _freeSlots.Pop() })
+            .Select(i => new GeneratedSequence(_nextId++, i, prompt, options, _tokenizer, eos) { Slot = _freeSlots.Pop(), Adapter = adapter })
             .ToArray();
         _toPrefill.Add(group);
         _running.AddRange(group);
@@ -100,7 +106,7 @@ public sealed class GenerationEngine : IDisposable
         foreach (var group in _toPrefill)
         {
             var head = group[0];
-            var logits = LastLogits(head.PromptTokens, head.Slot);
+            var logits = LastLogits(head.PromptTokens, head.Slot, head.Adapter);
             if (group.Length > 1) _cache.Copy(group.Skip(1).Select(_ => head.Slot).ToArray(), group.Skip(1).Select(s => s.Slot).ToArray());
             foreach (var s in group)
             {
@@ -120,7 +126,7 @@ public sealed class GenerationEngine : IDisposable
             float[] rows;
             _modelTime.Start();
             using (NewDisposeScope())   // the forward pass's temporaries are freed here, inside the model time
-                rows = _model.forward(input, _cache.Begin(slots, 1)).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
+                rows = _model.forward(input, Routed(_cache.Begin(slots, 1), decoding.Select(s => s.Adapter))).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
             _modelTime.Stop();
             FiniteCheck.Logits(rows);
             int vocab = rows.Length / decoding.Count;
@@ -139,13 +145,21 @@ public sealed class GenerationEngine : IDisposable
     // After the step that fed a sequence's last token, can its newest token still be fed next step?
     bool ContextFull(GeneratedSequence s) => Overflow == ContextOverflow.Stop && _cache.Length(s.Slot) >= Context;
 
-    float[] LastLogits(IReadOnlyList<int> tokens, int slot)
+    // Rows of served adapters carry their bank slots; a batch of base rows alone carries none (the fast path).
+    static KvCache.Step Routed(KvCache.Step step, IEnumerable<int> adapters)
+    {
+        var routes = adapters.ToArray();
+        if (routes.Any(a => a >= 0)) step.Adapters = routes;
+        return step;
+    }
+
+    float[] LastLogits(IReadOnlyList<int> tokens, int slot, int adapter)
     {
         var ids = tensor(tokens.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);       // (1, T)
         float[] last;
         _modelTime.Start();
         using (NewDisposeScope())
-            last = _model.forward(ids, _cache.Begin([slot], tokens.Count))[0, -1].cpu().data<float>().ToArray();   // (V) of (1, T, V)
+            last = _model.forward(ids, Routed(_cache.Begin([slot], tokens.Count), [adapter]))[0, -1].cpu().data<float>().ToArray();   // (V) of (1, T, V)
         _modelTime.Stop();
         FiniteCheck.Logits(last);
         return last;
@@ -159,7 +173,7 @@ public sealed class GenerationEngine : IDisposable
         _cache.Reset(s.Slot);
         var window = all.GetRange(all.Count - 1 - keep, keep);
         var ids = tensor(window.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);
-        _model.forward(ids, _cache.Begin([s.Slot], keep));
+        _model.forward(ids, Routed(_cache.Begin([s.Slot], keep), [s.Adapter]));
     }
 
     void Release(GeneratedSequence s)
