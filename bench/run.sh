@@ -32,3 +32,4 @@ run serve "$bench" serve
 run shared-cores "$root/bench/shared-cores.sh"
 run finetune "$root/bench/finetune.sh"
 run arithmetic "$bench" arithmetic
+run multi-lora "$bench" multi-lora

@@ -83,8 +83,8 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>LoRA updates by projection name (q_proj, …); not in the state dict (see <see cref="LoraLayer"/>).</summary>
     internal readonly Dictionary<string, LoraLayer> Lora = [];
 
-    /// <summary>Served adapters by projection name, indexed by bank slot (null where an adapter leaves the projection alone).</summary>
-    internal readonly Dictionary<string, List<LoraLayer?>> Bank = [];
+    /// <summary>Served adapters of these projections (multi-LoRA), applied row by row.</summary>
+    internal readonly LoraBank Bank = new();
 
     internal IEnumerable<(string Name, Linear Projection)> Projections =>
         [("q_proj", q_proj), ("k_proj", k_proj), ("v_proj", v_proj), ("o_proj", o_proj)];
@@ -119,9 +119,10 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
             qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
                              Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);
-        if (cache?.Adapters is { } routes && Bank.Count > 0)                             // served adapters, row by row
-            qkv = qkv + cat([Bank.Delta("q_proj", x, _heads * _headDim, routes), Bank.Delta("k_proj", x, _kvHeads * _headDim, routes),
-                             Bank.Delta("v_proj", x, _kvHeads * _headDim, routes)], -1);
+        if (cache?.AdapterRows is { } rows && !Bank.IsEmpty)                             // served adapters, row by row
+            qkv = qkv + cat([Bank.Delta("q_proj", x, rows) ?? zeros([B, T, _heads * _headDim], x.dtype, x.device),
+                             Bank.Delta("k_proj", x, rows) ?? zeros([B, T, _kvHeads * _headDim], x.dtype, x.device),
+                             Bank.Delta("v_proj", x, rows) ?? zeros([B, T, _kvHeads * _headDim], x.dtype, x.device)], -1);
         qkv = qkv.view(B, T, _heads + 2 * _kvHeads, _headDim);                          // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
@@ -145,7 +146,7 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
         var o = is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
-        if (cache?.Adapters is { } r && Bank.Count > 0) o = o + Bank.Delta("o_proj", y, o.shape[^1], r);
+        if (cache?.AdapterRows is { } r && Bank.Delta("o_proj", y, r) is { } od) o = o + od;
         return Lora.TryGetValue("o_proj", out var lo) ? o + lo.Delta(y, training) : o;
     }
 
@@ -166,8 +167,8 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
     /// <summary>LoRA updates by projection name (gate_proj, up_proj, down_proj).</summary>
     internal readonly Dictionary<string, LoraLayer> Lora = [];
 
-    /// <summary>Served adapters by projection name, indexed by bank slot.</summary>
-    internal readonly Dictionary<string, List<LoraLayer?>> Bank = [];
+    /// <summary>Served adapters of these projections (multi-LoRA), applied row by row.</summary>
+    internal readonly LoraBank Bank = new();
 
     internal IEnumerable<(string Name, Linear Projection)> Projections => [("gate_proj", gate_proj), ("up_proj", up_proj), ("down_proj", down_proj)];
 
@@ -181,22 +182,22 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
-    /// <summary>With <paramref name="routes"/>, each row also gets its served adapter's update.</summary>
-    public Tensor Forward(Tensor x, int[]? routes)
+    /// <summary>With <paramref name="rows"/> (each row's bank slot), each row also gets its served adapter's update.</summary>
+    public Tensor Forward(Tensor x, Tensor? rows)
     {
-        if (Lora.Count > 0 || routes is not null && Bank.Count > 0) return WithLora(x, Bank.Count > 0 ? routes : null);
+        if (Lora.Count > 0 || rows is not null && !Bank.IsEmpty) return WithLora(x, Bank.IsEmpty ? null : rows);
         if (!is_grad_enabled())
             return Inference.Linear(F.silu(Inference.Linear(x, gate_proj.weight!)) * Inference.Linear(x, up_proj.weight!), down_proj.weight!);
         var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // training: one GEMM for both
         return down_proj.forward(F.silu(gateUp[0]) * gateUp[1]);
     }
 
-    Tensor WithLora(Tensor x, int[]? routes)
+    Tensor WithLora(Tensor x, Tensor? rows)
     {
         Tensor Project(string name, Linear layer, Tensor input)
         {
             var y = is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
-            if (routes is not null) y = y + Bank.Delta(name, input, y.shape[^1], routes);
+            if (rows is not null && Bank.Delta(name, input, rows) is { } d) y = y + d;
             return Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
         }
         var h = F.silu(Project("gate_proj", gate_proj, x)) * Project("up_proj", up_proj, x);
@@ -231,7 +232,7 @@ internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
         x = x + Drop(self_attn.Forward(input_layernorm.forward(x), cos, sin, cache));
-        return x + Drop(mlp.Forward(post_attention_layernorm.forward(x), cache?.Adapters));
+        return x + Drop(mlp.Forward(post_attention_layernorm.forward(x), cache?.AdapterRows));
     }
 
     Tensor Drop(Tensor x) => training && _dropout > 0 ? F.dropout(x, _dropout, training: true) : x;
@@ -380,7 +381,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         lm_head is null ? [("model.embed_tokens", model.EmbeddingWeight)] : [("model.embed_tokens", model.EmbeddingWeight), ("lm_head", lm_head.weight!)];
 
     /// <summary>Every projection a LoRA update can attach to, by its HF module path (model.layers.0.self_attn.q_proj).</summary>
-    IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots, Dictionary<string, List<LoraLayer?>> Bank)> Projections() =>
+    IEnumerable<(string Path, string Name, Linear Projection, Dictionary<string, LoraLayer> Slots, LoraBank Bank)> Projections() =>
         model.Layers.SelectMany((layer, i) =>
             layer.Attention.Projections.Select(p => ($"model.layers.{i}.self_attn.{p.Name}", p.Name, p.Projection, layer.Attention.Lora, layer.Attention.Bank))
                 .Concat(layer.Mlp.Projections.Select(p => ($"model.layers.{i}.mlp.{p.Name}", p.Name, p.Projection, layer.Mlp.Lora, layer.Mlp.Bank))));
@@ -424,8 +425,6 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         var layers = new List<(string, LoraLayer)>();
         foreach (var (path, projectionName, projection, _, bank) in Projections())
         {
-            if (!bank.TryGetValue(projectionName, out var list)) bank[projectionName] = list = [];
-            while (list.Count < slot) list.Add(null);
             LoraLayer? layer = null;
             if (config.TargetModules.Contains(projectionName))
             {
@@ -433,7 +432,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
                 layer = new LoraLayer(w.shape[1], w.shape[0], config, null, w.device);
                 layers.Add((path, layer));
             }
-            list.Add(layer);
+            bank.Add(projectionName, slot, layer);
         }
         _adapterNames.Add(name);
         return (slot, layers);

@@ -146,10 +146,10 @@ public sealed class GenerationEngine : IDisposable
     bool ContextFull(GeneratedSequence s) => Overflow == ContextOverflow.Stop && _cache.Length(s.Slot) >= Context;
 
     // Rows of served adapters carry their bank slots; a batch of base rows alone carries none (the fast path).
-    static KvCache.Step Routed(KvCache.Step step, IEnumerable<int> adapters)
+    KvCache.Step Routed(KvCache.Step step, IEnumerable<int> adapters)
     {
         var routes = adapters.ToArray();
-        if (routes.Any(a => a >= 0)) step.Adapters = routes;
+        if (routes.Any(a => a >= 0)) step.Route(routes, _model.AdapterNames.Count);
         return step;
     }
 
