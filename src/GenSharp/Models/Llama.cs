@@ -119,10 +119,8 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
             qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
                              Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);
-        if (cache?.AdapterRows is { } rows && !Bank.IsEmpty)                             // served adapters, row by row
-            qkv = qkv + cat([Bank.Delta("q_proj", x, rows) ?? zeros([B, T, _heads * _headDim], x.dtype, x.device),
-                             Bank.Delta("k_proj", x, rows) ?? zeros([B, T, _kvHeads * _headDim], x.dtype, x.device),
-                             Bank.Delta("v_proj", x, rows) ?? zeros([B, T, _kvHeads * _headDim], x.dtype, x.device)], -1);
+        if (cache?.AdapterRows is { } rows && Bank.Delta([("q_proj", _heads * _headDim), ("k_proj", _kvHeads * _headDim), ("v_proj", _kvHeads * _headDim)], x, rows) is { } served)
+            qkv = qkv + served;                                                         // served adapters, row by row
         qkv = qkv.view(B, T, _heads + 2 * _kvHeads, _headDim);                          // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
@@ -146,7 +144,7 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
         var o = is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
-        if (cache?.AdapterRows is { } r && Bank.Delta("o_proj", y, r) is { } od) o = o + od;
+        if (cache?.AdapterRows is { } r && Bank.Delta([("o_proj", o.shape[^1])], y, r) is { } od) o = o + od;
         return Lora.TryGetValue("o_proj", out var lo) ? o + lo.Delta(y, training) : o;
     }
 
@@ -197,11 +195,15 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
         Tensor Project(string name, Linear layer, Tensor input)
         {
             var y = is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
-            if (rows is not null && Bank.Delta(name, input, rows) is { } d) y = y + d;
             return Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
         }
-        var h = F.silu(Project("gate_proj", gate_proj, x)) * Project("up_proj", up_proj, x);
-        return Project("down_proj", down_proj, h);
+        var (gate, up) = (Project("gate_proj", gate_proj, x), Project("up_proj", up_proj, x));
+        long width = gate.shape[^1];
+        if (rows is not null && Bank.Delta([("gate_proj", width), ("up_proj", width)], x, rows) is { } gateUp)   // served adapters
+            (gate, up) = (gate + gateUp.narrow(-1, 0, width), up + gateUp.narrow(-1, width, width));
+        var h = F.silu(gate) * up;
+        var down = Project("down_proj", down_proj, h);
+        return rows is not null && Bank.Delta([("down_proj", down.shape[^1])], h, rows) is { } d ? down + d : down;
     }
 }
 
