@@ -33,3 +33,4 @@ run shared-cores "$root/bench/shared-cores.sh"
 run finetune "$root/bench/finetune.sh"
 run arithmetic "$bench" arithmetic
 run multi-lora "$bench" multi-lora
+run multi-lora-25m "$bench" multi-lora --size-25m

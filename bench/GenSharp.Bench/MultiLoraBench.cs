@@ -20,6 +20,15 @@ static class MultiLoraBench
         var tmp = Directory.CreateTempSubdirectory("gensharp-multilora-").FullName;
         try
         {
+            if (args.Contains("--size-25m"))
+            {
+                // Speed does not depend on the weights: a randomly initialised 8 × 512 model (~25 M parameters), saved as a model directory.
+                var tok = Tokenizers.CharTokenizer.Train(File.ReadAllText(Path.Combine(TrainBench.RepoRoot(), "data", "tinyshakespeare.txt")));
+                using var big = new LlamaForCausalLM(new LlamaConfig { VocabSize = tok.VocabSize, HiddenSize = 512, IntermediateSize = 1368, NumLayers = 8, NumHeads = 8, NumKvHeads = 8, MaxPositions = 256 });
+                big.InitializeWeights(1);
+                dir = Path.Combine(tmp, "base-25m");
+                ModelDirectory.Save(dir, big, tok);
+            }
             var adapters = Enumerable.Range(0, 4).Select(i =>
             {
                 var text = AutoPipeline.OpenText(dir);

@@ -29,7 +29,7 @@ static int Usage()
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
                gensharp-bench arithmetic [--steps 2000] [--train 20000] [--test 200]  SFT with vocabulary extension: exact-match
                                                          accuracy on held-out additions, base vs full vs LoRA
-               gensharp-bench multi-lora                  16 streams over 4 served LoRA adapters vs 16 on a merged model
+               gensharp-bench multi-lora [--size-25m]     16 streams over 4 served LoRA adapters vs 16 on a merged model
         """);
     return 2;
 }
