@@ -46,7 +46,7 @@ public sealed class TokenDataset : IDisposable
         AtomicFile.WriteAllText(meta, JsonSerializer.Serialize(new
         {
             key, train_tokens = train.Length, val_tokens = val.Length, vocab_size = tokenizer.VocabSize, format = "int32 little-endian",
-            train_sha256 = FileHash(trainPath), val_sha256 = FileHash(valPath),
+            train_sha256 = FileHash.Sha256(trainPath), val_sha256 = FileHash.Sha256(valPath),
         }));
         return new TokenDataset(train, val);
     }
@@ -62,19 +62,14 @@ public sealed class TokenDataset : IDisposable
         {
             var root = JsonDocument.Parse(File.ReadAllText(meta)).RootElement;
             if (root.GetProperty("key").GetString() != key) return null;
-            if (!root.TryGetProperty("train_sha256", out var th) || th.GetString() != FileHash(trainPath)) return null;
-            if (!root.TryGetProperty("val_sha256", out var vh) || vh.GetString() != FileHash(valPath)) return null;
+            if (!root.TryGetProperty("train_sha256", out var th) || th.GetString() != FileHash.Sha256(trainPath)) return null;
+            if (!root.TryGetProperty("val_sha256", out var vh) || vh.GetString() != FileHash.Sha256(valPath)) return null;
             var (train, val) = (ReadTokens(trainPath), ReadTokens(valPath));
             return train.Concat(val).All(t => t >= 0 && t < vocabSize) ? (train, val) : null;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException) { return null; }
     }
 
-    static string FileHash(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(SHA256.HashData(stream));
-    }
 
     static string CacheKey(string text, ITokenizer tokenizer, double trainFraction)
     {

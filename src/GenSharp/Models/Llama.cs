@@ -406,7 +406,8 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
             var w = projection.weight!;
             slots[name] = new LoraLayer(w.shape[1], w.shape[0], config, gen, w.device);
         }
-        foreach (var p in parameters()) p.requires_grad = false;
+        _frozen = [.. parameters().Where(p => p.requires_grad)];
+        foreach (var p in _frozen) p.requires_grad = false;
         return LoraLayers;
     }
 
@@ -449,7 +450,9 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         DetachLora();
     }
 
-    /// <summary>Removes the adapter without changing the base weights, and makes them trainable again.</summary>
+    List<Parameter> _frozen = [];   // what AttachLora froze, and DetachLora thaws
+
+    /// <summary>Removes the adapter without changing the base weights; the weights it froze are trainable again.</summary>
     public void DetachLora()
     {
         foreach (var (_, name, _, slots, _) in Projections().Where(p => p.Slots.ContainsKey(p.Name)))
@@ -457,6 +460,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
             slots[name].Dispose();
             slots.Remove(name);
         }
-        foreach (var p in parameters()) p.requires_grad = true;
+        foreach (var p in _frozen) p.requires_grad = true;
+        _frozen = [];
     }
 }

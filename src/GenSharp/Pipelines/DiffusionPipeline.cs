@@ -87,7 +87,4 @@ public sealed class DiffusionPipeline(UNet model, NoiseSchedule schedule, bool c
         catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
         return new DiffusionPipeline(ModelDirectory.LoadModule<UNetConfig, UNet>(config, "U-Net", c => c.Validate(), c => new UNet(c), device), scheduler.Schedule, scheduler.ClipSample);
     }
-
-    /// <summary>Copies a safetensors file into the model, checking names, shapes and dtypes.</summary>
-    public static void LoadWeights(string path, UNet model) => ModelDirectory.LoadStateDict(path, model);
 }

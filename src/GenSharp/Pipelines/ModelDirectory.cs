@@ -83,12 +83,6 @@ public static class ModelDirectory
         catch (JsonException e) { throw new ModelLoadException($"{path}: not valid JSON ({e.Message})"); }
     }
 
-    /// <summary>The <c>model_type</c> in <paramref name="dir"/>/config.json, or null when there is none.</summary>
-    public static string? ModelType(string dir) => ReadConfigFile(dir).ModelType;
-
-    /// <summary>Reads and validates <paramref name="dir"/>/config.json as <typeparamref name="T"/>; errors name the file.</summary>
-    public static T ReadConfig<T>(string dir, string what, Func<T, T> validate) => ReadConfigFile(dir).Parse(what, validate);
-
     /// <summary>A module built from <paramref name="dir"/>'s config.json and filled from its model.safetensors, on <paramref name="device"/>, in eval mode.</summary>
     public static TModule LoadModule<TConfig, TModule>(string dir, string what, Func<TConfig, TConfig> validate, Func<TConfig, TModule> create, Device? device)
         where TModule : nn.Module => LoadModule(ReadConfigFile(dir), what, validate, create, device);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.IO;
@@ -50,19 +49,20 @@ internal static class CheckpointStore
     {
         var final = Path.Combine(Root(dir), Name(step));
         var partial = final + PartialSuffix;
+        // A complete checkpoint is never replaced: deleting it first would open a window with no checkpoint at all.
+        if (System.IO.Directory.Exists(final)) throw new InvalidOperationException($"{final}: the checkpoint of step {step} exists already");
         if (System.IO.Directory.Exists(partial)) System.IO.Directory.Delete(partial, recursive: true);
         System.IO.Directory.CreateDirectory(Path.Combine(partial, ModelFolder));
         var checkpoint = new Checkpoint(partial, step, state);
         using var faults = FaultInjection.Checkpoint(step);
         write(checkpoint);
         var files = new JsonObject();
-        foreach (var (relative, path) in Files(partial).Where(f => Pinned(f.Relative))) files[relative] = Sha256(path);
+        foreach (var (relative, path) in Files(partial).Where(f => Pinned(f.Relative))) files[relative] = FileHash.Sha256(path);
         state["step"] = step;
         state["files"] = files;
         // Inside a folder that is not yet in place, a plain write is enough: the rename below is the atomic switch.
         File.WriteAllText(Path.Combine(partial, StateFile), state.ToJsonString(Indented));
         FaultInjection.Boundary(step);
-        if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);   // same step again (re-saved on stop)
         System.IO.Directory.Move(partial, final);
         FaultInjection.Boundary(step);
         var complete = checkpoint with { Directory = final };
@@ -98,7 +98,7 @@ internal static class CheckpointStore
         {
             var file = Path.Combine(path, relative);
             if (!File.Exists(file)) throw new FileNotFoundException($"{file}: checkpoint file missing", file);
-            if (Sha256(file) != (string?)hash)
+            if (FileHash.Sha256(file) != (string?)hash)
                 throw new InvalidDataException($"{file}: does not match the checkpoint recorded in {statePath} (the file was changed or damaged after it was saved)");
         }
         CleanUp(dir, keep: path);
@@ -132,11 +132,6 @@ internal static class CheckpointStore
         System.IO.Directory.GetFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
             .Select(p => (Path.GetRelativePath(root, p).Replace('\\', '/'), p));
 
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(SHA256.HashData(stream));
-    }
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

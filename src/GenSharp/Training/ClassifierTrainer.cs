@@ -127,8 +127,6 @@ public sealed class ClassifierTrainer : ITrainingTask
         _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
 
-    public (Tensor Images, int Columns)? Samples() => null;
-
     public string ModelCard(RunSummary run) => $"""
         ---
         library_name: gensharp

@@ -49,7 +49,6 @@ public sealed class DiffusionTrainer : ITrainingTask
     public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
     public string Unit => "images";
     public long ItemsPerStep => _opt.BatchSize;
-    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _ema.ParameterCount;
     public DiffusionTrainOptions DiffusionOptions => _opt;
     public UNet Ema => _ema;

@@ -45,7 +45,6 @@ public sealed class GanTrainer : ITrainingTask
     public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
     public string Unit => "images";
     public long ItemsPerStep => _opt.BatchSize;
-    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _g.ParameterCount;
     public GanGenerator Ema => _ema;
 

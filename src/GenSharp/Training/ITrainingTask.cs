@@ -27,15 +27,15 @@ public interface ITrainingTask : IDisposable
     /// dropout must be functions of the seed and the step, so a resumed run repeats an uninterrupted one exactly.</summary>
     StepLosses Step(long step);
 
-    /// <summary>Held-out metrics (e.g. train_loss, val_loss, accuracy), or none when the task has no evaluation.</summary>
-    IReadOnlyList<(string Name, double Value)> Evaluate();
+    /// <summary>Held-out metrics (e.g. train_loss, val_loss, accuracy); by default none (the task has no evaluation).</summary>
+    IReadOnlyList<(string Name, double Value)> Evaluate() => [];
 
     /// <summary>Writes the inference files into <see cref="Checkpoint.ModelDirectory"/> and the training-only state
     /// beside them (<see cref="Checkpoint.StateFile"/>). The folder is new and empty.</summary>
     void Save(Checkpoint checkpoint, string modelCard);
 
-    /// <summary>A grid drawn at every checkpoint (samples.png): images (N, C, H, W) in [−1, 1] and a column count; null for none.</summary>
-    (Tensor Images, int Columns)? Samples();
+    /// <summary>A grid drawn at every checkpoint (samples.png): images (N, C, H, W) in [−1, 1] and a column count; by default none.</summary>
+    (Tensor Images, int Columns)? Samples() => null;
 
     string ModelCard(RunSummary run);
 }

@@ -121,8 +121,6 @@ public sealed class LmTrainer : ITrainingTask
         _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
 
-    public (Tensor Images, int Columns)? Samples() => null;
-
     public string ModelCard(RunSummary run)
     {
         var c = _model.Config;

@@ -174,8 +174,6 @@ public sealed class SftTrainer : ITrainingTask
         _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
 
-    public (Tensor Images, int Columns)? Samples() => null;
-
     public string ModelCard(RunSummary run) => $"""
         ---
         library_name: gensharp

@@ -40,7 +40,6 @@ public sealed class VaeTrainer : ITrainingTask
     public TrainingSchedule Schedule => new(_opt.Steps, _opt.CheckpointInterval, 0, _opt.LogInterval);
     public string Unit => "images";
     public long ItemsPerStep => _opt.BatchSize;
-    public IReadOnlyList<(string Name, double Value)> Evaluate() => [];
     public long ParameterCount => _model.ParameterCount;
     public Vae Model => _model;
 

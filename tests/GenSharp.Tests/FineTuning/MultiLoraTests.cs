@@ -8,6 +8,7 @@ using GenSharp.Server;
 using GenSharp.Server.Api.OpenAi;
 using GenSharp.Server.Hosting;
 using GenSharp.Tests.Cli;
+using GenSharp.Tests.Server;
 using GenSharp.Tests.Training;
 using static TorchSharp.torch;
 
@@ -62,12 +63,8 @@ public sealed class MultiLoraTests : TempDirectoryTest
     public async Task TheServerServesEachAdapterAsItsOwnModel()
     {
         var a = Adapter("poems", 3, LoraConfig.AllTargets);
-        var options = new ServerOptions { Models = [CliRunner.Bundled()], Port = 0, MaxBatch = 4 };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, [("poems", a)]);
-        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(_dir, "f.db"));
-        await using var app = GenSharpServer.Build(options, models, feedback);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)) };
+        await using var server = await TestServer.StartAsync(new ServerOptions { Models = [CliRunner.Bundled()], MaxBatch = 4 }, [("poems", a)]);
+        var http = server.Http;
 
         var list = JsonSerializer.Deserialize(await http.GetStringAsync("/v1/models"), OpenAiJson.Default.ModelList)!;
         var poems = Assert.Single(list.Data, m => m.Id == "poems");

@@ -158,12 +158,8 @@ public sealed class AbuseTests(ServerFixture server) : IClassFixture<ServerFixtu
         using (var r = await server.Http.GetAsync("/v2/nothing")) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
 
         // A second server: an API key, one sequence slot and a queue of one.
-        var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], Port = 0, ApiKey = "s3cret", MaxBatch = 1, MaxQueue = 1 };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
-        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db"));
-        await using var app = GenSharpServer.Build(options, models, feedback);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)) };
+        await using var second = await TestServer.StartAsync(new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], ApiKey = "s3cret", MaxBatch = 1, MaxQueue = 1 });
+        var http = second.Http;
         using (var r = await http.GetAsync("/v1/models"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);

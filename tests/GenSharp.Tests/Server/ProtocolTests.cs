@@ -122,12 +122,8 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
     [Fact]
     public async Task ImageRequestsAreQueuedWithABoundAndShownInHealth()
     {
-        var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Images)], Port = 0, MaxQueue = 2 };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
-        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db"));
-        await using var app = GenSharpServer.Build(options, models, feedback);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(3) };
+        await using var images = await TestServer.StartAsync(new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Images)], MaxQueue = 2 });
+        var http = images.Http;
         // One long generation occupies the model; while it runs, seven more arrive: two wait, five are refused.
         var first = http.PostAsync("/v1/images/generations", Json("""{"model":"fmnist-diffusion","prompt":"a bag","n":8,"steps":200}"""));
         Health? busy = null;
@@ -149,18 +145,17 @@ public sealed class ProtocolTests(ServerFixture server) : IClassFixture<ServerFi
     [Fact]
     public async Task ABurstFillsTheSlotsThenTheQueueThenGets429AndLowercaseBearerIsAccepted()
     {
-        var options = new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], Port = 0, MaxBatch = 2, MaxQueue = 3, ApiKey = "k3y" };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
-        using var feedback = new GenSharp.Feedback.FeedbackStore(Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db"));
-        await using var app = GenSharpServer.Build(options, models, feedback);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(3) };
+        await using var small = await TestServer.StartAsync(new ServerOptions { Models = [CliRunner.Bundled(ServerFixture.Lm)], MaxBatch = 2, MaxQueue = 3, ApiKey = "k3y" });
+        var http = small.Http;
         http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "bearer k3y");   // schemes are case-insensitive
         var body = """{"model":"shakespeare-char","prompt":"ROMEO:","max_tokens":100,"temperature":1,"seed":3}""";
         var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => http.PostAsync("/v1/completions", Json(body))));
         var codes = responses.Select(r => (int)r.StatusCode).ToArray();
-        Assert.Equal(5, codes.Count(c => c == 200));   // 2 slots + 3 queued
-        Assert.Equal(5, codes.Count(c => c == 429));
+        // Every slot and queue place is used (2 + 3; the old bound refused the 4th waiting request even with slots free),
+        // and the rest is refused. On a loaded machine a request may finish before the last ones arrive and free its place.
+        Assert.InRange(codes.Count(c => c == 200), 5, 9);
+        Assert.Equal(10, codes.Count(c => c is 200 or 429));
+        Assert.Contains(429, codes);
         foreach (var r in responses) r.Dispose();
     }
 }
