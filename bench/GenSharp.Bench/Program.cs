@@ -27,8 +27,10 @@ static int Usage()
                gensharp-bench serve [--tokens 64] [--rounds 3]  HTTP server: tokens/s at 1/4/16 concurrent streams, time to first
                                                          token p50/p95, overhead vs the library decoding the same batch
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
-               gensharp-bench arithmetic [--steps 2000] [--train 20000] [--test 200]  SFT with vocabulary extension: exact-match
-                                                         accuracy on held-out additions, base vs full vs LoRA
+               gensharp-bench arithmetic [--steps 2000] [--batch-size 16] [--train 20000] [--test 200] [--methods full,lora]
+                                    [--eval-interval N] [--out DIR]  SFT with vocabulary extension: exact-match accuracy on
+                                                         held-out additions, base vs full vs LoRA; --out keeps the runs
+                                                         (resumed when run again) and writes DIR/arithmetic.json
                gensharp-bench multi-lora [--size-25m]     16 streams over 4 served LoRA adapters vs 16 on a merged model
         """);
     return 2;

@@ -89,12 +89,12 @@ public sealed class KvCache : IDisposable
     public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous, Tensor? rows)
     {
         public int[] Slots => slots;
-        /// <summary>Each row's served LoRA adapter as a bank slot (B) on the device — the zero slot for rows of the base model —, or null.</summary>
-        public Tensor? AdapterRows { get; private set; }
+        /// <summary>Each row's served LoRA adapter, or null when no row uses one.</summary>
+        internal LoraRouting? Adapters { get; private set; }
 
         /// <summary>Routes the rows to served adapters (−1: the base model alone) of a model serving <paramref name="served"/> of them.</summary>
         public void Route(IReadOnlyList<int> adapters, int served) =>
-            AdapterRows = tensor(adapters.Select(a => (long)(a < 0 ? served : a)).ToArray(), device: positions.device);
+            Adapters = new LoraRouting(tensor(adapters.Select(a => (long)(a < 0 ? served : a)).ToArray(), device: positions.device), served);
         public Tensor Positions => positions;            // (B, T)
         public Tensor? Mask => mask;                     // (B, 1, T, L) bool, or null
         public bool Causal => causal;

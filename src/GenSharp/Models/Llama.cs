@@ -112,15 +112,14 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         long B = x.shape[0], T = x.shape[1];
         // Training: one GEMM over the concatenated weights (one backward instead of three). Inference:
         // copying the weights would cost more than a decode step's GEMVs, so concatenate the outputs.
-        var qkv = (is_grad_enabled()
+        // Served adapters, row by row: the bank's one product over the stacked weights gives q, k, v with each row's update.
+        var qkv = cache?.Adapters is { } routing ? Bank.Project([("q_proj", q_proj), ("k_proj", k_proj), ("v_proj", v_proj)], x, routing) : null;
+        qkv ??= is_grad_enabled()
                 ? F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
-                : cat([Inference.Linear(x, q_proj.weight!), Inference.Linear(x, k_proj.weight!), Inference.Linear(x, v_proj.weight!)], -1))
-            ;
+                : cat([Inference.Linear(x, q_proj.weight!), Inference.Linear(x, k_proj.weight!), Inference.Linear(x, v_proj.weight!)], -1);
         if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
             qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
                              Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);
-        if (cache?.AdapterRows is { } rows && Bank.Delta([("q_proj", _heads * _headDim), ("k_proj", _kvHeads * _headDim), ("v_proj", _kvHeads * _headDim)], x, rows) is { } served)
-            qkv = qkv + served;                                                         // served adapters, row by row
         qkv = qkv.view(B, T, _heads + 2 * _kvHeads, _headDim);                          // (B, T, nh+2·nkv, hs)
         // split (not slicing): its backward is one cat instead of a zero-filled copy per slice.
         var qkAndV = qkv.split([_heads + _kvHeads, _kvHeads], 2);
@@ -143,8 +142,8 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         v = RepeatKv(v, _heads / _kvHeads);
         var y = F.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, is_casual: causal);
         y = y.transpose(1, 2).contiguous().view(B, T, _heads * _headDim);            // (B, T, C)
-        var o = is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!);
-        if (cache?.AdapterRows is { } r && Bank.Delta([("o_proj", o.shape[^1])], y, r) is { } od) o = o + od;
+        var o = (cache?.Adapters is { } r ? Bank.Project([("o_proj", o_proj)], y, r) : null)
+            ?? (is_grad_enabled() ? o_proj.forward(y) : Inference.Linear(y, o_proj.weight!));
         return Lora.TryGetValue("o_proj", out var lo) ? o + lo.Delta(y, training) : o;
     }
 
@@ -180,30 +179,29 @@ internal sealed class LlamaMLP : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, null);
 
-    /// <summary>With <paramref name="rows"/> (each row's bank slot), each row also gets its served adapter's update.</summary>
-    public Tensor Forward(Tensor x, Tensor? rows)
+    /// <summary>With <paramref name="routing"/>, each row also gets its served adapter's update.</summary>
+    public Tensor Forward(Tensor x, LoraRouting? routing)
     {
-        if (Lora.Count > 0 || rows is not null && !Bank.IsEmpty) return WithLora(x, Bank.IsEmpty ? null : rows);
+        if (Lora.Count > 0 || routing is not null && !Bank.IsEmpty) return WithLora(x, Bank.IsEmpty ? null : routing);
         if (!is_grad_enabled())
             return Inference.Linear(F.silu(Inference.Linear(x, gate_proj.weight!)) * Inference.Linear(x, up_proj.weight!), down_proj.weight!);
         var gateUp = F.linear(x, cat([gate_proj.weight!, up_proj.weight!], 0)).chunk(2, -1);  // training: one GEMM for both
         return down_proj.forward(F.silu(gateUp[0]) * gateUp[1]);
     }
 
-    Tensor WithLora(Tensor x, Tensor? rows)
+    Tensor WithLora(Tensor x, LoraRouting? routing)
     {
-        Tensor Project(string name, Linear layer, Tensor input)
-        {
-            var y = is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
-            return Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
-        }
-        var (gate, up) = (Project("gate_proj", gate_proj, x), Project("up_proj", up_proj, x));
-        long width = gate.shape[^1];
-        if (rows is not null && Bank.Delta([("gate_proj", width), ("up_proj", width)], x, rows) is { } gateUp)   // served adapters
-            (gate, up) = (gate + gateUp.narrow(-1, 0, width), up + gateUp.narrow(-1, width, width));
+        // Each projection: the bank's product (base + each row's served adapter) where it serves one, else the base
+        // product; then an attached adapter's update, if any.
+        Tensor Base(Linear layer, Tensor input) => is_grad_enabled() ? layer.forward(input) : Inference.Linear(input, layer.weight!);
+        Tensor Plus(string name, Tensor y, Tensor input) => Lora.TryGetValue(name, out var l) ? y + l.Delta(input, training) : y;
+        var gateUp = routing is null ? null : Bank.Project([("gate_proj", gate_proj), ("up_proj", up_proj)], x, routing);
+        long width = gate_proj.weight!.shape[0];
+        var gate = Plus("gate_proj", gateUp?.narrow(-1, 0, width) ?? Base(gate_proj, x), x);
+        var up = Plus("up_proj", gateUp?.narrow(-1, width, width) ?? Base(up_proj, x), x);
         var h = F.silu(gate) * up;
-        var down = Project("down_proj", down_proj, h);
-        return rows is not null && Bank.Delta([("down_proj", down.shape[^1])], h, rows) is { } d ? down + d : down;
+        var down = (routing is null ? null : Bank.Project([("down_proj", down_proj)], h, routing)) ?? Base(down_proj, h);
+        return Plus("down_proj", down, h);
     }
 }
 
@@ -234,7 +232,7 @@ internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache.Step? cache)
     {
         x = x + Drop(self_attn.Forward(input_layernorm.forward(x), cos, sin, cache));
-        return x + Drop(mlp.Forward(post_attention_layernorm.forward(x), cache?.AdapterRows));
+        return x + Drop(mlp.Forward(post_attention_layernorm.forward(x), cache?.Adapters));
     }
 
     Tensor Drop(Tensor x) => training && _dropout > 0 ? F.dropout(x, _dropout, training: true) : x;

@@ -1,18 +1,28 @@
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 
 /// <summary>
-/// The served adapters of one module's projections, by bank slot, applied to a batch in one gather: projections that read
-/// the same input (q, k and v; gate and up) are stacked together — their A side by side along the rank, their B block-
-/// diagonal with α/r folded in, ranks padded, a zero slot last for rows without an adapter — so every row picks its own
-/// with one index_select and two batched products give all rows' updates of the whole group at once. The cost does not
-/// grow with the number of adapters in the batch (the BGMV idea of Punica, Chen et al. 2023).
+/// The served adapters of one module's projections, applied to a batch whose rows use different adapters (multi-LoRA).
+/// Projections that read the same input (q, k and v; gate and up) form a group. The group's base weights and every served
+/// adapter's A are stacked into one matrix — the base weights become views into it, so the model still holds one copy —
+/// and B, with α/r folded in, into a block-diagonal out × S·R matrix (slot-major, ranks padded). A step then costs three
+/// kernels per group whatever the adapters in the batch (M = the batch's B·T rows, as columns):
+///   [y; h] = [W; A_all]·xᵀ     the base products and every adapter's A·x in one product,
+///   h ⊙ mask                   keeps each row's own adapter's part (<see cref="LoraRouting.Mask"/>),
+///   y + B_all·h                adds the updates in the product (addmm).
+/// Reading every adapter's A and B once beats gathering a copy per row (Punica's BGMV, Chen et al. 2023) on a CPU, where a
+/// decode step of a small model is bound by kernel launches and memory traffic; the price is x·A_allᵀ growing with the
+/// number of served adapters (S·R extra output columns per group).
 /// </summary>
 internal sealed class LoraBank
 {
     readonly Dictionary<string, List<LoraLayer?>> _layers = [];
-    readonly Dictionary<string, (Tensor A, Tensor B)> _stacked = [];   // A (S, R, in), B (S, out, R)
+    readonly Dictionary<string, Fused> _fused = [];
+
+    /// <summary>Weight (out + S·R, in): the group's base weights, then every slot's A; B (out, S·R), block-diagonal.</summary>
+    sealed record Fused(Tensor Weight, Tensor B, long Out, long Rank, int Slots);
 
     public bool IsEmpty => _layers.Count == 0;
 
@@ -22,45 +32,59 @@ internal sealed class LoraBank
         if (!_layers.TryGetValue(projection, out var list)) _layers[projection] = list = [];
         while (list.Count < slot) list.Add(null);
         list.Add(layer);
-        foreach (var (_, (a, b)) in _stacked) { a.Dispose(); b.Dispose(); }   // restacked on next use
-        _stacked.Clear();
     }
 
     /// <summary>
-    /// Every row's update of a group of projections that read x (B, T, in), concatenated along the output like the group's
-    /// fused product: <paramref name="rows"/> (B) holds each row's slot, the zero slot (the number of adapters) for rows of
-    /// the base model. Null when no adapter touches the group.
+    /// The group's products of x (B, T, in), concatenated along the output in group order, each row plus its served
+    /// adapter's update; null when no served adapter touches the group (the caller's own products are then the answer).
     /// </summary>
-    public Tensor? Delta((string Name, long Out)[] group, Tensor x, Tensor rows)
+    public Tensor? Project((string Name, Linear Projection)[] group, Tensor x, LoraRouting routing)
     {
         if (!group.Any(p => _layers.TryGetValue(p.Name, out var l) && l.Any(x => x is not null))) return null;
         var key = string.Join(",", group.Select(p => p.Name));
-        if (!_stacked.TryGetValue(key, out var stacked)) _stacked[key] = stacked = Stack(group, x.shape[^1], x);
-        var a = stacked.A.index_select(0, rows);                  // (B, R, in)
-        var b = stacked.B.index_select(0, rows);                  // (B, out, R)
-        return x.bmm(a.transpose(1, 2)).bmm(b.transpose(1, 2));   // (B, T, R) → (B, T, out)
+        if (!_fused.TryGetValue(key, out var f) || f.Slots != routing.Served) _fused[key] = f = Fuse(group, routing.Served, f);
+        // Weight-first, like Inference.Linear (MKL is faster so for the few rows of a decode step), which also keeps the
+        // base and adapter parts contiguous row blocks: yᵀ = [W; A_all]·xᵀ, (out + S·R, M) with M = B·T.
+        long sr = f.Slots * f.Rank;
+        var y = f.Weight.matmul(x.reshape(-1, x.shape[^1]).t());
+        var h = y.narrow(0, f.Out, sr) * routing.Mask(f.Rank, x.shape[1], x.dtype);            // (S·R, M)
+        return addmm(y.narrow(0, 0, f.Out), f.B, h, beta: 1, alpha: 1).t().reshape([.. x.shape[..^1], f.Out]);   // (out, M) → (B, T, out)
     }
 
-    (Tensor A, Tensor B) Stack((string Name, long Out)[] group, long inFeatures, Tensor like)
+    Fused Fuse((string Name, Linear Projection)[] group, int slots, Fused? old)
     {
-        int slots = _layers.Values.Max(l => l.Count) + 1;   // the last slot stays zero: rows of the base model
         var ranks = group.Select(p => Math.Max(1, _layers.TryGetValue(p.Name, out var l) ? l.Max(x => x?.Rank ?? 0) : 0)).ToArray();
+        long rank = ranks.Sum(), outFeatures = group.Sum(p => p.Projection.weight!.shape[0]);
+        var like = group[0].Projection.weight!;
         using var _ = no_grad();
-        var a = zeros([slots, ranks.Sum(), inFeatures], like.dtype, like.device);
-        var b = zeros([slots, group.Sum(p => p.Out), ranks.Sum()], like.dtype, like.device);
+        using var scope = NewDisposeScope();
+        var a = zeros([slots * rank, like.shape[1]], like.dtype, like.device);
+        var b = zeros([outFeatures, slots * rank], like.dtype, like.device);
         long rankAt = 0, outAt = 0;
         for (int g = 0; g < group.Length; g++)
         {
+            long width = group[g].Projection.weight!.shape[0];
             if (_layers.TryGetValue(group[g].Name, out var list))
-                for (int i = 0; i < list.Count; i++)
+                for (int i = 0; i < Math.Min(list.Count, slots); i++)
                     if (list[i] is { } l)
                     {
-                        a[i].narrow(0, rankAt, l.Rank).copy_(l.A);
-                        b[i].narrow(0, outAt, group[g].Out).narrow(1, rankAt, l.Rank).copy_(l.B * l.Scale);
+                        a.narrow(0, i * rank + rankAt, l.Rank).copy_(l.A);                                          // (r, in)
+                        b.narrow(0, outAt, width).narrow(1, i * rank + rankAt, l.Rank).copy_(l.B * l.Scale);   // (out, r)
                     }
             rankAt += ranks[g];
-            outAt += group[g].Out;
+            outAt += width;
         }
-        return (a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
+        var weight = cat([.. group.Select(p => p.Projection.weight!), a], 0);
+        long at = 0;
+        foreach (var (_, projection) in group)   // the base weights become views into the stack: still one copy
+        {
+            var w = projection.weight!;
+            long rows = w.shape[0];
+            projection.weight = (Parameter)new Parameter(weight.narrow(0, at, rows), w.requires_grad).DetachFromDisposeScope();
+            w.Dispose();   // the old copy (idempotent if the setter released it already)
+            at += rows;
+        }
+        if (old is not null) { old.Weight.Dispose(); old.B.Dispose(); }
+        return new Fused(weight.DetachFromDisposeScope(), b.DetachFromDisposeScope(), outFeatures, rank, slots);
     }
 }
