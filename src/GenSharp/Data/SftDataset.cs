@@ -100,11 +100,18 @@ public sealed class SftDataset
         return (tensor(input, device: device).view(batchSize, T), tensor(target, device: device).view(batchSize, T));
     }
 
-    sealed class Reader(string path, ITokenizer tokenizer, ChatTemplate template, int context, SftDataOptions options)
+    // Also reads each answer of a preference pair (PreferenceDataset) as a prompt-completion row.
+    internal sealed class Reader(string path, ITokenizer tokenizer, ChatTemplate template, int context, SftDataOptions options)
     {
         readonly SortedDictionary<string, int> _unknown = new(StringComparer.Ordinal);   // character → first line
         public int Skipped;
         int _line;
+
+        /// <summary>The line being read, for the first occurrence of each unknown character.</summary>
+        public int Line { set => _line = value; }
+
+        /// <summary>One row of any format; a bad row throws <see cref="SftLineException"/>, unknown characters give a null example.</summary>
+        public (string Kind, SftExample? Example) Parse(JsonObject row) => Example(row);
 
         public IReadOnlyList<string> Unknown => [.. _unknown.Keys];
 
@@ -261,5 +268,5 @@ public sealed class SftDataset
         }
     }
 
-    sealed class SftLineException(string message) : Exception(message);
+    internal sealed class SftLineException(string message) : Exception(message);
 }

@@ -48,6 +48,11 @@ public sealed class ArchitectureTests
             "Reporting", "Imaging", "Feedback", "Integration")).Check(Core);
 
     [Fact]
+    public void AlignmentObjectivesArePureTensorFunctions() =>
+        Types().That().Are(In("Alignment")).Should().NotDependOnAny(In("IO", "Models", "Tokenizers", "Schedulers", "Sampling", "Data", "Optim",
+            "Pipelines", "Evaluation", "Training", "Reporting", "Imaging", "Feedback", "Integration")).Check(Core);
+
+    [Fact]
     public void PipelinesAreInferenceAndNeverTrain() =>
         Types().That().Are(In("Pipelines")).Should().NotDependOnAny(In("Optim", "Training", "Evaluation", "Feedback", "Integration")).Check(Core);
 

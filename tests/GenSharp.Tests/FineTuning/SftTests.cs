@@ -12,17 +12,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace GenSharp.Tests.FineTuning;
 
 [Collection(GlobalRngCollection.Name)]
-public sealed class SftTests : TempDirectoryTest
+public sealed class SftTests : JsonlTest
 {
-    static readonly ITokenizer Chars = CharTokenizer.Train("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:!?,. \n");
-
-    string Jsonl(string name, params object[] rows)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllLines(path, rows.Select(r => r as string ?? JsonSerializer.Serialize(r)));
-        return path;
-    }
-
     static object Chat(params (string Role, string Content)[] turns) => new { messages = turns.Select(t => new { role = t.Role, content = t.Content }) };
 
     [Fact]
