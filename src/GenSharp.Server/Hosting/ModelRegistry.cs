@@ -38,7 +38,7 @@ public sealed class ModelRegistry : IDisposable
                     _lms[name] = null!;   // the name is taken; the worker starts once its adapters are attached
                     break;
                 default:
-                    throw new ArgumentException($"{dir}: a classifier cannot be served (serve language and image models)");
+                    throw new ArgumentException($"{dir}: a {(AutoPipeline.Kind(dir) == ModelKind.Reward ? "reward model" : "classifier")} cannot be served (serve language and image models)");
             }
         }
         var slots = new List<(string Name, string Base, int Slot)>();

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenSharp.Numerics;
 using GenSharp.Tokenizers;
+using static TorchSharp.torch;
 
 namespace GenSharp.Data;
 
@@ -28,6 +30,24 @@ public sealed class PreferenceDataset
     public int Skipped { get; }
     /// <summary>Rows that repeat an earlier pair exactly, read once.</summary>
     public int Duplicates { get; }
+
+    /// <summary>Training pairs for step <paramref name="step"/>, drawn as a function of (seed, step) so a resumed run repeats an uninterrupted one.</summary>
+    public IReadOnlyList<PreferencePair> Draw(int batchSize, long seed, long step) =>
+        [.. Enumerable.Range(0, batchSize).Select(b => Train[(int)(SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 0x9E1) % (ulong)Train.Count)])];
+
+    /// <summary>Inputs (2B, T) — the B chosen answers, then the B rejected ones — and each row's last position (2B).</summary>
+    public static (Tensor Input, Tensor Last) Tensors(IReadOnlyList<PreferencePair> pairs, Device device) =>
+        Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], device);
+
+    /// <summary>Right-padded token ids (N, T) of examples and each one's last position (N).</summary>
+    public static (Tensor Input, Tensor Last) Pad(IReadOnlyList<SftExample> examples, Device device)
+    {
+        int n = examples.Count, T = examples.Max(e => e.Tokens.Length);
+        var ids = new long[n * T];
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < examples[i].Tokens.Length; t++) ids[i * T + t] = examples[i].Tokens[t];
+        return (tensor(ids, device: device).view(n, T), tensor(examples.Select(e => (long)e.Tokens.Length - 1).ToArray(), device: device));
+    }
 
     /// <summary>A JSONL file; errors name the file and line.</summary>
     public static PreferenceDataset Load(string path, ITokenizer tokenizer, ChatTemplate template, int context, SftDataOptions options)

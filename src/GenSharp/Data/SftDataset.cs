@@ -58,6 +58,22 @@ public sealed class SftDataset
         return new SftDataset(format, train, eval, reader.Skipped);
     }
 
+    /// <summary>
+    /// One prompt-completion row (strings, or lists of messages) tokenized exactly as training reads it — what a reward
+    /// model scores at inference; bad input is an <see cref="InvalidDataException"/> naming <paramref name="source"/>.
+    /// </summary>
+    public static SftExample Encode(JsonNode prompt, JsonNode completion, ITokenizer tokenizer, ChatTemplate template, int context, string source)
+    {
+        var reader = new Reader(source, tokenizer, template, context, new SftDataOptions());
+        try
+        {
+            var example = reader.Parse(new JsonObject { ["prompt"] = prompt.DeepClone(), ["completion"] = completion.DeepClone() }).Example;
+            reader.ThrowIfUnknownCharacters();
+            return example!;
+        }
+        catch (SftLineException e) { throw new InvalidDataException($"{source}: {e.Message}"); }
+    }
+
     // Concatenated into windows of context + 1 tokens (inputs and shifted targets), masks kept (TRL's packing).
     static List<SftExample> Pack(List<SftExample> examples, int context)
     {

@@ -311,6 +311,9 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <summary>The final (normed) hidden states (B, T, C) that the head turns into logits.</summary>
     public Tensor HiddenStates(Tensor inputIds) => model.forward(inputIds);
 
+    /// <summary>The decoder stack (what a reward model built from this one copies).</summary>
+    internal LlamaModel Backbone => model;
+
     /// <summary>
     /// Logits (B, T, vocab) for new tokens (B, T) appended to the sequences in the cache step's slots;
     /// the step (from <see cref="KvCache.Begin"/>) says where each row's tokens go.

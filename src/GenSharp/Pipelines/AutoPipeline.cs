@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using GenSharp.Models;
 using GenSharp.Sampling;
 using GenSharp.Tokenizers;
@@ -15,7 +16,8 @@ public static class AutoPipeline
     /// <summary>The kind of model in <paramref name="config"/>; a config without <c>model_type</c> is a Llama model, as in transformers' LlamaConfig.</summary>
     public static ModelKind Kind(ModelConfigFile config) => config.ModelType switch
     {
-        null or "llama" => ModelKind.Language,
+        null or "llama" => config.Json["architectures"] is JsonArray a && a.Count == 1 && (string?)a[0] == LlamaForSequenceClassification.Architecture
+            ? ModelKind.Reward : ModelKind.Language,
         UNetConfig.Type or VaeConfig.Type or GanConfig.Type => ModelKind.Image,
         ClassifierConfig.Type => ModelKind.Classifier,
         var other => throw new ModelLoadException(
@@ -50,6 +52,17 @@ public static class AutoPipeline
         return new ChatPipeline(OpenText(dir, device, overflow, adapter), template);
     }
 
+    /// <summary>A reward model (LlamaForSequenceClassification) with its tokenizer and chat template, for scoring answers.</summary>
+    public static RewardPipeline OpenReward(string dir, Device? device = null)
+    {
+        var file = Expect(dir, ModelKind.Reward, "a reward model");
+        ChatTemplate template;
+        try { template = ChatTemplate.Load(dir); }
+        catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
+        var (model, tokenizer) = ModelDirectory.LoadReward(file, device);
+        return new RewardPipeline(model, tokenizer, template);
+    }
+
     /// <summary>An image model (diffusion, GAN, VAE) as an <see cref="IImageGenerator"/>; <paramref name="sampling"/> applies to diffusion models.</summary>
     public static IImageGenerator OpenImages(string dir, Device? device = null, DiffusionSampling? sampling = null)
     {
@@ -82,6 +95,7 @@ public static class AutoPipeline
     {
         ModelKind.Language => "a language model",
         ModelKind.Image => $"an image model ({config.ModelType})",
+        ModelKind.Reward => $"a reward model ({LlamaForSequenceClassification.Architecture})",
         _ => $"a classifier ({config.ModelType})",
     };
 }

@@ -42,12 +42,7 @@ public static class ModelDirectory
         try { config = LlamaConfig.FromJson(file.Json, file.Path); }
         catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
 
-        ITokenizer tokenizer;
-        try { tokenizer = TokenizerJson.Load(Path.Combine(file.Directory, TokenizerFile)); }
-        catch (Exception e) when (e is FileNotFoundException or TokenizerFormatException) { throw new ModelLoadException(e.Message); }
-        if (tokenizer.VocabSize > config.VocabSize)
-            throw new ModelLoadException($"{file.Directory}: tokenizer has {tokenizer.VocabSize} tokens but config vocab_size is {config.VocabSize}");
-
+        var tokenizer = LoadTokenizer(file, config);
         var weights = Path.Combine(file.Directory, WeightsFile);
         long stored = CountParameters(weights);
         if (stored != config.ParameterCount)
@@ -58,6 +53,52 @@ public static class ModelDirectory
         if (device is not null) model.to(device);
         model.eval();
         return (model, tokenizer);
+    }
+
+    /// <summary>A reward model directory: HF's LlamaForSequenceClassification config.json and weights, the tokenizer, the chat template.</summary>
+    public static void SaveReward(string dir, LlamaForSequenceClassification model, ITokenizer tokenizer, ChatTemplate template, string? modelCard = null)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensors.Save(Path.Combine(dir, WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.ConfigJson());
+        tokenizer.Save(Path.Combine(dir, TokenizerFile));
+        template.Save(Path.Combine(dir, ChatTemplate.FileName));
+        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
+    }
+
+    /// <summary>A reward model from a config.json that has been read, checked like a language model (bounds, parameter count, tensors).</summary>
+    public static (LlamaForSequenceClassification Model, ITokenizer Tokenizer) LoadReward(ModelConfigFile file, Device? device = null)
+    {
+        LlamaConfig config;
+        int labels;
+        try
+        {
+            config = LlamaConfig.FromJson(file.Json, file.Path);
+            labels = file.Json["id2label"] is JsonObject ids ? ids.Count : file.Json["num_labels"] is { } n ? (int)n : 2;   // HF's default is 2
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException) { throw new ModelLoadException(e.Message); }
+        if (labels is < 1 or > 1024) throw new ModelLoadException($"{file.Path}: num_labels must be in 1…1024 (got {labels})");
+        var tokenizer = LoadTokenizer(file, config);
+        var weights = Path.Combine(file.Directory, WeightsFile);
+        long stored = CountParameters(weights), expected = LlamaForSequenceClassification.ParameterCountOf(config, labels);
+        if (stored != expected)
+            throw new ModelLoadException($"{weights}: holds {stored:N0} parameters but {file.Path} describes {expected:N0} " +
+                $"({config.NumLayers} layers × {config.HiddenSize} dims, vocabulary {config.VocabSize}, {labels} label(s)); the config does not belong to these weights");
+        var model = new LlamaForSequenceClassification(config, labels);
+        LoadStateDict(weights, model);
+        if (device is not null) model.to(device);
+        model.eval();
+        return (model, tokenizer);
+    }
+
+    static ITokenizer LoadTokenizer(ModelConfigFile file, LlamaConfig config)
+    {
+        ITokenizer tokenizer;
+        try { tokenizer = TokenizerJson.Load(Path.Combine(file.Directory, TokenizerFile)); }
+        catch (Exception e) when (e is FileNotFoundException or TokenizerFormatException) { throw new ModelLoadException(e.Message); }
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ModelLoadException($"{file.Directory}: tokenizer has {tokenizer.VocabSize} tokens but config vocab_size is {config.VocabSize}");
+        return tokenizer;
     }
 
     // Elements in a safetensors file, from its header alone.

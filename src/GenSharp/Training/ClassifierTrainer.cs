@@ -91,11 +91,7 @@ public sealed class ClassifierTrainer : ITrainingTask
         var flip = rand(x.shape[0], device: _device) < 0.5;
         x = where(flip.view(-1, 1, 1, 1), x.flip(3), x);
         var loss = F.cross_entropy(_model.forward(x), y);
-        loss.backward();
-        double value = loss.item<float>();
-        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, 1.0) : double.NaN;
-        _optimizer.ZeroGrad();
-        return new StepLosses(value, gradNorm, lr);
+        return _optimizer.Minimize(loss, lr, 1.0);
     }
 
     public IReadOnlyList<(string Name, double Value)> Evaluate()

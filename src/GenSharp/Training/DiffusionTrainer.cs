@@ -106,12 +106,9 @@ public sealed class DiffusionTrainer : ITrainingTask
         var ts = tensor(t, device: _device);
         random.manual_seed((long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 5) >> 1));   // dropout
         var loss = F.mse_loss(_model.forward(_schedule.AddNoise(x0, noise, ts), ts, y), noise);
-        loss.backward();
-        double value = loss.item<float>();
-        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, _opt.GradClip) : double.NaN;
-        _optimizer.ZeroGrad();
+        var losses = _optimizer.Minimize(loss, lr, _opt.GradClip);
         Optim.Ema.Update(_ema, _model, _opt.EmaDecay, step);
-        return new StepLosses(value, gradNorm, lr);
+        return losses;
     }
 
     public void Save(Checkpoint checkpoint, string modelCard)

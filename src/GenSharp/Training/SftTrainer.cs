@@ -125,11 +125,7 @@ public sealed class SftTrainer : ITrainingTask
         random.manual_seed((long)(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 0x5F7UL) >> 1));   // dropout = f(seed, step)
         var (x, y) = _data.Batch(false, _opt.BatchSize, _opt.Seed, step, _device);
         var loss = Loss(x, y);
-        loss.backward();
-        double value = loss.item<float>();
-        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, _opt.GradClip) : double.NaN;
-        _optimizer.ZeroGrad();
-        return new StepLosses(value, gradNorm, lr);
+        return _optimizer.Minimize(loss, lr, _opt.GradClip);
     }
 
     // Mean cross-entropy over the target tokens only (ignore_index marks prompts, user turns and padding).

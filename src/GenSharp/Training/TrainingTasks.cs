@@ -13,6 +13,7 @@ internal static class TrainingTasks
         GanTrainer.TaskKind => GanTrainer.Open(checkpoint, device, steps),
         ClassifierTrainer.TaskKind => ClassifierTrainer.Open(checkpoint, device, steps),
         SftTrainer.TaskKind => SftTrainer.Open(checkpoint, device, steps),
+        RewardTrainer.TaskKind => RewardTrainer.Open(checkpoint, device, steps),
         _ => throw new InvalidDataException($"{checkpoint.Directory}: state.json names an unknown task '{kind}'"),
     };
 }

@@ -86,11 +86,10 @@ public sealed class VaeTrainer : ITrainingTask
         var gen = new Generator(SplitMix64.Hash((ulong)_opt.Seed, (ulong)step, 4), _device);
         var terms = VaeLoss.Terms(_model, x, gen);
         var loss = terms.NegativeElbo(_opt.Beta).mean();
-        loss.backward();
-        double value = loss.item<float>();
-        double gradNorm = double.IsFinite(value) ? _optimizer.StepWith(lr, _opt.GradClip) : double.NaN;
-        _optimizer.ZeroGrad();
-        return new StepLosses(value, gradNorm, lr, ("reconstruction", terms.Reconstruction.mean().item<float>()), ("kl", terms.Kl.mean().item<float>()));
+        return _optimizer.Minimize(loss, lr, _opt.GradClip) with
+        {
+            Extra = [("reconstruction", terms.Reconstruction.mean().item<float>()), ("kl", terms.Kl.mean().item<float>())],
+        };
     }
 
     public void Save(Checkpoint checkpoint, string modelCard)
