@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "serve" => ServeBench.Run(args[1..]).GetAwaiter().GetResult(),
     "arithmetic" => ArithmeticBench.Run(args[1..]),
     "multi-lora" => MultiLoraBench.Run(args[1..]),
+    "reward" => RewardBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -32,6 +33,8 @@ static int Usage()
                                                          held-out additions, base vs full vs LoRA; --out keeps the runs
                                                          (resumed when run again) and writes DIR/arithmetic.json
                gensharp-bench multi-lora [--size-25m]     16 streams over 4 served LoRA adapters vs 16 on a merged model
+               gensharp-bench reward [--steps 300] [--train 2000] [--test 400] [--batch-size 16] [--out DIR]
+                                                         a reward model on a planted preference: held-out pair accuracy
         """);
     return 2;
 }

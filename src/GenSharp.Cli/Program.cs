@@ -16,6 +16,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), TrainVaeCommand.Create(), TrainGanCommand.Create(), ImageCommands.TrainClassifier(), TrainRewardCommand.Create() },
     FinetuneCommand.Create(),
     FinetuneCommand.Lora(),
+    AlignCommand.Create(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
     ScoreCommand.Create(),

@@ -32,8 +32,11 @@ public sealed class PreferenceDataset
     public int Duplicates { get; }
 
     /// <summary>Training pairs for step <paramref name="step"/>, drawn as a function of (seed, step) so a resumed run repeats an uninterrupted one.</summary>
-    public IReadOnlyList<PreferencePair> Draw(int batchSize, long seed, long step) =>
-        [.. Enumerable.Range(0, batchSize).Select(b => Train[(int)(SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 0x9E1) % (ulong)Train.Count)])];
+    public IReadOnlyList<PreferencePair> Draw(int batchSize, long seed, long step) => [.. DrawIndices(batchSize, seed, step).Select(i => Train[i])];
+
+    /// <summary>The indices in <see cref="Train"/> of <see cref="Draw"/>'s pairs.</summary>
+    public int[] DrawIndices(int batchSize, long seed, long step) =>
+        [.. Enumerable.Range(0, batchSize).Select(b => (int)(SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 0x9E1) % (ulong)Train.Count))];
 
     /// <summary>Inputs (2B, T) — the B chosen answers, then the B rejected ones — and each row's last position (2B).</summary>
     public static (Tensor Input, Tensor Last) Tensors(IReadOnlyList<PreferencePair> pairs, Device device) =>

@@ -100,20 +100,29 @@ public sealed class SftDataset
         var picked = Enumerable.Range(0, batchSize).Select(b => pool[eval
             ? (int)((step * batchSize + b) % pool.Count)
             : (int)(SplitMix64.Hash((ulong)seed, (ulong)step, (ulong)b, 0x5F7) % (ulong)pool.Count)]).ToArray();
-        int T = picked.Max(e => e.Tokens.Length) - 1;
-        var input = new long[batchSize * T];
-        var target = new long[batchSize * T];
+        return Layout(picked, device);
+    }
+
+    /// <summary>
+    /// Inputs (N, T) and next-token targets (N, T) of examples: padded on the right, targets <see cref="IgnoreIndex"/>
+    /// wherever the next token is not trained on (prompts, user turns, padding).
+    /// </summary>
+    public static (Tensor Input, Tensor Target) Layout(IReadOnlyList<SftExample> examples, Device device)
+    {
+        int n = examples.Count, T = examples.Max(e => e.Tokens.Length) - 1;
+        var input = new long[n * T];
+        var target = new long[n * T];
         Array.Fill(target, IgnoreIndex);
-        for (int b = 0; b < batchSize; b++)
+        for (int b = 0; b < n; b++)
         {
-            var e = picked[b];
+            var e = examples[b];
             for (int t = 0; t + 1 < e.Tokens.Length; t++)
             {
                 input[b * T + t] = e.Tokens[t];
                 if (e.Train[t + 1]) target[b * T + t] = e.Tokens[t + 1];
             }
         }
-        return (tensor(input, device: device).view(batchSize, T), tensor(target, device: device).view(batchSize, T));
+        return (tensor(input, device: device).view(n, T), tensor(target, device: device).view(n, T));
     }
 
     // Also reads each answer of a preference pair (PreferenceDataset) as a prompt-completion row.

@@ -37,12 +37,7 @@ public sealed class SftTrainer : ITrainingTask
     {
         (_model, _tokenizer, _template, _data, _opt, _device, _grown) = (text.Model, text.Tokenizer, template, data, opt.Validate(), device, grown);
         _model.to(device);
-        IEnumerable<(string, TorchSharp.Modules.Parameter)> trainable = opt.Method == "lora"
-            ? _model.LoraLayers.SelectMany(l => new[] { ($"{l.Path}.lora_A", l.Layer.A), ($"{l.Path}.lora_B", l.Layer.B) })
-                // A grown vocabulary's new rows must learn: the embedding and output layers train whole (PEFT's modules_to_save).
-                .Concat(grown ? _model.VocabularyWeights.Select(w => { w.Weight.requires_grad = true; return w; }) : [])
-            : _model.named_parameters();
-        var list = trainable.ToList();
+        var list = FineTuning.Trainable(_model, opt.Method, grown);
         _trainable = list.Sum(p => p.Item2.numel());
         _optimizer = new AdamW(list, 0.9, 0.999, 1e-8, opt.WeightDecay);
         _schedule = new CosineSchedule(opt.LearningRate, opt.MinLr, opt.WarmupSteps, opt.Steps);
@@ -156,17 +151,7 @@ public sealed class SftTrainer : ITrainingTask
 
     public void Save(Checkpoint checkpoint, string modelCard)
     {
-        var dir = checkpoint.ModelDirectory;
-        if (_opt.Method == "lora")
-        {
-            LoraAdapter.Save(dir, _model, _opt.Lora, Path.GetFullPath(_opt.BaseModel), _grown ? _tokenizer : null);
-            IO.AtomicFile.WriteAllText(Path.Combine(dir, ModelDirectory.CardFile), modelCard);
-        }
-        else
-        {
-            _template.Save(Path.Combine(dir, ChatTemplate.FileName));
-            ModelDirectory.Save(dir, _model, _tokenizer, modelCard);
-        }
+        FineTuning.Save(checkpoint.ModelDirectory, _model, _tokenizer, _template, _opt.Method, _opt.Lora, _opt.BaseModel, modelCard, _grown);
         _optimizer.Save(checkpoint.StateFile(OptimizerFile));
     }
 

@@ -14,6 +14,7 @@ internal static class TrainingTasks
         ClassifierTrainer.TaskKind => ClassifierTrainer.Open(checkpoint, device, steps),
         SftTrainer.TaskKind => SftTrainer.Open(checkpoint, device, steps),
         RewardTrainer.TaskKind => RewardTrainer.Open(checkpoint, device, steps),
+        DpoTrainer.TaskKind => DpoTrainer.Open(checkpoint, dir, device, steps),
         _ => throw new InvalidDataException($"{checkpoint.Directory}: state.json names an unknown task '{kind}'"),
     };
 }

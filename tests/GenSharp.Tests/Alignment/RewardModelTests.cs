@@ -16,24 +16,6 @@ namespace GenSharp.Tests.Alignment;
 [Collection(GlobalRngCollection.Name)]
 public sealed class RewardModelTests : TempDirectoryTest
 {
-    // A planted preference on real text: a line of the play that speaks of love beats one that does not. Train and
-    // held-out pairs are built from disjoint lines.
-    static (string Train, string HeldOut)[] PlantedPairs(int count, int seed)
-    {
-        var lines = File.ReadLines(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt")).Select(l => l.Trim())
-            .Where(l => l.Length is >= 20 and <= 60 && !l.EndsWith(':')).Distinct().ToArray();
-        var love = lines.Where(l => l.Contains("love", StringComparison.OrdinalIgnoreCase)).ToArray();
-        var other = lines.Where(l => !l.Contains("love", StringComparison.OrdinalIgnoreCase)).ToArray();
-        var rng = new Random(seed);
-        string Pair(string[] c, string[] r, int half) => JsonSerializer.Serialize(new
-        {
-            prompt = "Speak:\n",
-            chosen = c[half * c.Length / 2 + rng.Next(c.Length / 2)],
-            rejected = r[half * r.Length / 2 + rng.Next(r.Length / 2)],
-        });
-        return [.. Enumerable.Range(0, count).Select(_ => (Pair(love, other, 0), Pair(love, other, 1)))];
-    }
-
     [Fact]
     public void TheDirectoryIsHfsSequenceClassificationLayoutAndScoresReadTheLastToken()
     {
@@ -76,10 +58,8 @@ public sealed class RewardModelTests : TempDirectoryTest
     [Fact]
     public void TrainRewardLearnsAPlantedPreferenceAndScoreRanksFreshAnswers()
     {
-        var pairs = PlantedPairs(200, 1);
         var data = Path.Combine(_dir, "pairs.jsonl");
-        // 160 training pairs, then 40 held-out pairs of lines never trained on.
-        File.WriteAllLines(data, [.. pairs.Take(160).Select(p => p.Train), .. pairs.Take(40).Select(p => p.HeldOut)]);
+        File.WriteAllLines(data, PlantedPreference.Rows(160, 40, seed: 1));   // the 40 held-out pairs are of lines never trained on
         var run = Path.Combine(_dir, "rm");
         var (code, output, err) = CliRunner.Run(null, "train", "reward", "--model", CliRunner.Bundled(), "--data", data, "--out", run,
             "--steps", "60", "--batch-size", "8", "--eval-fraction", "0.2", "--eval-interval", "30", "--threads", "2");
