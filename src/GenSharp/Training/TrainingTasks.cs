@@ -15,6 +15,7 @@ internal static class TrainingTasks
         SftTrainer.TaskKind => SftTrainer.Open(checkpoint, device, steps),
         RewardTrainer.TaskKind => RewardTrainer.Open(checkpoint, device, steps),
         DpoTrainer.TaskKind => DpoTrainer.Open(checkpoint, dir, device, steps),
+        GrpoTrainer.TaskKind => GrpoTrainer.Open(checkpoint, device, steps),
         _ => throw new InvalidDataException($"{checkpoint.Directory}: state.json names an unknown task '{kind}'"),
     };
 }
