@@ -22,20 +22,8 @@ static class RewardBench
         var dir = keep is null ? Directory.CreateTempSubdirectory("gensharp-reward-").FullName : Directory.CreateDirectory(keep).FullName;
         try
         {
-            var lines = File.ReadLines(Path.Combine(root, "data", "tinyshakespeare.txt")).Select(l => l.Trim())
-                .Where(l => l.Length is >= 20 and <= 60 && !l.EndsWith(':')).Distinct().ToArray();
-            var love = lines.Where(l => l.Contains("love", StringComparison.OrdinalIgnoreCase)).ToArray();
-            var other = lines.Where(l => !l.Contains("love", StringComparison.OrdinalIgnoreCase)).ToArray();
-            var rng = new Random(7);
-            // Lines are split in two halves: the first half makes training pairs, the second held-out pairs.
-            string Pair(int half) => JsonSerializer.Serialize(new
-            {
-                prompt = "Speak:\n",
-                chosen = love[half * love.Length / 2 + rng.Next(love.Length / 2)],
-                rejected = other[half * other.Length / 2 + rng.Next(other.Length / 2)],
-            });
             var data = Path.Combine(dir, "pairs.jsonl");
-            File.WriteAllLines(data, [.. Enumerable.Range(0, train).Select(_ => Pair(0)), .. Enumerable.Range(0, test).Select(_ => Pair(1))]);
+            var (love, other) = PlantedPreference.Write(data, train, test, seed: 7);
             var opt = new RewardOptions
             {
                 BaseModel = Path.Combine(root, "models", "shakespeare-char"), Data = data, Steps = steps, BatchSize = batch, EvalInterval = Math.Max(1, steps / 6),
@@ -48,7 +36,7 @@ static class RewardBench
             loop.Run();
             var eval = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
                 .Where(e => e.TryGetProperty("eval_accuracy", out _)).Select(e => $"step {e.GetProperty("step")}: {100 * e.GetProperty("eval_accuracy").GetDouble():F1} %");
-            Console.WriteLine($"{love.Length:N0} lines of the play speak of love, {other.Length:N0} do not; {train:N0} training pairs, {test} held-out pairs from other lines; " +
+            Console.WriteLine($"{love:N0} lines of the play speak of love, {other:N0} do not; {train:N0} training pairs, {test} held-out pairs from other lines; " +
                 $"{steps} steps of {batch} pairs; threads {get_num_threads()}");
             Console.WriteLine($"held-out accuracy by step: {string.Join(", ", eval)}");
             Console.WriteLine($"{sw.Elapsed.TotalMinutes:F1} min ({sw.Elapsed.TotalMilliseconds / steps:F0} ms/step including evaluation)");

@@ -39,10 +39,24 @@ public static class LossCurve
         Finish(plot, path, title, yLabel);
     }
 
-    static void Finish(ScottPlot.Plot plot, string path, string title, string yLabel)
+    /// <summary>Named curves of y against any x (e.g. reward against KL over a run), points marked.</summary>
+    public static void SaveXY(string path, IReadOnlyList<(string Name, IReadOnlyList<(double X, double Y)> Points)> series, string title, string xLabel, string yLabel)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (name, points) in series.Where(s => s.Points.Count > 0))
+        {
+            var s = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            s.LegendText = name;
+            s.MarkerSize = 6;
+            s.LineWidth = 1;
+        }
+        Finish(plot, path, title, yLabel, xLabel);
+    }
+
+    static void Finish(ScottPlot.Plot plot, string path, string title, string yLabel, string xLabel = "step")
     {
         plot.Title(title);
-        plot.XLabel("step");
+        plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend();
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png));
