@@ -47,8 +47,10 @@ internal sealed class LoraBank
         // base and adapter parts contiguous row blocks: yᵀ = [W; A_all]·xᵀ, (out + S·R, M) with M = B·T.
         long sr = f.Slots * f.Rank;
         var y = f.Weight.matmul(x.reshape(-1, x.shape[^1]).t());
-        var h = y.narrow(0, f.Out, sr) * routing.Mask(f.Rank, x.shape[1], x.dtype);            // (S·R, M)
-        return addmm(y.narrow(0, 0, f.Out), f.B, h, beta: 1, alpha: 1).t().reshape([.. x.shape[..^1], f.Out]);   // (out, M) → (B, T, out)
+        // In place on y's two row blocks: no copies, no new buffers (the step is bound by kernels, not arithmetic).
+        var h = y.narrow(0, f.Out, sr).mul_(routing.Mask(f.Rank, x.shape[1], x.dtype));       // (S·R, M)
+        var o = y.narrow(0, 0, f.Out).addmm_(f.B, h);                                          // (out, M)
+        return o.t().reshape([.. x.shape[..^1], f.Out]);                                       // (B, T, out)
     }
 
     Fused Fuse((string Name, Linear Projection)[] group, int slots, Fused? old)
