@@ -93,10 +93,8 @@ public sealed class DpoTrainer : ITrainingTask
     {
         var opt = checkpoint.State["options"].Deserialize<DpoOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        ChatTemplate template;
-        try { template = ChatTemplate.Load(opt.BaseModel); }
-        catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
-        var text = opt.Method == "full" ? AutoPipeline.OpenText(checkpoint.ModelDirectory) : AutoPipeline.OpenText(opt.BaseModel, adapter: checkpoint.ModelDirectory);
+        var chat = FineTuning.OpenCheckpoint(opt.BaseModel, opt.Method, checkpoint);
+        var (text, template) = (chat.Text, chat.Template);
         try
         {
             var data = Load(opt, text, template);
@@ -137,8 +135,7 @@ public sealed class DpoTrainer : ITrainingTask
     /// </summary>
     static Tensor AnswerLogps(LlamaForCausalLM model, Tensor input, Tensor target, bool mean)
     {
-        var mask = target.ne(SftDataset.IgnoreIndex);
-        var logp = model.forward(input).log_softmax(-1).gather(2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1) * mask;   // (N, T)
+        var (logp, mask) = FineTuning.TokenLogProbs(model, input, target);
         var sum = logp.sum(1);
         return mean ? sum / mask.sum(1).clamp_min(1) : sum;
     }

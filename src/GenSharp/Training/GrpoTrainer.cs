@@ -34,7 +34,7 @@ public sealed class GrpoTrainer : ITrainingTask
     readonly AdamW _optimizer;
     readonly CosineSchedule _schedule;
     readonly long _trainable;
-    readonly Func<PromptExample, string, double> _reward;
+    readonly Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> _reward;   // a batch at a time
     readonly RewardPipeline? _rewardModel;
     readonly GenerationEngine _engine;
 
@@ -97,10 +97,8 @@ public sealed class GrpoTrainer : ITrainingTask
     {
         var opt = checkpoint.State["options"].Deserialize<GrpoOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
-        ChatTemplate template;
-        try { template = ChatTemplate.Load(opt.BaseModel); }
-        catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
-        var policy = opt.Method == "full" ? AutoPipeline.OpenText(checkpoint.ModelDirectory) : AutoPipeline.OpenText(opt.BaseModel, adapter: checkpoint.ModelDirectory);
+        var chat = FineTuning.OpenCheckpoint(opt.BaseModel, opt.Method, checkpoint);
+        var (policy, template) = (chat.Text, chat.Template);
         var reference = AutoPipeline.OpenText(opt.BaseModel).Model;
         try
         {
@@ -117,21 +115,24 @@ public sealed class GrpoTrainer : ITrainingTask
     }
 
     // --reward: a checkable reward by name, or a reward model's score of (prompt, completion).
-    static (Func<PromptExample, string, double> Reward, RewardPipeline? Model) Reward(GrpoOptions opt, PromptDataset data, Device device)
+    static (Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> Reward, RewardPipeline? Model) Reward(
+        GrpoOptions opt, PromptDataset data, Device device)
     {
+        static Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> Each(Func<PromptExample, string, double> f) =>
+            rows => [.. rows.Select(r => f(r.Prompt, r.Completion))];
         var spec = opt.Reward;
         if (spec == "exact-match")
         {
             int missing = data.Train.Concat(data.Eval).Count(p => p.Answer is null);
             if (missing > 0) throw new InvalidDataException($"{opt.Prompts}: --reward exact-match needs an 'answer' in every row; {missing} row(s) have none");
-            return ((p, c) => CheckableRewards.ExactMatch(c, p.Answer!), null);
+            return (Each((p, c) => CheckableRewards.ExactMatch(c, p.Answer!)), null);
         }
         if (spec.StartsWith("regex:"))
         {
             Func<string, double> matches;
             try { matches = CheckableRewards.Matches(spec["regex:".Length..]); }
             catch (ArgumentException e) { throw new ArgumentException($"--reward {spec}: not a valid regular expression ({e.Message})"); }
-            return ((_, c) => matches(c), null);
+            return (Each((_, c) => matches(c)), null);
         }
         if (spec.StartsWith("length:"))
         {
@@ -139,12 +140,13 @@ public sealed class GrpoTrainer : ITrainingTask
             if (parts.Length != 2 || !int.TryParse(parts[0], out int min) || !int.TryParse(parts[1], out int max))
                 throw new ArgumentException($"--reward {spec}: expected length:MIN-MAX (characters)");
             var window = CheckableRewards.LengthWindow(min, max);
-            return ((_, c) => window(c), null);
+            return (Each((_, c) => window(c)), null);
         }
         if (Directory.Exists(spec))
         {
             var rm = AutoPipeline.OpenReward(spec, device);
-            return ((p, c) => rm.Score(p.Text, c), rm);
+            // One batched forward pass for the whole step's samples.
+            return (rows => rm.Score([.. rows.Select(r => ((System.Text.Json.Nodes.JsonNode)r.Prompt.Text, (System.Text.Json.Nodes.JsonNode)r.Completion))]), rm);
         }
         throw new ArgumentException($"--reward '{spec}' is not exact-match, regex:PATTERN, length:MIN-MAX or a reward-model directory");
     }
@@ -166,19 +168,12 @@ public sealed class GrpoTrainer : ITrainingTask
         return all;
     }
 
-    double[] Rewards(List<(PromptExample Prompt, GeneratedSequence Sequence)> samples) =>
-        [.. samples.Select((s, i) =>
-        {
-            double r = _reward(s.Prompt, s.Sequence.Text);
-            return double.IsFinite(r) ? r : throw new InvalidDataException($"--reward {_opt.Reward} gave {r} for the completion {JsonSerializer.Serialize(s.Sequence.Text)}");
-        })];
-
-    // Per-token log-probabilities (N, T) of the completions' tokens (zero elsewhere) and the mask (N, T).
-    static (Tensor LogProbs, Tensor Mask) TokenLogps(LlamaForCausalLM model, Tensor input, Tensor target)
+    double[] Rewards(List<(PromptExample Prompt, GeneratedSequence Sequence)> samples)
     {
-        var mask = target.ne(SftDataset.IgnoreIndex).to(float32);
-        var logp = model.forward(input).log_softmax(-1).gather(2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1);
-        return (logp * mask, mask);
+        var rewards = _reward([.. samples.Select(s => (s.Prompt, s.Sequence.Text))]).ToArray();
+        int bad = Array.FindIndex(rewards, r => !double.IsFinite(r));
+        return bad < 0 ? rewards
+            : throw new InvalidDataException($"--reward {_opt.Reward} gave {rewards[bad]} for the completion {JsonSerializer.Serialize(samples[bad].Sequence.Text)}");
     }
 
     public StepLosses Step(long step)
@@ -191,9 +186,9 @@ public sealed class GrpoTrainer : ITrainingTask
         var examples = samples.Select(s => new SftExample([.. s.Prompt.Tokens, .. s.Sequence.Tokens],
             [.. Enumerable.Repeat(false, s.Prompt.Tokens.Length), .. Enumerable.Repeat(true, s.Sequence.Tokens.Count)])).ToList();
         var (input, target) = SftDataset.Layout(examples, _device);
-        var (logps, mask) = TokenLogps(_model, input, target);
+        var (logps, mask) = FineTuning.TokenLogProbs(_model, input, target);
         Tensor refLogps;
-        using (no_grad()) refLogps = TokenLogps(_reference, input, target).LogProbs;
+        using (no_grad()) refLogps = FineTuning.TokenLogProbs(_reference, input, target).LogProbs;
         var (loss, kl, clipped) = GrpoObjective.Loss(logps, logps.detach(), refLogps, mask, advantages, _opt.Clip, _opt.Beta);
         var groups = rewardTensor.view(-1, _opt.GroupSize);
         return _optimizer.Minimize(loss, lr, _opt.GradClip) with

@@ -42,6 +42,24 @@ public sealed class GrpoTests : JsonlTest
     }
 
     [Fact]
+    public void ARewardModelDirectoryScoresTheSamples()
+    {
+        var lm = GenSharp.Pipelines.AutoPipeline.OpenText(CliRunner.Bundled());
+        var rmDir = Path.Combine(_dir, "rm");
+        using (var rm = GenSharp.Models.LlamaForSequenceClassification.FromLanguageModel(lm.Model, seed: 2))
+            GenSharp.Pipelines.ModelDirectory.SaveReward(rmDir, rm, lm.Tokenizer, ChatTemplate.Load(CliRunner.Bundled()));
+        lm.Model.Dispose();
+        var prompts = Jsonl("prompts.jsonl", [.. Speakers.Select(p => (object)new { prompt = p + ":\n" })]);
+        var run = Path.Combine(_dir, "grpo");
+        var (code, output, err) = CliRunner.Run(null, "align", "grpo", "--model", CliRunner.Bundled(), "--prompts", prompts, "--reward", rmDir,
+            "--method", "lora", "--steps", "2", "--group-size", "4", "--prompts-per-step", "2", "--max-tokens", "4", "--eval-fraction", "0", "--out", run);
+        Assert.True(code == 0, output + err);
+        var logged = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(m => m["reward"] is not null).ToList();
+        Assert.NotEmpty(logged);
+        Assert.All(logged, m => Assert.True(double.IsFinite((double)m["reward"]!) && (double)m["reward_std"]! > 0, $"{m}"));   // real, varied scores
+    }
+
+    [Fact]
     public void BadRewardsAndPromptsAreNamed()
     {
         var noAnswers = Jsonl("p.jsonl", new { prompt = "ROMEO:\n" }, new { prompt = "JULIET:\n" });
