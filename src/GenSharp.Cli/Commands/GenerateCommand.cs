@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using GenSharp.Models;
 using GenSharp.Pipelines;
+using GenSharp.Refinement;
 using GenSharp.Sampling;
 using OpenAiJson = GenSharp.Server.Api.OpenAi.OpenAiJson;
 using TextCompletion = GenSharp.Server.Api.OpenAi.TextCompletion;
@@ -29,11 +30,12 @@ static class GenerateCommand
         var compute = new ComputeFlags();
         var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
         var image = new ImageGenerateFlags();
+        var bestOf = new BestOfFlags();
         var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion, GAN and VAE models: PNG grid)")
         {
             model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, adapter, compute.Device, compute.Threads,
         };
-        foreach (var o in sampling.All.Concat(image.All)) cmd.Options.Add(o);
+        foreach (var o in sampling.All.Concat(image.All).Concat(bestOf.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             if (AutoPipeline.Kind(r.GetValue(model)!) == ModelKind.Image)
@@ -51,9 +53,20 @@ static class GenerateCommand
                 var other => throw new UserError($"--context-overflow '{other}' is not slide or stop"),
             };
             options.Validate();   // before loading the model: a bad flag should not cost a model load
-            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), policy, r.GetValue(adapter));
+            var refine = bestOf.Requested(r);
+            var (candidates, filters) = refine ? (bestOf.BestOf(r), bestOf.Filters(r)) : (1, []);
+            if (refine) BestOfN.Sampling(options, candidates, MeanLogProbScorer.Instance);
+            var device = compute.Resolve(r);
+            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, device, policy, r.GetValue(adapter));
             var cancel = Cli.CancelOnSignals();
-            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel), Path.GetFileName(Path.GetFullPath(r.GetValue(model)!).TrimEnd('/')));
+            var name = Path.GetFileName(Path.GetFullPath(r.GetValue(model)!).TrimEnd('/'));
+            if (refine)
+            {
+                var scorer = bestOf.Scorer(r, pipeline.Tokenizer, device);
+                try { return PrintBest(BestOfN.Generate(pipeline, text, options, candidates, scorer, filters, cancel), text, options.Logprobs, r.GetValue(json) ? name : null); }
+                finally { (scorer as RewardScorer)?.Reward.Dispose(); }
+            }
+            if (r.GetValue(json)) return PrintJson(pipeline.Generate(text, options, cancel), name);
             if (options.N == 1 && options.Beams == 1)
             {
                 var chunks = pipeline.Stream(text, options, cancel);   // validates before the prompt is echoed
@@ -102,5 +115,35 @@ static class GenerateCommand
             TokenUsage.Of(r.Usage.PromptTokens, r.Usage.CompletionTokens));
         Console.WriteLine(JsonSerializer.Serialize(completion, OpenAiJson.Default.TextCompletion));
         return 0;
+    }
+
+    // Best-of-n: the kept choices best first with their scores, then every refused candidate and why. No candidate
+    // left is an error (exit 1): a script must not take an empty answer for a good one.
+    static int PrintBest(BestOfResult best, string prompt, bool logprobs, string? jsonModel)
+    {
+        if (jsonModel is not null)
+        {
+            var completion = new TextCompletion($"cmpl-{Guid.NewGuid():N}", TextCompletion.ObjectName, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), jsonModel,
+                [.. best.Chosen.Select((c, i) => new TextCompletion.TextChoice(c.Choice.Text, i,
+                    logprobs && c.Choice.Logprobs is { } lps ? TextCompletion.LegacyLogprobs.From(lps) : null, Reason(c.Choice.Finish), [.. c.Choice.Tokens], Score: c.Score))],
+                TokenUsage.Of(best.Usage.PromptTokens, best.Usage.CompletionTokens), best.ScoredBy,
+                [.. best.Rejected.Select(c => new TextCompletion.Rejection(0, c.Choice.Text, c.Rejection!))]);
+            Console.WriteLine(JsonSerializer.Serialize(completion, OpenAiJson.Default.TextCompletion));
+        }
+        else
+        {
+            for (int i = 0; i < best.Chosen.Count; i++)
+            {
+                var c = best.Chosen[i];
+                AnsiConsole.Write(new Rule($"choice {i} · {best.ScoredBy} {c.Score:F3} · candidate {c.Choice.Index + 1} of {best.Candidates.Count} · finish {Reason(c.Choice.Finish)}").LeftJustified());
+                Console.WriteLine(prompt + c.Choice.Text);
+                if (logprobs && c.Choice.Logprobs is not null) PrintLogprobs(c.Choice.Logprobs);
+            }
+            foreach (var c in best.Rejected)
+                Console.Error.WriteLine($"rejected candidate {c.Choice.Index + 1}: {c.Rejection}");
+        }
+        if (best.Chosen.Count > 0) return 0;
+        Console.Error.WriteLine($"error: all {best.Candidates.Count} candidates were rejected by the filters");
+        return 1;
     }
 }

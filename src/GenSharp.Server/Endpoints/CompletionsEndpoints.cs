@@ -27,16 +27,36 @@ static class CompletionsEndpoints
             catch (ArgumentException e) { throw ApiException.BadRequest(prompts.Length > 1 ? $"prompt[{i}]: {e.Message}" : e.Message, "prompt"); }
         }).ToArray();
         var options = encoded.Select(ids => TextGeneration.Options(request, model, ids.Length, request.Logprobs is not null, request.Logprobs ?? 0, "prompt")).ToArray();
+        var refine = request.Refines ? BestOfCompletions.Read(request, models, model) : null;
+        if (refine is not null) options = [.. options.Select(o => BestOfCompletions.Sampling(refine, o))];
+        string perPrompt = refine is null ? "n" : "best_of";
         if (options[0].N * prompts.Length > model.Capacity)
-            throw ApiException.BadRequest($"{prompts.Length} prompts × n = {options[0].N} exceeds this model's {model.Capacity} sequence slots", "n");
+            throw ApiException.BadRequest($"{prompts.Length} prompts × {perPrompt} = {options[0].N} exceeds this model's {model.Capacity} sequence slots", perPrompt);
         bool stream = request.Stream == true;
         bool includeUsage = stream && request.StreamOptions?.IncludeUsage == true;
         bool echo = request.Echo == true;
         string id = TextGeneration.NewId("cmpl");
         long created = TextGeneration.Now();
-        int n = options[0].N;
+        int n = request.N ?? 1;
         var streams = encoded.Select((ids, i) => TextGeneration.Submit(route, ids, options[i], cancel)).ToArray();
         int promptTokens = encoded.Sum(e => e.Length), completion = 0;
+        if (refine is not null)
+        {
+            var chosen = new List<TextCompletion.TextChoice>();
+            var rejected = new List<TextCompletion.Rejection>();
+            for (int p = 0; p < prompts.Length; p++)
+            {
+                var candidates = await TextGeneration.Collect(streams[p], cancel);
+                completion += candidates.Sum(s => s.Tokens.Count);   // every candidate is generated, so every candidate counts
+                var (c, r) = await BestOfCompletions.Answer(refine, candidates, p, prompts[p], n, echo, request.Logprobs is not null, cancel);
+                chosen.AddRange(c);
+                rejected.AddRange(r);
+            }
+            var best = new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [.. chosen], TokenUsage.Of(promptTokens, completion),
+                refine.Scorer.Name, [.. rejected]);
+            await ctx.Response.WriteAsJsonAsync(best, OpenAiJson.Default.TextCompletion, cancellationToken: cancel);
+            return;
+        }
         if (!stream)
         {
             var choices = new List<TextCompletion.TextChoice>();

@@ -29,5 +29,6 @@ static class ModelsEndpoints
                 "mean-pooled final hidden states of this language model (no dedicated embedding model is loaded)"))
             .Concat(models.Adapters.Select(a => new ModelList.Model(a.Name, "model", Started, "gensharp", "text", a.Worker.Context, null, null, a.Base)))
             .Concat(models.ImageModels.Select(i => new ModelList.Model(i.Name, "model", Started, "gensharp", "image", null,
-                i.Generator.ClassNames?.ToArray(), null)));
+                i.Generator.ClassNames?.ToArray(), null)))
+            .Concat(models.RewardModels.Select(m => new ModelList.Model(m.Name, "model", Started, "gensharp", "reward", m.Reward.Model.Config.MaxPositions)));
 }

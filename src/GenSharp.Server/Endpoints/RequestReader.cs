@@ -15,6 +15,7 @@ namespace GenSharp.Server.Endpoints;
 static class RequestReader
 {
     public const int MaxStop = 4, MaxPrompts = 16, MaxLogitBias = 300;   // OpenAI's limits
+    public const int MaxRejectPatterns = 16, MaxBlocklist = 1000;         // GenSharp's filters
 
     public static ChatCompletionRequest Chat(JsonRequest req)
     {
@@ -32,10 +33,16 @@ static class RequestReader
     {
         var prompts = req.Strings("prompt", MaxPrompts) ?? throw ApiException.BadRequest("'prompt' is required", "prompt");
         if (prompts.Count == 0) throw ApiException.BadRequest("'prompt' must not be an empty array", "prompt");
-        return Sampling(req, new CompletionRequest
+        var r = Sampling(req, new CompletionRequest
         {
             Prompt = [.. prompts], Echo = req.Has("echo") ? req.Bool("echo") : null, Logprobs = req.Integer("logprobs", 0, 5),
+            BestOf = req.Integer("best_of", 1, GenerationOptions.MaxN), RewardModel = req.OptionalString("reward_model"),
+            RejectPatterns = req.Strings("reject_patterns", MaxRejectPatterns)?.ToArray(), Blocklist = req.Strings("blocklist", MaxBlocklist)?.ToArray(),
         });
+        if (r.BestOf < (r.N ?? 1)) throw ApiException.BadRequest($"'best_of' ({r.BestOf}) must be at least 'n' ({r.N ?? 1})", "best_of");
+        if (r.Refines && r.Stream == true)
+            throw ApiException.BadRequest("'best_of', 'reward_model' and the filters choose among whole candidates: they cannot be used with 'stream'", "stream");
+        return r;
     }
 
     static T Sampling<T>(JsonRequest req, T r) where T : SamplingRequest

@@ -9,14 +9,16 @@ namespace GenSharp.Server.Hosting;
 public sealed record LanguageModelRoute(string Name, LanguageModelWorker Worker, int Adapter, string? Base);
 
 /// <summary>
-/// The models a server has loaded, by name (the directory's name): language models, image models, and LoRA adapters —
-/// each adapter its own model id on its base's one copy of the weights, decoded in the same batches (multi-LoRA).
+/// The models a server has loaded, by name (the directory's name): language models, image models, LoRA adapters —
+/// each adapter its own model id on its base's one copy of the weights, decoded in the same batches (multi-LoRA) —
+/// and reward models, which rank best_of candidates.
 /// </summary>
 public sealed class ModelRegistry : IDisposable
 {
     readonly Dictionary<string, LanguageModelWorker> _lms = new(StringComparer.Ordinal);
     readonly Dictionary<string, ImageModelHost> _images = new(StringComparer.Ordinal);
     readonly Dictionary<string, LanguageModelRoute> _adapters = new(StringComparer.Ordinal);
+    readonly Dictionary<string, RewardModelHost> _rewards = new(StringComparer.Ordinal);
 
     /// <param name="adapters">Served LoRA adapters as (model id, adapter directory); each attaches to the served language model its
     /// adapter_config.json names as base (or the only one).</param>
@@ -26,7 +28,7 @@ public sealed class ModelRegistry : IDisposable
         foreach (var dir in dirs)
         {
             var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
-            if (_lms.ContainsKey(name) || _images.ContainsKey(name))
+            if (_lms.ContainsKey(name) || _images.ContainsKey(name) || _rewards.ContainsKey(name))
                 throw new ArgumentException($"two models are named '{name}' (the directory name); rename one directory");
             switch (AutoPipeline.Kind(dir))
             {
@@ -37,14 +39,17 @@ public sealed class ModelRegistry : IDisposable
                     chats[name] = (dir, AutoPipeline.OpenChat(dir, device));
                     _lms[name] = null!;   // the name is taken; the worker starts once its adapters are attached
                     break;
+                case ModelKind.Reward:
+                    _rewards[name] = new RewardModelHost(name, AutoPipeline.OpenReward(dir, device));
+                    break;
                 default:
-                    throw new ArgumentException($"{dir}: a {(AutoPipeline.Kind(dir) == ModelKind.Reward ? "reward model" : "classifier")} cannot be served (serve language and image models)");
+                    throw new ArgumentException($"{dir}: a classifier cannot be served (serve language, reward and image models)");
             }
         }
         var slots = new List<(string Name, string Base, int Slot)>();
         foreach (var (adapterName, adapterDir) in adapters ?? [])
         {
-            if (_lms.ContainsKey(adapterName) || _images.ContainsKey(adapterName) || slots.Any(s => s.Name == adapterName))
+            if (_lms.ContainsKey(adapterName) || _images.ContainsKey(adapterName) || _rewards.ContainsKey(adapterName) || slots.Any(s => s.Name == adapterName))
                 throw new ArgumentException($"--adapter {adapterName}: that model id is taken");
             var baseName = BaseOf(adapterDir, chats);
             slots.Add((adapterName, baseName, LoraAdapter.Serve(adapterDir, adapterName, chats[baseName].Chat.Text.Model)));
@@ -78,9 +83,12 @@ public sealed class ModelRegistry : IDisposable
 
     public LanguageModelWorker? FindLanguageModel(string name) => _lms.GetValueOrDefault(name);
     public ImageModelHost? FindImageModel(string name) => _images.GetValueOrDefault(name);
+    public IReadOnlyCollection<RewardModelHost> RewardModels => _rewards.Values;
+    public RewardModelHost? FindRewardModel(string name) => _rewards.GetValueOrDefault(name);
 
     public void Dispose()
     {
         foreach (var w in _lms.Values) w.Dispose();
+        foreach (var r in _rewards.Values) r.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace GenSharp.Tests.Architecture;
 
 /// <summary>
 /// The library's layers, checked on its compiled IL (ArchUnitNET). Bottom to top:
-/// Numerics, IO → Models, Tokenizers, Schedulers → Sampling, Data, Optim → Pipelines → Evaluation, Training → the rest.
+/// Numerics, IO → Models, Tokenizers, Schedulers → Sampling, Data, Optim → Pipelines → Refinement, Evaluation, Training → the rest.
 /// </summary>
 public sealed class ArchitectureTests
 {
@@ -54,7 +54,12 @@ public sealed class ArchitectureTests
 
     [Fact]
     public void PipelinesAreInferenceAndNeverTrain() =>
-        Types().That().Are(In("Pipelines")).Should().NotDependOnAny(In("Optim", "Training", "Evaluation", "Feedback", "Integration")).Check(Core);
+        Types().That().Are(In("Pipelines")).Should().NotDependOnAny(In("Optim", "Training", "Evaluation", "Refinement", "Feedback", "Integration")).Check(Core);
+
+    [Fact]
+    public void RefinementChoosesAmongGenerationsAndNeverTrains() =>
+        Types().That().Are(In("Refinement")).Should().NotDependOnAny(In("Optim", "Training", "Evaluation", "Alignment", "Reporting", "Imaging",
+            "Feedback", "Integration")).Check(Core);
 
     [Fact]
     public void OnlyTheTrainingLoopDrawsPlotsAndGrids() =>

@@ -93,4 +93,30 @@ public sealed class GenerateCliTests : TempDirectoryTest
         Assert.Contains("(conversation cleared)", r.Out);
         Assert.Contains("unknown command /nonsense", r.Out);
     }
+
+    [Fact]
+    public void BestOfKeepsTheBestCandidatesAndReportsRefusals()
+    {
+        var r = Run(null, "generate", "--model", Bundled, "--prompt", "KING:\n", "--max-tokens", "16", "--best-of", "4", "--n", "2", "--seed", "3", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        var best = JsonSerializer.Deserialize(r.Out, OpenAiJson.Default.TextCompletion)!;
+        Assert.Equal("mean_logprob", best.ScoredBy);
+        Assert.Equal(2, best.Choices.Length);
+        Assert.True(best.Choices[0].Score >= best.Choices[1].Score);
+        Assert.True(best.Usage!.CompletionTokens > best.Choices.Sum(c => c.Tokens!.Length));   // four candidates were sampled
+
+        var blocklist = Path.Combine(_dir, "blocklist.txt");
+        File.WriteAllLines(blocklist, ["# every candidate has a letter", "e", "a", "o", "i", "u", "t", "s", "h"]);
+        var none = Run(null, "generate", "--model", Bundled, "--prompt", "KING:\n", "--max-tokens", "16", "--best-of", "3", "--seed", "3",
+            "--reject-regex", "[A-Za-z]", "--blocklist", blocklist);
+        Assert.Equal(1, none.Code);
+        Assert.Contains("rejected candidate 1: ", none.Err);
+        Assert.Contains("all 3 candidates were rejected by the filters", none.Err);
+
+        var notReward = Run(null, "generate", "--model", Bundled, "--prompt", "x", "--best-of", "2", "--reward", Bundled);
+        Assert.Equal(1, notReward.Code);
+        Assert.Contains("holds a language model, not a reward model", notReward.Err);
+        var badPattern = Run(null, "generate", "--model", Bundled, "--prompt", "x", "--reject-regex", "[");
+        Assert.Contains("reject pattern '[' is not a valid regular expression", badPattern.Err);
+    }
 }

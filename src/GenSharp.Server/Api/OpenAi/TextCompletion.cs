@@ -5,15 +5,23 @@ namespace GenSharp.Server.Api.OpenAi;
 /// <summary>
 /// A (legacy) text completion, whole or one streamed event (<c>object: "text_completion"</c>). <c>gensharp generate --json</c>
 /// prints it too, with two GenSharp fields per choice that the server leaves out: the token ids and the beam score.
+/// With best_of, two more GenSharp fields: each choice's <c>score</c> (and <c>scored_by</c>: mean_logprob, OpenAI's
+/// ranking, or reward) and the candidates filters refused, with the reason (<c>rejected</c>).
 /// </summary>
 public sealed record TextCompletion(string Id, string Object, long Created, string Model, TextCompletion.TextChoice[] Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenUsage? Usage = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenUsage? Usage = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ScoredBy = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TextCompletion.Rejection[]? Rejected = null)
 {
     public const string ObjectName = "text_completion";
 
     public sealed record TextChoice(string Text, int Index, LegacyLogprobs? Logprobs, string? FinishReason,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int[]? Tokens = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? BeamScore = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? BeamScore = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Score = null);
+
+    /// <summary>A best_of candidate a filter refused: which prompt, its text and why.</summary>
+    public sealed record Rejection(int Prompt, string Text, string Reason);
 
     /// <summary>The legacy logprobs shape: parallel arrays.</summary>
     public sealed record LegacyLogprobs(string[] Tokens, double[] TokenLogprobs, Dictionary<string, double>[] TopLogprobs, int[] TextOffset)
