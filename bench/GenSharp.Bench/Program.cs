@@ -13,6 +13,7 @@ return args.FirstOrDefault() switch
     "multi-lora" => MultiLoraBench.Run(args[1..]),
     "reward" => RewardBench.Run(args[1..]),
     "dpo" => DpoBench.Run(args[1..]),
+    "best-of" => BestOfBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -36,6 +37,9 @@ static int Usage()
                gensharp-bench multi-lora [--size-25m]     16 streams over 4 served LoRA adapters vs 16 on a merged model
                gensharp-bench reward [--steps 300] [--train 2000] [--test 400] [--batch-size 16] [--out DIR]
                                                          a reward model on a planted preference: held-out pair accuracy
+               gensharp-bench best-of --model DIR --heldout FILE [--reward DIR] [--temperature 1] [--timed 50] [--out DIR]
+                                                         best-of-n for n = 1…16 on held-out questions: accuracy by ranking,
+                                                         the oracle, greedy, ms per best_of request; best-of-n.png
                gensharp-bench dpo [--methods lora,full] [--steps 200] [--points 4] [--samples 128] [--out DIR]
                                                          DPO on the planted preference: share, win rate vs the reference,
                                                          per-token KL; docs/images/dpo-reward-vs-kl.png
