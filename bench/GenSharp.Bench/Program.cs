@@ -14,6 +14,7 @@ return args.FirstOrDefault() switch
     "reward" => RewardBench.Run(args[1..]),
     "dpo" => DpoBench.Run(args[1..]),
     "best-of" => BestOfBench.Run(args[1..]),
+    "curves" => CurvesBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -40,6 +41,7 @@ static int Usage()
                gensharp-bench best-of --model DIR --heldout FILE [--reward DIR] [--temperature 1] [--timed 50] [--out DIR]
                                                          best-of-n for n = 1…16 on held-out questions: accuracy by ranking,
                                                          the oracle, greedy, ms per best_of request; best-of-n.png
+               gensharp-bench curves RUN_DIR --metrics A,B --out FILE.png [--title T]   metrics of a run against the step
                gensharp-bench dpo [--methods lora,full] [--steps 200] [--points 4] [--samples 128] [--out DIR]
                                                          DPO on the planted preference: share, win rate vs the reference,
                                                          per-token KL; docs/images/dpo-reward-vs-kl.png

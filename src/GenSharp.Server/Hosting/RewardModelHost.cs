@@ -19,7 +19,7 @@ public sealed class RewardModelHost(string name, RewardPipeline reward) : IDispo
     public RewardPipeline Reward => reward;
 
     /// <summary>Why this reward model cannot rank the text of a model with <paramref name="policy"/>'s tokenizer, or null.</summary>
-    public string? Mismatch(ITokenizer policy) => _mismatch.GetOrAdd(policy, p => RewardScorer.Mismatch(p, reward.Tokenizer));
+    public string? Mismatch(ITokenizer policy) => _mismatch.GetOrAdd(policy, reward.BaseMismatch);
 
     public async Task<BestOfResult> SelectAsync(GenerationResult candidates, JsonNode prompt, int n, IReadOnlyList<ICandidateFilter> filters, CancellationToken cancel)
     {

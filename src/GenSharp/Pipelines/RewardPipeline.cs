@@ -41,6 +41,22 @@ public sealed class RewardPipeline(LlamaForSequenceClassification model, ITokeni
         return scores;
     }
 
+    /// <summary>
+    /// Why this reward model cannot judge the text of a model with <paramref name="generator"/>'s tokenizer — another
+    /// vocabulary size, or an id that decodes to other bytes: it was trained from another base — or null when they match.
+    /// </summary>
+    public string? BaseMismatch(ITokenizer generator)
+    {
+        if (generator.VocabSize != tokenizer.VocabSize) return $"vocabularies of {generator.VocabSize} and {tokenizer.VocabSize} tokens";
+        for (int id = 0; id < generator.VocabSize; id++)
+        {
+            byte[] a = generator.DecodeBytes([id]), b = tokenizer.DecodeBytes([id]);
+            if (!a.AsSpan().SequenceEqual(b))
+                return $"token {id} is '{System.Text.Encoding.UTF8.GetString(a)}' for the model and '{System.Text.Encoding.UTF8.GetString(b)}' for the reward model";
+        }
+        return null;
+    }
+
     static JsonArray Messages(IReadOnlyList<ChatMessage> conversation) =>
         [.. conversation.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })];
 

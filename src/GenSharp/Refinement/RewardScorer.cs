@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using GenSharp.Pipelines;
 using GenSharp.Tokenizers;
@@ -21,7 +20,7 @@ public sealed class RewardScorer : ICandidateScorer
     public RewardScorer(RewardPipeline reward, ITokenizer? policy = null)
     {
         _reward = reward;
-        if (policy is not null && Mismatch(policy, reward.Tokenizer) is { } why)
+        if (policy is not null && reward.BaseMismatch(policy) is { } why)
             throw new ArgumentException($"the reward model was trained from another base than the generating model ({why}); " +
                 "train it from this model: gensharp train reward --model THIS_MODEL …");
     }
@@ -40,18 +39,5 @@ public sealed class RewardScorer : ICandidateScorer
             if (!double.IsFinite(scores[i]))
                 throw new InvalidOperationException($"the reward model scored candidate {candidates[i].Index} {scores[i]}: it is not a finite number");
         return scores;
-    }
-
-    /// <summary>Why two tokenizers differ (vocabulary size, or the first id that decodes to other bytes), or null.</summary>
-    public static string? Mismatch(ITokenizer policy, ITokenizer reward)
-    {
-        if (policy.VocabSize != reward.VocabSize) return $"vocabularies of {policy.VocabSize} and {reward.VocabSize} tokens";
-        for (int id = 0; id < policy.VocabSize; id++)
-        {
-            byte[] a = policy.DecodeBytes([id]), b = reward.DecodeBytes([id]);
-            if (!a.AsSpan().SequenceEqual(b))
-                return $"token {id} is '{Encoding.UTF8.GetString(a)}' for the model and '{Encoding.UTF8.GetString(b)}' for the reward model";
-        }
-        return null;
     }
 }

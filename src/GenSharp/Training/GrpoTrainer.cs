@@ -46,6 +46,11 @@ public sealed class GrpoTrainer : ITrainingTask
         _reference.eval();
         foreach (var p in _reference.parameters()) p.requires_grad = false;
         (_reward, _rewardModel) = Reward(opt, data, device);
+        if (_rewardModel?.BaseMismatch(_tokenizer) is { } why)
+        {
+            _rewardModel.Dispose();
+            throw new ArgumentException($"--reward {opt.Reward}: the reward model was trained from another base than {opt.BaseModel} ({why}); train it from this model");
+        }
         var trainable = FineTuning.Trainable(_model, opt.Method);
         _trainable = trainable.Sum(p => p.Item2.numel());
         _optimizer = new AdamW(trainable, 0.9, 0.999, 1e-8, 0.0);

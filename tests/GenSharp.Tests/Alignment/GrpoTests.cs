@@ -46,8 +46,12 @@ public sealed class GrpoTests : JsonlTest
     {
         var lm = GenSharp.Pipelines.AutoPipeline.OpenText(CliRunner.Bundled());
         var rmDir = Path.Combine(_dir, "rm");
+        var strangerDir = Path.Combine(_dir, "stranger");   // the same weights, but its token ids stand for other characters
         using (var rm = GenSharp.Models.LlamaForSequenceClassification.FromLanguageModel(lm.Model, seed: 2))
+        {
             GenSharp.Pipelines.ModelDirectory.SaveReward(rmDir, rm, lm.Tokenizer, ChatTemplate.Load(CliRunner.Bundled()));
+            GenSharp.Pipelines.ModelDirectory.SaveReward(strangerDir, rm, new CharTokenizer(((CharTokenizer)lm.Tokenizer).Tokens.Reverse()), ChatTemplate.Load(CliRunner.Bundled()));
+        }
         lm.Model.Dispose();
         var prompts = Jsonl("prompts.jsonl", [.. Speakers.Select(p => (object)new { prompt = p + ":\n" })]);
         var run = Path.Combine(_dir, "grpo");
@@ -57,6 +61,11 @@ public sealed class GrpoTests : JsonlTest
         var logged = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(m => m["reward"] is not null).ToList();
         Assert.NotEmpty(logged);
         Assert.All(logged, m => Assert.True(double.IsFinite((double)m["reward"]!) && (double)m["reward_std"]! > 0, $"{m}"));   // real, varied scores
+
+        var stranger = CliRunner.Run(null, "align", "grpo", "--model", CliRunner.Bundled(), "--prompts", prompts, "--reward", strangerDir,
+            "--steps", "2", "--out", Path.Combine(_dir, "grpo2"));
+        Assert.Equal(1, stranger.Code);
+        Assert.Contains("the reward model was trained from another base", stranger.Err);
     }
 
     [Fact]

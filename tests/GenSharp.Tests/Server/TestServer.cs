@@ -18,6 +18,9 @@ sealed class TestServer : IAsyncDisposable
 
     public ModelRegistry Models { get; }
     public HttpClient Http { get; }
+    public string Address => Http.BaseAddress!.ToString().TrimEnd('/');
+    /// <summary>The SQLite file the playground's ratings and picks go to.</summary>
+    public string FeedbackDb => _db;
 
     public static async Task<TestServer> StartAsync(ServerOptions options, IReadOnlyList<(string Name, string Dir)>? adapters = null)
     {
