@@ -17,7 +17,7 @@ static class CurvesBench
         var output = ArgS(args, "--out") ?? throw new ArgumentException("--out FILE.png is required");
         var rows = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         if (ArgS(args, "--start")?.Split('=') is [var metric, var value])
-            rows.Insert(0, new JsonObject { ["step"] = 0, [metric] = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture) });
+            rows.Insert(0, new JsonObject { ["step"] = 0L, [metric] = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture) });
         var series = names.Select(n => (Name: n, Points: (IReadOnlyList<(long, double)>)[.. rows.Where(r => r[n] is not null).Select(r => ((long)r["step"]!, (double)r[n]!))])).ToList();
         foreach (var (name, points) in series)
             Console.WriteLine($"{name}: {string.Join(", ", points.Select(p => $"{p.Item1}:{p.Item2:G4}"))}");

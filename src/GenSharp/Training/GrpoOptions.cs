@@ -8,7 +8,8 @@ public sealed record GrpoOptions
 {
     [JsonPropertyName("base_model")] public required string BaseModel { get; init; }   // the policy's start, and the frozen reference
     [JsonPropertyName("prompts")] public required string Prompts { get; init; }        // JSONL {"prompt", "answer"}
-    /// <summary>exact-match (the row's answer), regex:PATTERN, length:MIN-MAX, or a reward-model directory.</summary>
+    /// <summary>exact-match (the row's answer), regex:PATTERN, length:MIN-MAX, a reward-model directory, or custom:NAME for
+    /// a <see cref="GrpoTrainer.RewardFunction"/> passed in the library.</summary>
     [JsonPropertyName("reward")] public string Reward { get; init; } = "exact-match";
     [JsonPropertyName("method")] public string Method { get; init; } = "full";         // full | lora
     [JsonPropertyName("lora")] public LoraConfig Lora { get; init; } = new();

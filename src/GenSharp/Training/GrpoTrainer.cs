@@ -34,18 +34,19 @@ public sealed class GrpoTrainer : ITrainingTask
     readonly AdamW _optimizer;
     readonly CosineSchedule _schedule;
     readonly long _trainable;
-    readonly Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> _reward;   // a batch at a time
+    readonly RewardFunction _reward;   // a batch at a time
     readonly RewardPipeline? _rewardModel;
     readonly GenerationEngine _engine;
 
-    GrpoTrainer(TextGenerationPipeline policy, LlamaForCausalLM reference, ChatTemplate template, PromptDataset data, GrpoOptions opt, Device device)
+    GrpoTrainer(TextGenerationPipeline policy, LlamaForCausalLM reference, ChatTemplate template, PromptDataset data, GrpoOptions opt, Device device,
+        RewardFunction? custom)
     {
         (_model, _reference, _tokenizer, _template, _data, _opt, _device) = (policy.Model, reference, policy.Tokenizer, template, data, opt.Validate(), device);
         _model.to(device);
         _reference.to(device);
         _reference.eval();
         foreach (var p in _reference.parameters()) p.requires_grad = false;
-        (_reward, _rewardModel) = Reward(opt, data, device);
+        (_reward, _rewardModel) = Reward(opt, data, device, custom);
         if (_rewardModel?.BaseMismatch(_tokenizer) is { } why)
         {
             _rewardModel.Dispose();
@@ -68,10 +69,22 @@ public sealed class GrpoTrainer : ITrainingTask
     public long ItemsPerStep => _opt.GroupSize * _opt.PromptsPerStep;
     public long ParameterCount => _model.ParameterCount;
 
-    /// <summary>A new GRPO run of the model in <see cref="GrpoOptions.BaseModel"/> on the prompts in <see cref="GrpoOptions.Prompts"/>.</summary>
-    public static TrainingLoop Create(string dir, GrpoOptions opt, string command, Device device)
+    /// <summary>
+    /// Scores a batch of (prompt, completion) samples, one reward each — any function of the program's: a unit test runner,
+    /// a checker, another model. <see cref="GrpoOptions.Reward"/> is then <c>custom:NAME</c>, recorded in the run.
+    /// </summary>
+    public delegate IReadOnlyList<double> RewardFunction(IReadOnlyList<(PromptExample Prompt, string Completion)> samples);
+
+    public const string CustomRewardPrefix = "custom:";
+
+    /// <summary>
+    /// A new GRPO run of the model in <see cref="GrpoOptions.BaseModel"/> on the prompts in <see cref="GrpoOptions.Prompts"/>;
+    /// with <paramref name="reward"/>, scored by that function (<see cref="GrpoOptions.Reward"/> must name it: <c>custom:NAME</c>).
+    /// </summary>
+    public static TrainingLoop Create(string dir, GrpoOptions opt, string command, Device device, RewardFunction? reward = null)
     {
         opt.Validate();
+        CheckCustom(opt, reward);
         TrainingLoop.BeginNew(dir);
         var chat = AutoPipeline.OpenChat(opt.BaseModel);
         var reference = AutoPipeline.OpenText(opt.BaseModel).Model;
@@ -79,7 +92,7 @@ public sealed class GrpoTrainer : ITrainingTask
         {
             var data = Load(opt, chat.Text, chat.Template);
             if (opt.Method == "lora") chat.Text.Model.AttachLora(opt.Lora, opt.Seed);
-            return TrainingLoop.New(dir, new GrpoTrainer(chat.Text, reference, chat.Template, data, opt, device), new RunInfo(command, opt.Prompts));
+            return TrainingLoop.New(dir, new GrpoTrainer(chat.Text, reference, chat.Template, data, opt, device, reward), new RunInfo(command, opt.Prompts));
         }
         catch
         {
@@ -98,16 +111,33 @@ public sealed class GrpoTrainer : ITrainingTask
         return data;
     }
 
-    internal static GrpoTrainer Open(Checkpoint checkpoint, Device device, int? steps)
+    /// <summary>Resumes a run whose reward is a function of the program (<c>custom:NAME</c>): the same function must be passed again.</summary>
+    public static TrainingLoop Resume(string dir, Device device, RewardFunction reward, int? steps = null) =>
+        TrainingLoop.Resume(dir, device, steps, checkpoint => (string?)checkpoint.State["task"] == TaskKind
+            ? Open(checkpoint, device, steps, reward)
+            : throw new InvalidDataException($"{dir}: this run is not a GRPO run (its task is '{checkpoint.State["task"]}')"));
+
+    static void CheckCustom(GrpoOptions opt, RewardFunction? reward)
+    {
+        bool named = opt.Reward.StartsWith(CustomRewardPrefix, StringComparison.Ordinal);
+        if (named && reward is null)
+            throw new ArgumentException($"the reward '{opt.Reward}' is a function of the program that started the run; " +
+                "pass it again: GrpoTrainer.Create(…, reward) or GrpoTrainer.Resume(dir, device, reward)");
+        if (!named && reward is not null)
+            throw new ArgumentException($"a reward function was given, but --reward is '{opt.Reward}'; name the function: {CustomRewardPrefix}NAME");
+    }
+
+    internal static GrpoTrainer Open(Checkpoint checkpoint, Device device, int? steps, RewardFunction? reward = null)
     {
         var opt = checkpoint.State["options"].Deserialize<GrpoOptions>()!;
         if (steps is { } s) opt = opt with { Steps = s };
+        CheckCustom(opt, reward);
         var chat = FineTuning.OpenCheckpoint(opt.BaseModel, opt.Method, checkpoint);
         var (policy, template) = (chat.Text, chat.Template);
         var reference = AutoPipeline.OpenText(opt.BaseModel).Model;
         try
         {
-            var task = new GrpoTrainer(policy, reference, template, Load(opt, policy, template), opt, device);
+            var task = new GrpoTrainer(policy, reference, template, Load(opt, policy, template), opt, device, reward);
             task._optimizer.Load(checkpoint.StateFile(OptimizerFile));
             return task;
         }
@@ -119,13 +149,18 @@ public sealed class GrpoTrainer : ITrainingTask
         }
     }
 
-    // --reward: a checkable reward by name, or a reward model's score of (prompt, completion).
-    static (Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> Reward, RewardPipeline? Model) Reward(
-        GrpoOptions opt, PromptDataset data, Device device)
+    // --reward: a checkable reward by name, a reward model's score of (prompt, completion), or the program's function.
+    static (RewardFunction Reward, RewardPipeline? Model) Reward(GrpoOptions opt, PromptDataset data, Device device, RewardFunction? custom)
     {
-        static Func<IReadOnlyList<(PromptExample Prompt, string Completion)>, IReadOnlyList<double>> Each(Func<PromptExample, string, double> f) =>
-            rows => [.. rows.Select(r => f(r.Prompt, r.Completion))];
+        static RewardFunction Each(Func<PromptExample, string, double> f) => rows => [.. rows.Select(r => f(r.Prompt, r.Completion))];
         var spec = opt.Reward;
+        if (custom is not null)
+            return (rows =>
+            {
+                var scores = custom(rows);
+                return scores?.Count == rows.Count ? scores
+                    : throw new InvalidDataException($"--reward {spec} returned {scores?.Count.ToString() ?? "no"} rewards for {rows.Count} samples");
+            }, null);
         if (spec == "exact-match")
         {
             int missing = data.Train.Concat(data.Eval).Count(p => p.Answer is null);
@@ -153,7 +188,7 @@ public sealed class GrpoTrainer : ITrainingTask
             // One batched forward pass for the whole step's samples.
             return (rows => rm.Score([.. rows.Select(r => ((System.Text.Json.Nodes.JsonNode)r.Prompt.Text, (System.Text.Json.Nodes.JsonNode)r.Completion))]), rm);
         }
-        throw new ArgumentException($"--reward '{spec}' is not exact-match, regex:PATTERN, length:MIN-MAX or a reward-model directory");
+        throw new ArgumentException($"--reward '{spec}' is not exact-match, regex:PATTERN, length:MIN-MAX, a reward-model directory or (in the library) custom:NAME");
     }
 
     // Generates with the policy: n answers to each prompt, seeded by (seed, step, prompt); in prompt order, groups together.

@@ -56,12 +56,15 @@ public sealed class TrainingLoop : IDisposable
     /// Reopens the run in <paramref name="dir"/> at its newest complete checkpoint, whatever its task; <paramref name="steps"/>
     /// extends it. Partial checkpoints and temp files of a killed run are deleted, metrics.jsonl is trimmed to the checkpoint.
     /// </summary>
-    public static TrainingLoop Resume(string dir, Device device, int? steps = null)
+    public static TrainingLoop Resume(string dir, Device device, int? steps = null) => Resume(dir, device, steps, null);
+
+    // open: how a task that needs more than its checkpoint reopens (GRPO with the program's reward function).
+    internal static TrainingLoop Resume(string dir, Device device, int? steps, Func<Checkpoint, ITrainingTask>? open)
     {
         var checkpoint = CheckpointStore.Recover(dir);
         var state = checkpoint.State;
         var run = checkpoint.Run;
-        var task = TrainingTasks.Open((string?)state["task"], checkpoint, dir, device, steps);
+        var task = open?.Invoke(checkpoint) ?? TrainingTasks.Open((string?)state["task"], checkpoint, dir, device, steps);
         var loop = new TrainingLoop(dir, task, run) { _step = checkpoint.Step, _trainSeconds = (double)state["train_seconds"]! };
         foreach (var node in TrimMetrics(dir, loop._step))
         {

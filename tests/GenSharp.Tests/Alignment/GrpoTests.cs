@@ -69,6 +69,52 @@ public sealed class GrpoTests : JsonlTest
     }
 
     [Fact]
+    public void AProgramsRewardFunctionTrainsAndResumesOnlyWithTheSameFunction()
+    {
+        var prompts = Jsonl("prompts.jsonl", [.. Speakers.Select(p => (object)new { prompt = p + ":\n" })]);
+        var run = Path.Combine(_dir, "custom");
+        int batches = 0;
+        GenSharp.Training.GrpoTrainer.RewardFunction vowels = rows =>
+        {
+            batches++;
+            return [.. rows.Select(r => r.Completion.Count("aeiouAEIOU".Contains) / (double)Math.Max(1, r.Completion.Length))];
+        };
+        var opt = new GenSharp.Training.GrpoOptions
+        {
+            BaseModel = CliRunner.Bundled(), Prompts = prompts, Reward = "custom:vowels", Method = "lora", Steps = 2, GroupSize = 4,
+            PromptsPerStep = 2, MaxNewTokens = 6, EvalFraction = 0, EvalInterval = 2, LogInterval = 1,
+        };
+        using (var loop = GenSharp.Training.GrpoTrainer.Create(run, opt, "test", TorchSharp.torch.CPU, vowels)) loop.Run();
+        Assert.Equal(2, batches);   // one batched call per step
+        var logged = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(m => m["reward"] is not null).ToList();
+        Assert.All(logged, m => Assert.InRange((double)m["reward"]!, 0, 1));
+
+        // The CLI cannot resume it (the function lives in the program that started it); the library can, given it again.
+        var cli = CliRunner.Run(null, "align", "grpo", "--resume", "--out", run, "--steps", "3");
+        Assert.Equal(1, cli.Code);
+        Assert.Contains("'custom:vowels' is a function of the program that started the run", cli.Err);
+        using (var loop = GenSharp.Training.GrpoTrainer.Resume(run, TorchSharp.torch.CPU, vowels, steps: 3))
+            Assert.Equal(3, loop.Run().Step);
+        Assert.Equal(3, batches);
+
+        GenSharp.Training.GrpoTrainer.RewardFunction nan = rows => [.. rows.Select(_ => double.NaN)];
+        var e = Assert.Throws<InvalidDataException>(() =>
+        {
+            using var loop = GenSharp.Training.GrpoTrainer.Create(Path.Combine(_dir, "nan"), opt, "test", TorchSharp.torch.CPU, nan);
+            loop.Run();
+        });
+        Assert.Contains("--reward custom:vowels gave NaN for the completion", e.Message);
+        GenSharp.Training.GrpoTrainer.RewardFunction short1 = rows => [0.5];
+        Assert.Contains("returned 1 rewards for 8 samples", Assert.Throws<InvalidDataException>(() =>
+        {
+            using var loop = GenSharp.Training.GrpoTrainer.Create(Path.Combine(_dir, "short"), opt, "test", TorchSharp.torch.CPU, short1);
+            loop.Run();
+        }).Message);
+        Assert.Contains("name the function: custom:NAME", Assert.Throws<ArgumentException>(() =>
+            GenSharp.Training.GrpoTrainer.Create(Path.Combine(_dir, "x"), opt with { Reward = "exact-match" }, "test", TorchSharp.torch.CPU, vowels)).Message);
+    }
+
+    [Fact]
     public void BadRewardsAndPromptsAreNamed()
     {
         var noAnswers = Jsonl("p.jsonl", new { prompt = "ROMEO:\n" }, new { prompt = "JULIET:\n" });
