@@ -2,12 +2,12 @@
 # Best-of-n on the arithmetic task (docs/benchmarks.md, "Best-of-n"): trains a reward model on synthetic pairs (the right sum
 # beats a near miss: the sum without carries, or off by 1, 10 or 100) from the SFT model of `gensharp-bench arithmetic
 # --out DIR`, then ranks 1…16 sampled answers to the 200 held-out questions by mean log-probability and by that reward model.
-# Usage: bench/best-of-arithmetic.sh ARITHMETIC_OUT_DIR   (MODEL, RM_STEPS override)
+# Usage: bench/best-of-arithmetic.sh ARITHMETIC_OUT_DIR   (MODEL, PAIRS, RM_STEPS, OUT, BEST_OF_OUT override)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 arith=${1:?the --out directory of gensharp-bench arithmetic}
 model=${MODEL:-$arith/full}
-python3 - "$arith" <<'PY'
+python3 - "$arith" "${PAIRS:-3000}" <<'PY'
 import json, random, sys
 arith = sys.argv[1]
 rng = random.Random(5)
@@ -19,7 +19,7 @@ def no_carry(a, b):
         r += ((a % 10 + b % 10) % 10) * m; a //= 10; b //= 10; m *= 10
     return r
 rows = []
-while len(rows) < 3000:
+while len(rows) < int(sys.argv[2]):
     a, b = digits(), digits(); q = f"What is {a} + {b}?"
     if q in held: continue
     s, k = a + b, rng.random()
@@ -30,7 +30,7 @@ while len(rows) < 3000:
 with open(f"{arith}/reward-pairs.jsonl", "w") as f:
     for r in rows: f.write(json.dumps(r) + "\n")
 PY
-rm -rf "$arith/rm"
-"$root/gensharp" train reward --model "$model" --data "$arith/reward-pairs.jsonl" --out "$arith/rm" --steps "${RM_STEPS:-300}" \
+rm -rf "${OUT:-$arith/rm}"
+"$root/gensharp" train reward --model "$model" --data "$arith/reward-pairs.jsonl" --out "${OUT:-$arith/rm}" --steps "${RM_STEPS:-300}" \
   --batch-size 16 --eval-fraction 0.1 --eval-interval 100
-"$root/bench/GenSharp.Bench/bin/Release/net10.0/gensharp-bench" best-of --model "$model" --heldout "$arith/heldout.jsonl" --reward "$arith/rm" --out "$arith/best-of"
+"$root/bench/GenSharp.Bench/bin/Release/net10.0/gensharp-bench" best-of --model "$model" --heldout "$arith/heldout.jsonl" --reward "${OUT:-$arith/rm}" --out "${BEST_OF_OUT:-$arith/best-of}"

@@ -25,6 +25,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     AnomalyCommand.Create(),
     ServeCommand.Create(),
     FeedbackCommand.Create(),
+    RagCommand.Create(),
     TokenizerCommand.Create(),
 };
 Cli.ConfigureConsole();

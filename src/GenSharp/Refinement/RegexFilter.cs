@@ -3,9 +3,10 @@ using System.Text.RegularExpressions;
 namespace GenSharp.Refinement;
 
 /// <summary>
-/// Refuses text in which a .NET regular expression matches. Each match is bounded in time (a pathological pattern
-/// refuses the candidate rather than hanging the request), and a pattern that does not compile is an
-/// <see cref="ArgumentException"/> quoting it.
+/// Refuses text in which a .NET regular expression matches. Patterns run on .NET's non-backtracking engine: matching
+/// takes time linear in the text whatever the pattern, so a pattern sent to the server cannot stall it (the price:
+/// no lookarounds, backreferences or atomic groups). A pattern that does not compile is an
+/// <see cref="ArgumentException"/> quoting it; a time bound per match stays as a second guard.
 /// </summary>
 public sealed class RegexFilter : ICandidateFilter
 {
@@ -15,7 +16,8 @@ public sealed class RegexFilter : ICandidateFilter
     public RegexFilter(string pattern)
     {
         if (string.IsNullOrEmpty(pattern)) throw new ArgumentException("a reject pattern is empty");
-        try { _regex = new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout); }
+        try { _regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout); }
+        catch (NotSupportedException e) { throw new ArgumentException($"reject pattern '{pattern}' uses a construct linear-time matching cannot run ({e.Message})"); }
         catch (ArgumentException e) { throw new ArgumentException($"reject pattern '{pattern}' is not a valid regular expression: {e.Message}"); }
         Pattern = pattern;
     }

@@ -10,7 +10,7 @@ namespace GenSharp.Tests.Server;
 /// <summary>
 /// The feedback loop end to end: a real server and browser, picks clicked in the playground's compare mode by a planted
 /// rule (an answer in the first person — with the word "I" — beats one without; a pair where both or neither are is
-/// skipped, as a user would), <c>gensharp align dpo --feedback</c> on the store the running server writes, and fresh
+/// skipped, as a user would; each round has its own seed, so the test is reproducible), <c>gensharp align dpo --feedback</c> on the store the running server writes, and fresh
 /// samples of the new model follow the rule more often than the served model's did. Then the adapter is served.
 /// </summary>
 public sealed class FeedbackLoopBrowserTests(Xunit.Abstractions.ITestOutputHelper log) : TempDirectoryTest
@@ -33,9 +33,10 @@ public sealed class FeedbackLoopBrowserTests(Xunit.Abstractions.ITestOutputHelpe
             await using var chromium = browser;
             await page.CheckAsync("#compare");
             await page.FillAsync("#max-tokens", Playground.MaxTokens.ToString());
-            for (int round = 0; picks < 16 && round < 80; round++)
+            for (int round = 0; picks < 24 && round < 90; round++)
             {
                 await page.ClickAsync("#reset");
+                await page.FillAsync("#seed", round.ToString());   // each round's pair is reproducible, so the test's outcome is too
                 await page.FillAsync("#prompt", Prompts[round % Prompts.Length]);
                 await page.ClickAsync("#send");
                 try { await page.Locator("button[aria-label='Answer 2 is better']").WaitForAsync(new() { Timeout = 60_000 }); }
@@ -52,11 +53,11 @@ public sealed class FeedbackLoopBrowserTests(Xunit.Abstractions.ITestOutputHelpe
                 await page.Locator("text=Preference saved.").WaitForAsync();
                 picks++;
             }
-            Assert.True(picks >= 10, $"only {picks} rounds had exactly one first-person answer");
+            Assert.True(picks >= 16, $"only {picks} rounds had exactly one first-person answer");
 
             // DPO straight from the store the running server writes.
             var (code, output, err) = CliRunner.Run(null, "align", "dpo", "--model", CliRunner.Bundled(), "--feedback", server.FeedbackDb, "--out", run,
-                "--method", "lora", "--beta", "0.1", "--steps", "30", "--batch-size", "8", "--lr", "1e-3", "--eval-fraction", "0.1", "--threads", "2");
+                "--method", "lora", "--beta", "0.1", "--steps", "60", "--batch-size", "8", "--lr", "1e-3", "--eval-fraction", "0.1", "--threads", "2");
             Assert.True(code == 0, output + err);
             Assert.Contains($"{picks} preference pair(s) from", err);
             Assert.True(File.Exists(Path.Combine(run, "feedback-pairs.jsonl")), "the picks are copied into the run");
@@ -65,7 +66,7 @@ public sealed class FeedbackLoopBrowserTests(Xunit.Abstractions.ITestOutputHelpe
         // Fresh samples (other seeds than anything clicked) from the served model and from the aligned one.
         double before = FirstPersonRate(AutoPipeline.OpenChat(CliRunner.Bundled())), after = FirstPersonRate(AutoPipeline.OpenChat(CliRunner.Bundled(), adapter: run));
         log.WriteLine($"{picks} picks; first-person answers {before:P0} → {after:P0}");
-        Assert.True(after >= before + 0.2, $"first-person answers: {before:P0} from the served model, {after:P0} after DPO on the clicked picks");
+        Assert.True(after >= before + 0.15, $"first-person answers: {before:P0} from the served model, {after:P0} after DPO on the clicked picks");
 
         // The aligned model is served again, as an adapter beside its base, and answers in the playground.
         await using var again = await TestServer.StartAsync(new ServerOptions { Models = [CliRunner.Bundled()] }, [("aligned", run)]);
@@ -73,7 +74,8 @@ public sealed class FeedbackLoopBrowserTests(Xunit.Abstractions.ITestOutputHelpe
         using var _ = pw2;
         await using var __ = browser2;
         await page2.SelectOptionAsync("#chat-model", "aligned");
-        await page2.FillAsync("#prompt", "Speak!");
+        await page2.FillAsync("#max-tokens", Playground.MaxTokens.ToString());
+        await page2.FillAsync("#prompt", "Who goes there?");
         await page2.ClickAsync("#send");
         await page2.Locator("button[aria-label='Good answer']").WaitForAsync(new() { Timeout = 60_000 });
         Assert.False(string.IsNullOrEmpty(await page2.Locator(".message.assistant .text").First.TextContentAsync()));

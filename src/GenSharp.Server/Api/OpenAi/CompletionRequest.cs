@@ -17,5 +17,6 @@ public sealed record CompletionRequest : SamplingRequest
     public string[]? Blocklist { get; set; }
 
     /// <summary>Whether the request asks for best-of-n or filters (and so cannot stream).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool Refines => BestOf is not null || RewardModel is not null || RejectPatterns is not null || Blocklist is not null;
 }

@@ -1,0 +1,173 @@
+using GenSharp.Rag.Chunking;
+using Microsoft.Data.Sqlite;
+
+namespace GenSharp.Rag.Index;
+
+/// <summary>
+/// The embedded index: one SQLite file (DIR/index.db, WAL journal) holding the ingested files (path, SHA-256, collection,
+/// tenant), their chunks, and an FTS5 table over the chunks' text and headings (Porter stemming) for BM25. Collection and
+/// tenant filters are part of every query, so a tenant's search never reads another tenant's rows.
+/// </summary>
+public sealed class RagIndex : IDisposable
+{
+    public const string FileName = "index.db";
+    const int SchemaVersion = 1;
+    readonly SqliteConnection _db;
+
+    RagIndex(SqliteConnection db, string path) => (_db, Path) = (db, path);
+
+    public string Path { get; }
+    internal SqliteConnection Connection => _db;
+
+    /// <summary>Opens (creating if needed) the index in <paramref name="dir"/>.</summary>
+    public static RagIndex Open(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var path = System.IO.Path.Combine(dir, FileName);
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        try
+        {
+            Execute(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+            long version = Scalar<long>(db, "PRAGMA user_version");
+            if (version == 0)
+            {
+                Execute(db, """
+                    CREATE TABLE files (id INTEGER PRIMARY KEY, collection TEXT NOT NULL, tenant TEXT NOT NULL, path TEXT NOT NULL,
+                                        sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, loader TEXT NOT NULL, title TEXT, ingested_at TEXT NOT NULL,
+                                        UNIQUE (collection, tenant, path));
+                    CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                                         ordinal INTEGER NOT NULL, heading TEXT NOT NULL, page INTEGER, offset INTEGER NOT NULL,
+                                         tokens INTEGER NOT NULL, text TEXT NOT NULL);
+                    CREATE INDEX chunks_file ON chunks(file_id);
+                    CREATE INDEX chunks_id ON chunks(id);
+                    CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
+                    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+                        INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.rowid, new.text, new.heading); END;
+                    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+                        INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) VALUES ('delete', old.rowid, old.text, old.heading); END;
+                    PRAGMA user_version = 1;
+                    """);
+            }
+            else if (version != SchemaVersion)
+                throw new InvalidDataException($"{path}: index schema version {version}; this GenSharp reads version {SchemaVersion}");
+            return new RagIndex(db, path);
+        }
+        catch (SqliteException e)
+        {
+            db.Dispose();
+            throw new InvalidDataException($"{path}: not a GenSharp index ({e.Message})");
+        }
+        catch { db.Dispose(); throw; }
+    }
+
+    /// <summary>The recorded SHA-256 of a file, or null when it is not in the index.</summary>
+    internal (long Id, string Sha256)? Find(string collection, string tenant, string path, SqliteTransaction tx)
+    {
+        using var cmd = Command("SELECT id, sha256 FROM files WHERE collection = $c AND tenant = $t AND path = $p", tx, ("$c", collection), ("$t", tenant), ("$p", path));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetInt64(0), r.GetString(1)) : null;
+    }
+
+    /// <summary>Every file of a collection and tenant whose path starts with <paramref name="prefix"/>.</summary>
+    internal List<(long Id, string Path)> Files(string collection, string tenant, string prefix, SqliteTransaction tx)
+    {
+        using var cmd = Command("SELECT id, path FROM files WHERE collection = $c AND tenant = $t AND substr(path, 1, length($p)) = $p", tx,
+            ("$c", collection), ("$t", tenant), ("$p", prefix));
+        using var r = cmd.ExecuteReader();
+        var files = new List<(long, string)>();
+        while (r.Read()) files.Add((r.GetInt64(0), r.GetString(1)));
+        return files;
+    }
+
+    internal void Remove(long fileId, SqliteTransaction tx)
+    {
+        using (var chunks = Command("DELETE FROM chunks WHERE file_id = $f", tx, ("$f", fileId))) chunks.ExecuteNonQuery();
+        using var file = Command("DELETE FROM files WHERE id = $f", tx, ("$f", fileId));
+        file.ExecuteNonQuery();
+    }
+
+    internal void Add(string collection, string tenant, string path, string sha256, long bytes, string loader, string? title, IReadOnlyList<Chunk> chunks, SqliteTransaction tx)
+    {
+        long fileId;
+        using (var file = Command("""
+            INSERT INTO files (collection, tenant, path, sha256, bytes, loader, title, ingested_at) VALUES ($c, $t, $p, $h, $b, $l, $title, $at) RETURNING id
+            """, tx, ("$c", collection), ("$t", tenant), ("$p", path), ("$h", sha256), ("$b", bytes), ("$l", loader), ("$title", title),
+            ("$at", DateTimeOffset.UtcNow.ToString("O"))))
+            fileId = (long)file.ExecuteScalar()!;
+        using var insert = Command("""
+            INSERT INTO chunks (id, file_id, ordinal, heading, page, offset, tokens, text) VALUES ($id, $f, $o, $h, $page, $off, $n, $text)
+            """, tx, ("$id", ""), ("$f", fileId), ("$o", 0), ("$h", ""), ("$page", null), ("$off", 0L), ("$n", 0), ("$text", ""));
+        foreach (var c in chunks)
+        {
+            insert.Parameters["$id"].Value = c.Id;
+            insert.Parameters["$o"].Value = c.Ordinal;
+            insert.Parameters["$h"].Value = c.Heading;
+            insert.Parameters["$page"].Value = (object?)c.Page ?? DBNull.Value;
+            insert.Parameters["$off"].Value = c.Offset;
+            insert.Parameters["$n"].Value = c.Tokens;
+            insert.Parameters["$text"].Value = c.Text;
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    internal SqliteTransaction Begin() => _db.BeginTransaction();
+
+    /// <summary>
+    /// BM25 (FTS5's bm25(): k1 1.2, b 0.75, text and heading columns weighted 1) over the chunks of one collection and
+    /// tenant. The query's words are matched as terms joined by OR, so any word may match and rarer words weigh more;
+    /// FTS5 syntax in the query is not interpreted.
+    /// </summary>
+    public IReadOnlyList<SearchHit> Search(string query, int k = 10, string collection = "default", string tenant = "")
+    {
+        if (k < 1) throw new ArgumentException($"k must be at least 1 (got {k})");
+        var terms = Terms(query);
+        if (terms.Count == 0) return [];
+        using var cmd = Command("""
+            SELECT c.id, f.path, c.heading, c.text, c.page, c.offset, -bm25(chunks_fts) AS score
+            FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN files f ON f.id = c.file_id
+            WHERE chunks_fts MATCH $q AND f.collection = $c AND f.tenant = $t
+            ORDER BY bm25(chunks_fts) LIMIT $k
+            """, null, ("$q", string.Join(" OR ", terms.Select(t => $"\"{t}\""))), ("$c", collection), ("$t", tenant), ("$k", k));
+        using var r = cmd.ExecuteReader();
+        var hits = new List<SearchHit>();
+        while (r.Read())
+            hits.Add(new SearchHit(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.GetInt64(5), r.GetDouble(6)));
+        return hits;
+    }
+
+    /// <summary>The words of a query (letters and digits), as FTS5 terms.</summary>
+    public static List<string> Terms(string query) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(query, @"[\p{L}\p{N}]+").Select(m => m.Value.ToLowerInvariant()).Distinct()];
+
+    /// <summary>How many files and chunks a collection and tenant hold.</summary>
+    public (long Files, long Chunks) Count(string collection = "default", string tenant = "") =>
+        (Scalar<long>(_db, "SELECT count(*) FROM files WHERE collection = $c AND tenant = $t", ("$c", collection), ("$t", tenant)),
+         Scalar<long>(_db, "SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.collection = $c AND f.tenant = $t", ("$c", collection), ("$t", tenant)));
+
+    SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    static void Execute(SqliteConnection db, string sql)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    static T Scalar<T>(SqliteConnection db, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+        return (T)Convert.ChangeType(cmd.ExecuteScalar()!, typeof(T));
+    }
+
+    public void Dispose() => _db.Dispose();
+}
