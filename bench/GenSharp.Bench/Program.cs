@@ -15,6 +15,7 @@ return args.FirstOrDefault() switch
     "dpo" => DpoBench.Run(args[1..]),
     "best-of" => BestOfBench.Run(args[1..]),
     "curves" => CurvesBench.Run(args[1..]),
+    "rag-man" => RagManBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -41,6 +42,8 @@ static int Usage()
                gensharp-bench best-of --model DIR --heldout FILE [--reward DIR] [--temperature 1] [--timed 50] [--out DIR]
                                                          best-of-n for n = 1…16 on held-out questions: accuracy by ranking,
                                                          the oracle, greedy, ms per best_of request; best-of-n.png
+               gensharp-bench rag-man [--out DIR]         retrieval on Debian's man pages (man1, man8), with and without gcloud's:
+                                                         ingest pages/s and chunks/s, recall@1/10, MRR, nDCG@10, latency
                gensharp-bench curves RUN_DIR --metrics A,B --out FILE.png [--title T]   metrics of a run against the step
                gensharp-bench dpo [--methods lora,full] [--steps 200] [--points 4] [--samples 128] [--out DIR]
                                                          DPO on the planted preference: share, win rate vs the reference,

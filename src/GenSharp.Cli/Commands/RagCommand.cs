@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Rag.Chunking;
+using GenSharp.Rag.Evaluation;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Ingest;
 using Spectre.Console;
@@ -11,7 +12,7 @@ namespace GenSharp.Cli.Commands;
 /// <summary><c>gensharp rag ingest</c> and <c>gensharp rag search</c>: documents into an embedded index, and BM25 search over it.</summary>
 static class RagCommand
 {
-    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it") { Ingest(), Search() };
+    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Search(), Eval() };
 
     static Option<string> IndexOption() => new("--index") { Description = "The index directory (created if missing; the SQLite file index.db)", Required = true };
     static Option<string> Collection() => Cli.Opt("--collection", "A named set of documents inside the index", "default");
@@ -57,6 +58,30 @@ static class RagCommand
             foreach (var (path, reason) in summary.Skipped) Console.WriteLine($"skipped {path}: {reason}");
             if (summary.Unsupported.Count > 0)
                 Console.WriteLine($"not read (no loader for the type): {string.Join(", ", summary.Unsupported.Select(u => $"{u.Key} ×{u.Value}"))}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static Command Eval()
+    {
+        var index = IndexOption();
+        var queries = new Option<string>("--queries") { Description = "JSONL rows {\"query\": \"…\", \"relevant\": [\"source path\", …]}", Required = true };
+        var collection = Collection();
+        var tenant = Tenant();
+        var k = Cli.Opt("--k", "Recall is counted in the first k distinct sources", 10);
+        var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency") { index, queries, collection, tenant, k };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            var dir = r.GetValue(index)!;
+            if (!File.Exists(Path.Combine(dir, RagIndex.FileName))) throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
+            var rows = RetrievalEvaluator.ReadQueries(r.GetValue(queries)!);
+            using var idx = RagIndex.Open(dir);
+            var (c, t) = (r.GetValue(collection)!, r.GetValue(tenant)!);
+            var report = RetrievalEvaluator.Evaluate("bm25", rows, (q, n) => idx.Search(q, n, c, t), r.GetValue(k));
+            Console.WriteLine($"| method | queries | recall@1 | recall@{report.K} | MRR | nDCG@10 | p50 ms | p95 ms |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| {report.Method} | {report.Queries:N0} | {report.RecallAt1:P1} | {report.RecallAtK:P1} | {report.Mrr:F3} | {report.NdcgAt10:F3} | {report.LatencyP50Ms:F1} | {report.LatencyP95Ms:F1} |");
             return 0;
         }));
         return cmd;

@@ -116,7 +116,7 @@ public sealed class RagIndex : IDisposable
     /// <summary>
     /// BM25 (FTS5's bm25(): k1 1.2, b 0.75, text and heading columns weighted 1) over the chunks of one collection and
     /// tenant. The query's words are matched as terms joined by OR, so any word may match and rarer words weigh more;
-    /// FTS5 syntax in the query is not interpreted.
+    /// English stop words are dropped (see <see cref="Terms"/>); FTS5 syntax in the query is not interpreted.
     /// </summary>
     public IReadOnlyList<SearchHit> Search(string query, int k = 10, string collection = "default", string tenant = "")
     {
@@ -136,9 +136,28 @@ public sealed class RagIndex : IDisposable
         return hits;
     }
 
-    /// <summary>The words of a query (letters and digits), as FTS5 terms.</summary>
-    public static List<string> Terms(string query) =>
-        [.. System.Text.RegularExpressions.Regex.Matches(query, @"[\p{L}\p{N}]+").Select(m => m.Value.ToLowerInvariant()).Distinct()];
+    // Lucene's English stop words: they match nearly every chunk, so they cost most of a query's time and add almost
+    // nothing to its ranking (their idf is near zero).
+    static readonly HashSet<string> StopWords = ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+        "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"];
+
+    /// <summary>The words of a query (letters and digits) as FTS5 terms, stop words left out unless the query has nothing else.</summary>
+    public static List<string> Terms(string query)
+    {
+        var words = System.Text.RegularExpressions.Regex.Matches(query, @"[\p{L}\p{N}]+").Select(m => m.Value.ToLowerInvariant()).Distinct().ToList();
+        var content = words.Where(w => !StopWords.Contains(w)).ToList();
+        return content.Count > 0 ? content : words;
+    }
+
+    /// <summary>The paths of every file a collection and tenant hold.</summary>
+    public List<string> Sources(string collection = "default", string tenant = "")
+    {
+        using var cmd = Command("SELECT path FROM files WHERE collection = $c AND tenant = $t ORDER BY path", null, ("$c", collection), ("$t", tenant));
+        using var r = cmd.ExecuteReader();
+        var paths = new List<string>();
+        while (r.Read()) paths.Add(r.GetString(0));
+        return paths;
+    }
 
     /// <summary>How many files and chunks a collection and tenant hold.</summary>
     public (long Files, long Chunks) Count(string collection = "default", string tenant = "") =>

@@ -14,7 +14,8 @@ namespace GenSharp.Rag.Ingest;
 /// </summary>
 public static class Ingestor
 {
-    public static readonly IReadOnlyList<IDocumentLoader> DefaultLoaders = [new MarkdownLoader(), new PlainTextLoader(), new ManPageLoader()];
+    public static readonly IReadOnlyList<IDocumentLoader> DefaultLoaders =
+        [new MarkdownLoader(), new PlainTextLoader(), new HtmlLoader(), new PdfLoader(), new ManPageLoader()];
 
     /// <summary>The callback gets (files done, files found, the file being read).</summary>
     public static IngestSummary Ingest(RagIndex index, IReadOnlyList<string> roots, IngestOptions options,

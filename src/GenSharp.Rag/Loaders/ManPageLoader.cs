@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -9,9 +8,12 @@ namespace GenSharp.Rag.Loaders;
 /// structure — .SH and .SS are headings, .PP/.LP/.P/.TP/.IP start paragraphs, font macros (.B, .BR, …) are text — and
 /// the mdoc(7) equivalents (.Sh, .Ss, .Pp, .Nm, .Nd) are read too. Escapes become their characters or vanish. The title
 /// is the NAME line ("ls - list directory contents"). Decompression stops at 16 MiB: a gzip bomb is refused, not expanded.
+/// <paramref name="skipSections"/> names sections (by their .SH heading) to leave out of the text.
 /// </summary>
-public sealed partial class ManPageLoader : IDocumentLoader
+public sealed partial class ManPageLoader(IEnumerable<string>? skipSections = null) : IDocumentLoader
 {
+    readonly HashSet<string> _skip = new(skipSections ?? [], StringComparer.OrdinalIgnoreCase);
+
     public const long MaxExpandedBytes = 16 << 20;
 
     public string Name => "man page";
@@ -24,29 +26,11 @@ public sealed partial class ManPageLoader : IDocumentLoader
 
     public LoadedDocument Load(string path, byte[] content)
     {
-        var bytes = content.AsSpan().StartsWith((ReadOnlySpan<byte>)[0x1F, 0x8B]) ? Gunzip(content) : content;
+        var bytes = Gzip.IsGzip(content) ? Gzip.Expand(content, MaxExpandedBytes) : content;
         var (troff, _) = TextDecoding.Decode(bytes);
-        return Parse(troff);
-    }
-
-    static byte[] Gunzip(byte[] content)
-    {
-        using var gz = new GZipStream(new MemoryStream(content), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        var buffer = new byte[81920];
-        try
-        {
-            for (int n; (n = gz.Read(buffer)) > 0;)
-            {
-                if (output.Length + n > MaxExpandedBytes) throw new InvalidDataException($"expands to more than {MaxExpandedBytes >> 20} MiB (a gzip bomb?)");
-                output.Write(buffer, 0, n);
-            }
-        }
-        catch (InvalidDataException e) when (!e.Message.Contains("gzip bomb")) { throw new InvalidDataException($"corrupt gzip data ({e.Message})"); }
-        // A truncated stream just ends early; the trailer's ISIZE (length mod 2^32) tells.
-        if (content.Length < 18 || BitConverter.ToUInt32(content, content.Length - 4) != (uint)output.Length)
-            throw new InvalidDataException("corrupt gzip data (truncated: the length in its trailer does not match)");
-        return output.ToArray();
+        var page = Parse(troff);
+        // Sections left out of the index (the retrieval benchmark drops NAME, whose line is its query); the title stays.
+        return _skip.Count == 0 ? page : page with { Sections = [.. page.Sections.Where(s => s.Headings.Count == 0 || !_skip.Contains(s.Headings[0]))] };
     }
 
     /// <summary>troff source to sections under .SH/.SS headings; the NAME section's text is the title.</summary>
