@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenSharp.Rag.Answering;
 using GenSharp.Rag.Chunking;
 using GenSharp.Rag.Evaluation;
 using GenSharp.Rag.Index;
@@ -12,7 +13,7 @@ namespace GenSharp.Cli.Commands;
 /// <summary><c>gensharp rag ingest</c> and <c>gensharp rag search</c>: documents into an embedded index, and BM25 search over it.</summary>
 static class RagCommand
 {
-    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Search(), Eval() };
+    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Search(), Ask(), Eval() };
 
     static Option<string> IndexOption() => new("--index") { Description = "The index directory (created if missing; the SQLite file index.db)", Required = true };
     static Option<string> Collection() => Cli.Opt("--collection", "A named set of documents inside the index", "default");
@@ -58,6 +59,60 @@ static class RagCommand
             foreach (var (path, reason) in summary.Skipped) Console.WriteLine($"skipped {path}: {reason}");
             if (summary.Unsupported.Count > 0)
                 Console.WriteLine($"not read (no loader for the type): {string.Join(", ", summary.Unsupported.Select(u => $"{u.Key} ×{u.Value}"))}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static Command Ask()
+    {
+        var question = new Argument<string>("QUESTION") { Description = "What to ask of your documents" };
+        var index = IndexOption();
+        var collection = Collection();
+        var tenant = Tenant();
+        var k = Cli.Opt("--k", "Chunks retrieved as numbered sources", 5);
+        var model = Cli.Opt<string?>("--model", "Answer with this GenSharp model, in-process");
+        var endpoint = Cli.Opt<string?>("--endpoint", "Answer with an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1; key in OPENAI_API_KEY)");
+        var apiModel = Cli.Opt<string?>("--api-model", "The model name on --endpoint");
+        var maxTokens = Cli.Opt("--max-tokens", "Longest answer", 256);
+        var cmd = new Command("ask", "Answer from your documents with [n] citations checked against the sources given; without a model, the best-supported sentences, cited")
+        {
+            question, index, collection, tenant, k, model, endpoint, apiModel, maxTokens,
+        };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            var dir = r.GetValue(index)!;
+            if (!File.Exists(Path.Combine(dir, RagIndex.FileName))) throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
+            if (r.GetValue(model) is not null && r.GetValue(endpoint) is not null) throw new UserError("pass --model or --endpoint, not both");
+            if (r.GetValue(endpoint) is not null && r.GetValue(apiModel) is null) throw new UserError("--endpoint needs --api-model (the model's name on that server)");
+            using var idx = RagIndex.Open(dir);
+            Microsoft.Extensions.AI.IChatClient? chat = null;
+            if (r.GetValue(model) is { } m)
+                chat = new GenSharp.Extensions.AI.GenSharpChatClient(GenSharp.Pipelines.AutoPipeline.OpenChat(m), Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')));
+            else if (r.GetValue(endpoint) is { } url)
+                chat = Microsoft.Extensions.AI.OpenAIClientExtensions.AsIChatClient(new OpenAI.Chat.ChatClient(r.GetValue(apiModel)!,
+                    new System.ClientModel.ApiKeyCredential(Environment.GetEnvironmentVariable("OPENAI_API_KEY") ?? "none"),
+                    new OpenAI.OpenAIClientOptions { Endpoint = new Uri(url) }));
+            GroundedAnswer answer;
+            try
+            {
+                answer = RagAnswerer.AskAsync(idx, r.GetValue(question)!, chat, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!,
+                    new Microsoft.Extensions.AI.ChatOptions { MaxOutputTokens = r.GetValue(maxTokens) }, Cli.CancelOnSignals()).GetAwaiter().GetResult();
+            }
+            catch (UngroundedAnswerException e)
+            {
+                Console.Error.WriteLine($"error: refused: {e.Message}. The answer was:\n{e.Answer}");
+                return 1;
+            }
+            if (answer.Sources.Count == 0) { Console.Error.WriteLine("no matching documents: nothing to answer from"); return 1; }
+            Console.WriteLine(answer.Text.Length > 0 ? answer.Text : "(no sentence of the sources shares the question's words)");
+            if (answer.Mode == "generated" && answer.Citations.Cited.Count == 0) Console.Error.WriteLine("warning: the answer cites no source");
+            Console.WriteLine();
+            for (int i = 0; i < answer.Sources.Count; i++)
+            {
+                var s = answer.Sources[i];
+                Console.WriteLine($"[{i + 1}] {s.Source}{(s.Heading.Length > 0 ? " · " + s.Heading : "")}{(s.Page is { } p ? $" · page {p}" : "")}{(answer.Citations.Cited.Contains(i + 1) ? "" : " (not cited)")}");
+            }
             return 0;
         }));
         return cmd;

@@ -1,0 +1,34 @@
+using GenSharp.Rag.Index;
+using Microsoft.Extensions.AI;
+
+namespace GenSharp.Rag.Answering;
+
+/// <summary>
+/// Retrieve, assemble a grounded prompt, generate with any <see cref="IChatClient"/> (a GenSharp model in-process, any
+/// OpenAI-compatible server) — or extract, without a model — and check the answer's citations against the sources given.
+/// A generated answer that cites a source it was not given is refused (<see cref="UngroundedAnswerException"/>).
+/// </summary>
+public static class RagAnswerer
+{
+    public static async Task<GroundedAnswer> AskAsync(RagIndex index, string question, IChatClient? chat, int k = 5, string collection = "default",
+        string tenant = "", ChatOptions? options = null, CancellationToken cancel = default)
+    {
+        if (string.IsNullOrWhiteSpace(question)) throw new ArgumentException("the question is empty");
+        var hits = index.Search(question, k, collection, tenant);
+        if (hits.Count == 0) return new GroundedAnswer("", [], new Citations([], []), chat is null ? "extractive" : "generated");
+        var (messages, given) = GroundedPrompt.Build(question, hits);
+        if (chat is null)
+        {
+            var extract = ExtractiveAnswer(question, given);
+            return new GroundedAnswer(extract, given, Citations.Check(extract, given.Count), "extractive");
+        }
+        var response = await chat.GetResponseAsync(messages, options, cancel);
+        var text = response.Text.Trim();
+        var citations = Citations.Check(text, given.Count);
+        if (citations.Invalid.Count > 0)
+            throw new UngroundedAnswerException($"the answer cites {string.Join(", ", citations.Invalid.Select(n => $"[{n}]"))}, but only sources [1]–[{given.Count}] were given", text);
+        return new GroundedAnswer(text, given, citations, "generated");
+    }
+
+    static string ExtractiveAnswer(string question, IReadOnlyList<SearchHit> given) => ExtractiveAnswerer.Answer(question, given);
+}
