@@ -15,6 +15,10 @@ static class RagCommand
 {
     public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Search(), Ask(), Eval() };
 
+    // Searching, asking and evaluating need an index that exists; only ingest creates one.
+    static RagIndex OpenExisting(string dir) =>
+        File.Exists(Path.Combine(dir, RagIndex.FileName)) ? RagIndex.Open(dir) : throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
+
     static Option<string> IndexOption() => new("--index") { Description = "The index directory (created if missing; the SQLite file index.db)", Required = true };
     static Option<string> Collection() => Cli.Opt("--collection", "A named set of documents inside the index", "default");
     static Option<string> Tenant() => Cli.Opt("--tenant", "Whose documents (searches of one tenant never see another's)", "");
@@ -82,10 +86,9 @@ static class RagCommand
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
-            if (!File.Exists(Path.Combine(dir, RagIndex.FileName))) throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
             if (r.GetValue(model) is not null && r.GetValue(endpoint) is not null) throw new UserError("pass --model or --endpoint, not both");
             if (r.GetValue(endpoint) is not null && r.GetValue(apiModel) is null) throw new UserError("--endpoint needs --api-model (the model's name on that server)");
-            using var idx = RagIndex.Open(dir);
+            using var idx = OpenExisting(dir);
             Microsoft.Extensions.AI.IChatClient? chat = null;
             if (r.GetValue(model) is { } m)
                 chat = new GenSharp.Extensions.AI.GenSharpChatClient(GenSharp.Pipelines.AutoPipeline.OpenChat(m), Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')));
@@ -129,9 +132,8 @@ static class RagCommand
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
-            if (!File.Exists(Path.Combine(dir, RagIndex.FileName))) throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
             var rows = RetrievalEvaluator.ReadQueries(r.GetValue(queries)!);
-            using var idx = RagIndex.Open(dir);
+            using var idx = OpenExisting(dir);
             var (c, t) = (r.GetValue(collection)!, r.GetValue(tenant)!);
             var report = RetrievalEvaluator.Evaluate("bm25", rows, (q, n) => idx.Search(q, n, c, t), r.GetValue(k));
             Console.WriteLine($"| method | queries | recall@1 | recall@{report.K} | MRR | nDCG@10 | p50 ms | p95 ms |");
@@ -154,8 +156,7 @@ static class RagCommand
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
-            if (!File.Exists(Path.Combine(dir, RagIndex.FileName))) throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
-            using var idx = RagIndex.Open(dir);
+            using var idx = OpenExisting(dir);
             var hits = idx.Search(r.GetValue(query)!, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!);
             foreach (var (h, i) in hits.Select((h, i) => (h, i)))
             {
