@@ -63,4 +63,30 @@ public sealed class AnsweringTests : TempDirectoryTest
         Assert.Contains($"[1] {Path.Combine(docs, "ls.md")} · ls", cli.Out);
         Assert.Contains("--endpoint needs --api-model", CliRunner.Run(null, "rag", "ask", "x", "--index", indexDir, "--endpoint", "http://127.0.0.1:1/v1").Err);
     }
+
+    [Fact]
+    public async Task AGeneratedAnswerCitingASourceItWasNotGivenIsRefusedInProcessAndOverHttp()
+    {
+        // A real model, trained here (300 steps of the tiny preset, ~25 s) to say "See [9]." — a source it will not be given.
+        var printable = new string([.. Enumerable.Range(32, 95).Select(c => (char)c)]);
+        var data = Path.Combine(_dir, "data.txt");
+        File.WriteAllText(data, printable + "\n" + string.Concat(Enumerable.Repeat("See [9]. ", 3000)));
+        var model = Path.Combine(_dir, "citer");
+        var train = CliRunner.Run(null, "train", "lm", "--data", data, "--preset", "tiny", "--context", "512", "--steps", "300", "--out", model, "--threads", "2");
+        Assert.True(train.Code == 0, train.Err);
+        var docs = Path.Combine(_dir, "docs");
+        Directory.CreateDirectory(docs);
+        File.WriteAllText(Path.Combine(docs, "cp.txt"), "Copy files with cp. Use -r for directories.");
+        var index = Path.Combine(_dir, "index");
+        Assert.Equal(0, CliRunner.Run(null, "rag", "ingest", docs, "--index", index).Code);
+
+        var inProcess = CliRunner.Run(null, "rag", "ask", "copy directories", "--index", index, "--model", model, "--max-tokens", "12");
+        Assert.Equal(1, inProcess.Code);
+        Assert.Contains("refused: the answer cites [9], but only sources [1]–[1] were given", inProcess.Err);
+
+        await using var server = await GenSharp.Tests.Server.TestServer.StartAsync(new GenSharp.Server.ServerOptions { Models = [model] });
+        var overHttp = CliRunner.Run(null, "rag", "ask", "copy directories", "--index", index, "--endpoint", server.Address + "/v1", "--api-model", "citer", "--max-tokens", "12");
+        Assert.Equal(1, overHttp.Code);
+        Assert.Contains("refused: the answer cites [9], but only sources [1]–[1] were given", overHttp.Err);
+    }
 }
