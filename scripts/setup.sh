@@ -61,6 +61,8 @@ install_debian_packages() {
     dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
     # An independent check of PEFT's adapter layout in plain Python (bench/reference/peft_merge_check.py).
     dpkg -s python3 >/dev/null 2>&1 || missing+=(python3)
+    # The retrieval tests read Debian's own documents: a real PDF manual (and man pages, HTML that every system has).
+    dpkg -s libtasn1-doc >/dev/null 2>&1 || missing+=(libtasn1-doc)
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
