@@ -19,7 +19,7 @@ public static class RagAnswerer
         var (messages, given) = GroundedPrompt.Build(question, hits);
         if (chat is null)
         {
-            var extract = ExtractiveAnswer(question, given);
+            var extract = ExtractiveAnswerer.Answer(question, given);
             return new GroundedAnswer(extract, given, Citations.Check(extract, given.Count), "extractive");
         }
         var response = await chat.GetResponseAsync(messages, options, cancel);
@@ -29,6 +29,4 @@ public static class RagAnswerer
             throw new UngroundedAnswerException($"the answer cites {string.Join(", ", citations.Invalid.Select(n => $"[{n}]"))}, but only sources [1]–[{given.Count}] were given", text);
         return new GroundedAnswer(text, given, citations, "generated");
     }
-
-    static string ExtractiveAnswer(string question, IReadOnlyList<SearchHit> given) => ExtractiveAnswerer.Answer(question, given);
 }

@@ -35,7 +35,7 @@ public static class Ingestor
             else if (Directory.Exists(full))
             {
                 walkedDirectories.Add(full.TrimEnd('/') + "/");
-                Walk(full, full, 0, options.MaxDepth, new HashSet<string>(), loaders, files, unsupported, skipped);
+                Walk(full, full, RealPath(full), 0, options.MaxDepth, new HashSet<string>(), loaders, files, unsupported, skipped);
             }
             else throw new FileNotFoundException($"{root}: no such file or directory", root);
         }
@@ -82,7 +82,7 @@ public static class Ingestor
         return new IngestSummary(added, updated, unchanged, removed, chunkCount, skipped, unsupported, started.Elapsed);
     }
 
-    static void Walk(string dir, string root, int depth, int maxDepth, HashSet<string> visited, IReadOnlyList<IDocumentLoader> loaders,
+    static void Walk(string dir, string root, string realRoot, int depth, int maxDepth, HashSet<string> visited, IReadOnlyList<IDocumentLoader> loaders,
         List<(string, IDocumentLoader)> files, SortedDictionary<string, int> unsupported, List<(string, string)> skipped)
     {
         var real = RealPath(dir);
@@ -96,12 +96,12 @@ public static class Ingestor
             {
                 var target = entry.ResolveLinkTarget(returnFinalTarget: true);
                 if (target is null || !target.Exists) { skipped.Add((entry.FullName, "a broken symbolic link")); continue; }
-                if (!Inside(RealPath(target.FullName), RealPath(root))) { skipped.Add((entry.FullName, $"a symbolic link out of {root}")); continue; }
+                if (!Inside(RealPath(target.FullName), realRoot)) { skipped.Add((entry.FullName, $"a symbolic link out of {root}")); continue; }
             }
             if (entry is DirectoryInfo sub)
             {
                 if (depth + 1 > maxDepth) { skipped.Add((sub.FullName, $"deeper than {maxDepth} levels")); continue; }
-                Walk(sub.FullName, root, depth + 1, maxDepth, visited, loaders, files, unsupported, skipped);
+                Walk(sub.FullName, root, realRoot, depth + 1, maxDepth, visited, loaders, files, unsupported, skipped);
             }
             else Consider(entry.FullName, loaders, files, unsupported, skipped, explicitFile: false);
         }

@@ -15,7 +15,7 @@ public static class TextDecoding
 
     public static (string Text, string Encoding) Decode(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) return (StrictOrReplace(bytes[3..]), "utf-8");
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) return (StrictAfterBom(bytes[3..]), "utf-8");
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE])) return (Encoding.Unicode.GetString(bytes[2..]), "utf-16le");
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])) return (Encoding.BigEndianUnicode.GetString(bytes[2..]), "utf-16be");
         int nul = bytes.IndexOf((byte)0);
@@ -24,7 +24,7 @@ public static class TextDecoding
         catch (DecoderFallbackException) { return (Encoding.GetEncoding(1252).GetString(bytes), "windows-1252"); }
     }
 
-    static string StrictOrReplace(ReadOnlySpan<byte> bytes)
+    static string StrictAfterBom(ReadOnlySpan<byte> bytes)
     {
         try { return StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"a UTF-8 byte-order mark, then invalid UTF-8 at offset {e.Index + 3}"); }
