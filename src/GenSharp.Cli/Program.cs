@@ -13,7 +13,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     new HelpOption(),
     new VersionOption(),
     DemoCommand.Create(),
-    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), TrainVaeCommand.Create(), TrainGanCommand.Create(), ImageCommands.TrainClassifier(), TrainRewardCommand.Create() },
+    new Command("train", "Train models") { TrainCommand.CreateLm(), TrainDiffusionCommand.Create(), TrainVaeCommand.Create(), TrainGanCommand.Create(), ImageCommands.TrainClassifier(), TrainRewardCommand.Create(), TrainEmbedderCommand.Create() },
     FinetuneCommand.Create(),
     FinetuneCommand.Lora(),
     AlignCommand.Create(),

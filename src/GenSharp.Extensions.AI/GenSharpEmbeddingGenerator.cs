@@ -3,16 +3,16 @@ using Microsoft.Extensions.AI;
 
 namespace GenSharp.Extensions.AI;
 
-/// <summary>A local language model's mean-pooled hidden states as a Microsoft.Extensions.AI embedding generator.</summary>
-public sealed class GenSharpEmbeddingGenerator(TextEmbeddingPipeline embedder, string modelId) : IEmbeddingGenerator<string, Embedding<float>>
+/// <summary>A local embedder — a trained retrieval encoder (<see cref="EmbedderPipeline"/>) or a language model's mean-pooled
+/// hidden states (<see cref="TextEmbeddingPipeline"/>) — as a Microsoft.Extensions.AI embedding generator.</summary>
+public sealed class GenSharpEmbeddingGenerator(ITextEmbedder embedder, string modelId) : IEmbeddingGenerator<string, Embedding<float>>
 {
     public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         if (options?.Dimensions is { } d && d != embedder.Dimensions) throw new ArgumentException($"this model's embeddings have {embedder.Dimensions} dimensions (asked for {d})");
         var texts = values.ToArray();
-        var vectors = await Task.Run(() => texts.Select(t => { cancellationToken.ThrowIfCancellationRequested(); return embedder.Embed(t); }).ToArray(), cancellationToken)
-            .ConfigureAwait(false);
+        var vectors = await Task.Run(() => embedder.Embed(texts), cancellationToken).ConfigureAwait(false);
         return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = DateTimeOffset.UtcNow }));
     }
 

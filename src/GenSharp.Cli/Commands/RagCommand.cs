@@ -6,14 +6,67 @@ using GenSharp.Rag.Chunking;
 using GenSharp.Rag.Evaluation;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Ingest;
+using GenSharp.Rag.Retrieval;
 using Spectre.Console;
 
 namespace GenSharp.Cli.Commands;
 
-/// <summary><c>gensharp rag ingest</c> and <c>gensharp rag search</c>: documents into an embedded index, and BM25 search over it.</summary>
+/// <summary><c>gensharp rag ingest | embed | search | ask | eval</c>: documents into an embedded index, BM25, dense and hybrid search over it, cited answers, measurements.</summary>
 static class RagCommand
 {
-    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Search(), Ask(), Eval() };
+    public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Embed(), Search(), Ask(), Eval() };
+
+    static Option<string?> ModeOption(string help) => Cli.Opt<string?>("--mode", help);
+    static Option<int> Probes() => Cli.Opt("--nprobe", "IVF lists scanned per dense query when the index has them (0: exact search)", 0);
+
+    // bm25, dense or hybrid; by default hybrid when the index has vectors, else bm25.
+    static SearchMode Mode(string? name, IndexEmbedder? embedder) => name?.ToLowerInvariant() switch
+    {
+        null => embedder is null ? SearchMode.Bm25 : SearchMode.Hybrid,
+        "bm25" => SearchMode.Bm25,
+        "dense" => SearchMode.Dense,
+        "hybrid" => SearchMode.Hybrid,
+        _ => throw new UserError($"--mode must be bm25, dense or hybrid (got '{name}')"),
+    };
+
+    static Retriever Retriever(RagIndex idx, IndexEmbedder? embedder, SearchMode mode, int probes)
+    {
+        var retriever = new Retriever(idx, embedder) { Probes = probes };
+        try { retriever.Check(mode); }
+        catch (InvalidOperationException e) { throw new UserError(e.Message); }
+        return retriever;
+    }
+
+    static Command Embed()
+    {
+        var index = IndexOption();
+        var embedder = new EmbedderFlags();
+        var lists = Cli.Opt<int?>("--ivf-lists", $"Build an approximate (IVF) index with this many lists (0: none; default: 4√n once the index holds {VectorStore.AnnThreshold:N0} vectors)");
+        var cmd = new Command("embed", "Give every chunk a vector (dense and hybrid search); a new embedder replaces the old vectors") { index, lists };
+        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            using var idx = OpenExisting(r.GetValue(index)!);
+            var e = embedder.Resolve(r, idx) ?? throw new UserError("pass --embedder DIR (gensharp train embedder) or --embedding-endpoint URL --embedding-model NAME");
+            var cancel = Cli.CancelOnSignals();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            (int Embedded, int Lists) done = default;
+            if (Console.IsErrorRedirected) done = idx.Vectors.EmbedAll(e, r.GetValue(lists), cancel: cancel);
+            else
+                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask("embedding chunks");
+                        done = idx.Vectors.EmbedAll(e, r.GetValue(lists), (n, total) => { task.MaxValue = Math.Max(1, total); task.Value = n; }, cancel);
+                    });
+            var (vectors, ivfLists) = idx.Vectors.Count();
+            Console.WriteLine($"{done.Embedded:N0} chunks embedded by {e.Id} in {sw.Elapsed.TotalSeconds:F1} s; the index holds {vectors:N0} vectors" +
+                (done.Lists > 0 ? $", in an IVF index of {done.Lists:N0} lists (search with --nprobe N)" : ivfLists > 0 ? $" in {ivfLists:N0} IVF lists" : ""));
+            return 0;
+        }));
+        return cmd;
+    }
+
 
     // Searching, asking and evaluating need an index that exists; only ingest creates one.
     static RagIndex OpenExisting(string dir) =>
@@ -33,10 +86,12 @@ static class RagCommand
         var tokens = Cli.Opt("--chunk-tokens", "Largest chunk, in words", 200);
         var overlap = Cli.Opt("--overlap", "Words repeated between the pieces of a long section", 40);
         var depth = Cli.Opt("--max-depth", "Directory levels read below each PATH", 32);
+        var embedder = new EmbedderFlags();
         var cmd = new Command("ingest", "Add files to the index; unchanged files are skipped, changed ones replaced, deleted ones removed")
         {
             paths, index, collection, tenant, maxMb, tokens, overlap, depth,
         };
+        foreach (var o in embedder.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var options = new IngestOptions
@@ -45,20 +100,21 @@ static class RagCommand
                 MaxDepth = r.GetValue(depth), Chunking = new ChunkOptions { MaxTokens = r.GetValue(tokens), OverlapTokens = r.GetValue(overlap) },
             }.Validate();
             using var idx = RagIndex.Open(r.GetValue(index)!);
+            var e = embedder.Resolve(r, idx);   // an index with vectors embeds its new chunks with its own embedder
             var cancel = Cli.CancelOnSignals();
             IngestSummary summary = null!;
             if (Console.IsErrorRedirected)
-                summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, cancel: cancel);
+                summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, cancel: cancel, embedder: e);
             else
                 AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("reading files");
-                        summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, (done, total, _) => { task.MaxValue = Math.Max(1, total); task.Value = done; }, cancel: cancel);
+                        summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, (done, total, _) => { task.MaxValue = Math.Max(1, total); task.Value = done; }, cancel: cancel, embedder: e);
                     });
             var (files, chunks) = idx.Count(options.Collection, options.Tenant);
             Console.WriteLine($"{summary.Added} added, {summary.Updated} updated, {summary.Unchanged} unchanged, {summary.Removed} removed, " +
-                $"{summary.Skipped.Count} skipped; {summary.ChunksWritten:N0} chunks written in {summary.Elapsed.TotalSeconds:F1} s; " +
+                $"{summary.Skipped.Count} skipped; {summary.ChunksWritten:N0} chunks written{(e is null ? "" : $" ({summary.Embedded:N0} embedded)")} in {summary.Elapsed.TotalSeconds:F1} s; " +
                 $"the index holds {files:N0} files, {chunks:N0} chunks ({options.Collection}{(options.Tenant.Length > 0 ? $", tenant {options.Tenant}" : "")})");
             foreach (var (path, reason) in summary.Skipped) Console.WriteLine($"skipped {path}: {reason}");
             if (summary.Unsupported.Count > 0)
@@ -79,16 +135,23 @@ static class RagCommand
         var endpoint = Cli.Opt<string?>("--endpoint", "Answer with an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1; key in OPENAI_API_KEY)");
         var apiModel = Cli.Opt<string?>("--api-model", "The model name on --endpoint");
         var maxTokens = Cli.Opt("--max-tokens", "Longest answer", 256);
+        var mode = ModeOption("How sources are found: bm25, dense or hybrid (default: hybrid when the index has vectors)");
+        var probes = Probes();
+        var embedder = new EmbedderFlags();
         var cmd = new Command("ask", "Answer from your documents with [n] citations checked against the sources given; without a model, the best-supported sentences, cited")
         {
-            question, index, collection, tenant, k, model, endpoint, apiModel, maxTokens,
+            question, index, collection, tenant, k, model, endpoint, apiModel, maxTokens, mode, probes,
         };
+        foreach (var o in embedder.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
             if (r.GetValue(model) is not null && r.GetValue(endpoint) is not null) throw new UserError("pass --model or --endpoint, not both");
             if (r.GetValue(endpoint) is not null && r.GetValue(apiModel) is null) throw new UserError("--endpoint needs --api-model (the model's name on that server)");
             using var idx = OpenExisting(dir);
+            var e = embedder.Resolve(r, idx);
+            var how = Mode(r.GetValue(mode), e);
+            var retriever = Retriever(idx, e, how, r.GetValue(probes));
             Microsoft.Extensions.AI.IChatClient? chat = null;
             if (r.GetValue(model) is { } m)
                 chat = new GenSharp.Extensions.AI.GenSharpChatClient(GenSharp.Pipelines.AutoPipeline.OpenChat(m), Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')));
@@ -99,12 +162,12 @@ static class RagCommand
             GroundedAnswer answer;
             try
             {
-                answer = RagAnswerer.AskAsync(idx, r.GetValue(question)!, chat, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!,
+                answer = RagAnswerer.AskAsync(retriever, how, r.GetValue(question)!, chat, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!,
                     new Microsoft.Extensions.AI.ChatOptions { MaxOutputTokens = r.GetValue(maxTokens) }, Cli.CancelOnSignals()).GetAwaiter().GetResult();
             }
-            catch (UngroundedAnswerException e)
+            catch (UngroundedAnswerException refused)
             {
-                Console.Error.WriteLine($"error: refused: {e.Message}. The answer was:\n{e.Answer}");
+                Console.Error.WriteLine($"error: refused: {refused.Message}. The answer was:\n{refused.Answer}");
                 return 1;
             }
             if (answer.Sources.Count == 0) { Console.Error.WriteLine("no matching documents: nothing to answer from"); return 1; }
@@ -128,17 +191,30 @@ static class RagCommand
         var collection = Collection();
         var tenant = Tenant();
         var k = Cli.Opt("--k", "Recall is counted in the first k distinct sources", 10);
-        var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency") { index, queries, collection, tenant, k };
+        var mode = ModeOption("bm25, dense or hybrid (default: each the index supports)");
+        var probes = Probes();
+        var embedder = new EmbedderFlags();
+        var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency")
+        {
+            index, queries, collection, tenant, k, mode, probes,
+        };
+        foreach (var o in embedder.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
             var rows = RetrievalEvaluator.ReadQueries(r.GetValue(queries)!);
             using var idx = OpenExisting(dir);
+            var e = embedder.Resolve(r, idx);
             var (c, t) = (r.GetValue(collection)!, r.GetValue(tenant)!);
-            var report = RetrievalEvaluator.Evaluate("bm25", rows, (q, n) => idx.Search(q, n, c, t), r.GetValue(k));
-            Console.WriteLine($"| method | queries | recall@1 | recall@{report.K} | MRR | nDCG@10 | p50 ms | p95 ms |");
+            SearchMode[] modes = r.GetValue(mode) is { } one ? [Mode(one, e)] : e is null ? [SearchMode.Bm25] : [SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid];
+            Console.WriteLine($"| method | queries | recall@1 | recall@{r.GetValue(k)} | MRR | nDCG@10 | p50 ms | p95 ms |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|");
-            Console.WriteLine($"| {report.Method} | {report.Queries:N0} | {report.RecallAt1:P1} | {report.RecallAtK:P1} | {report.Mrr:F3} | {report.NdcgAt10:F3} | {report.LatencyP50Ms:F1} | {report.LatencyP95Ms:F1} |");
+            foreach (var m in modes)
+            {
+                var retriever = Retriever(idx, e, m, r.GetValue(probes));
+                var report = RetrievalEvaluator.Evaluate(m.ToString().ToLowerInvariant(), rows, (q, n) => retriever.Search(q, n, m, c, t), r.GetValue(k));
+                Console.WriteLine($"| {report.Method} | {report.Queries:N0} | {report.RecallAt1:P1} | {report.RecallAtK:P1} | {report.Mrr:F3} | {report.NdcgAt10:F3} | {report.LatencyP50Ms:F1} | {report.LatencyP95Ms:F1} |");
+            }
             return 0;
         }));
         return cmd;
@@ -152,12 +228,18 @@ static class RagCommand
         var tenant = Tenant();
         var k = Cli.Opt("--k", "How many chunks to return", 5);
         var json = Cli.Opt("--json", "One JSON object a line: id, source, heading, page, offset, score, text", false);
-        var cmd = new Command("search", "BM25 search of an index") { query, index, collection, tenant, k, json };
+        var mode = ModeOption("bm25, dense or hybrid (default: hybrid when the index has vectors)");
+        var probes = Probes();
+        var embedder = new EmbedderFlags();
+        var cmd = new Command("search", "Search an index by words (BM25), meaning (dense vectors) or both (hybrid)") { query, index, collection, tenant, k, json, mode, probes };
+        foreach (var o in embedder.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(index)!;
             using var idx = OpenExisting(dir);
-            var hits = idx.Search(r.GetValue(query)!, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!);
+            var e = embedder.Resolve(r, idx);
+            var how = Mode(r.GetValue(mode), e);
+            var hits = Retriever(idx, e, how, r.GetValue(probes)).Search(r.GetValue(query)!, r.GetValue(k), how, r.GetValue(collection)!, r.GetValue(tenant)!);
             foreach (var (h, i) in hits.Select((h, i) => (h, i)))
             {
                 if (r.GetValue(json))

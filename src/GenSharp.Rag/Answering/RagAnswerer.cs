@@ -1,4 +1,5 @@
 using GenSharp.Rag.Index;
+using GenSharp.Rag.Retrieval;
 using Microsoft.Extensions.AI;
 
 namespace GenSharp.Rag.Answering;
@@ -10,11 +11,17 @@ namespace GenSharp.Rag.Answering;
 /// </summary>
 public static class RagAnswerer
 {
-    public static async Task<GroundedAnswer> AskAsync(RagIndex index, string question, IChatClient? chat, int k = 5, string collection = "default",
-        string tenant = "", ChatOptions? options = null, CancellationToken cancel = default)
+    /// <summary>Answers from BM25's chunks.</summary>
+    public static Task<GroundedAnswer> AskAsync(RagIndex index, string question, IChatClient? chat, int k = 5, string collection = "default",
+        string tenant = "", ChatOptions? options = null, CancellationToken cancel = default) =>
+        AskAsync(new Retriever(index), SearchMode.Bm25, question, chat, k, collection, tenant, options, cancel);
+
+    /// <summary>Answers from the chunks <paramref name="retriever"/> finds by <paramref name="mode"/>.</summary>
+    public static async Task<GroundedAnswer> AskAsync(Retriever retriever, SearchMode mode, string question, IChatClient? chat, int k = 5,
+        string collection = "default", string tenant = "", ChatOptions? options = null, CancellationToken cancel = default)
     {
         if (string.IsNullOrWhiteSpace(question)) throw new ArgumentException("the question is empty");
-        var hits = index.Search(question, k, collection, tenant);
+        var hits = await retriever.SearchAsync(question, k, mode, collection, tenant, cancel);
         if (hits.Count == 0) return new GroundedAnswer("", [], new Citations([], []), chat is null ? "extractive" : "generated");
         var (messages, given) = GroundedPrompt.Build(question, hits);
         if (chat is null)

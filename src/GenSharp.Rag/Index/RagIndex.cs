@@ -11,10 +11,17 @@ namespace GenSharp.Rag.Index;
 public sealed class RagIndex : IDisposable
 {
     public const string FileName = "index.db";
-    const int SchemaVersion = 1;
+    const int SchemaVersion = 2;   // 2: vectors, settings and IVF centroids (VectorStore)
     readonly SqliteConnection _db;
 
-    RagIndex(SqliteConnection db, string path) => (_db, Path) = (db, path);
+    RagIndex(SqliteConnection db, string path)
+    {
+        (_db, Path) = (db, path);
+        Vectors = new VectorStore(this);
+    }
+
+    /// <summary>The chunks' vectors, for dense and hybrid search.</summary>
+    public VectorStore Vectors { get; }
 
     public string Path { get; }
     internal SqliteConnection Connection => _db;
@@ -48,6 +55,18 @@ public sealed class RagIndex : IDisposable
                         INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) VALUES ('delete', old.rowid, old.text, old.heading); END;
                     PRAGMA user_version = 1;
                     """);
+                version = 1;
+            }
+            if (version == 1)   // an index from before dense search gains the vector tables; its chunks stay
+            {
+                using var tx = db.BeginTransaction();
+                using (var cmd = db.CreateCommand())
+                {
+                    cmd.Transaction = tx;
+                    cmd.CommandText = VectorStore.Schema + "PRAGMA user_version = 2;";
+                    cmd.ExecuteNonQuery();
+                }
+                tx.Commit();
             }
             else if (version != SchemaVersion)
                 throw new InvalidDataException($"{path}: index schema version {version}; this GenSharp reads version {SchemaVersion}");
@@ -136,6 +155,21 @@ public sealed class RagIndex : IDisposable
         return hits;
     }
 
+    /// <summary>The chunks with these row ids as hits carrying the given scores, in the given order (ids no longer present are left out).</summary>
+    public List<SearchHit> Hits(IReadOnlyList<(long RowId, double Score)> ranked)
+    {
+        if (ranked.Count == 0) return [];
+        using var cmd = Command($"""
+            SELECT c.rowid, c.id, f.path, c.heading, c.text, c.page, c.offset FROM chunks c JOIN files f ON f.id = c.file_id
+            WHERE c.rowid IN ({string.Join(", ", ranked.Select(r => r.RowId))})
+            """, null);
+        var rows = new Dictionary<long, SearchHit>();
+        using (var r = cmd.ExecuteReader())
+            while (r.Read())
+                rows[r.GetInt64(0)] = new SearchHit(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetInt32(5), r.GetInt64(6), 0);
+        return [.. ranked.Where(x => rows.ContainsKey(x.RowId)).Select(x => rows[x.RowId] with { Score = x.Score })];
+    }
+
     // Lucene's English stop words: they match nearly every chunk, so they cost most of a query's time and add almost
     // nothing to its ranking (their idf is near zero).
     static readonly HashSet<string> StopWords = ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
@@ -148,6 +182,20 @@ public sealed class RagIndex : IDisposable
         var content = words.Where(w => !StopWords.Contains(w)).ToList();
         return content.Count > 0 ? content : words;
     }
+
+    /// <summary>Every chunk of a collection and tenant as the text a dense encoder reads (<see cref="EmbeddingText"/>), in file order.</summary>
+    public IEnumerable<(long RowId, string Text)> Passages(string collection = "default", string tenant = "")
+    {
+        using var cmd = Command("""
+            SELECT c.rowid, c.heading, c.text FROM chunks c JOIN files f ON f.id = c.file_id
+            WHERE f.collection = $c AND f.tenant = $t ORDER BY c.file_id, c.ordinal
+            """, null, ("$c", collection), ("$t", tenant));
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return (r.GetInt64(0), EmbeddingText(r.GetString(1), r.GetString(2)));
+    }
+
+    /// <summary>What a dense encoder reads of a chunk: its heading path, then its text (the heading names the document).</summary>
+    public static string EmbeddingText(string heading, string text) => heading.Length == 0 ? text : $"{heading}\n{text}";
 
     /// <summary>The paths of every file a collection and tenant hold.</summary>
     public List<string> Sources(string collection = "default", string tenant = "")
@@ -164,7 +212,22 @@ public sealed class RagIndex : IDisposable
         (Scalar<long>(_db, "SELECT count(*) FROM files WHERE collection = $c AND tenant = $t", ("$c", collection), ("$t", tenant)),
          Scalar<long>(_db, "SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.collection = $c AND f.tenant = $t", ("$c", collection), ("$t", tenant)));
 
-    SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
+    internal void Execute(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(sql, tx, parameters);
+        cmd.ExecuteNonQuery();
+    }
+
+    internal object? Scalar(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(sql, tx, parameters);
+        return cmd.ExecuteScalar();
+    }
+
+    // Changes by other connections (data_version) and by this one (total_changes): a cache of rows is stale when either moved.
+    internal long DataVersion() => Convert.ToInt64(Scalar("SELECT (SELECT data_version FROM pragma_data_version()) * 4294967296 + total_changes()", null));
+
+    internal SqliteCommand Command(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] parameters)
     {
         var cmd = _db.CreateCommand();
         cmd.CommandText = sql;

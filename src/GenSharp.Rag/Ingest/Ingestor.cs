@@ -17,9 +17,13 @@ public static class Ingestor
     public static readonly IReadOnlyList<IDocumentLoader> DefaultLoaders =
         [new MarkdownLoader(), new PlainTextLoader(), new HtmlLoader(), new PdfLoader(), new ManPageLoader()];
 
-    /// <summary>The callback gets (files done, files found, the file being read).</summary>
+    /// <summary>
+    /// The callback gets (files done, files found, the file being read). With <paramref name="embedder"/>, every new chunk
+    /// gets its vector in the same transaction (an index that has vectors needs one: its new chunks would be invisible to dense search).
+    /// </summary>
     public static IngestSummary Ingest(RagIndex index, IReadOnlyList<string> roots, IngestOptions options,
-        Action<int, int, string>? progress = null, IReadOnlyList<IDocumentLoader>? loaders = null, CancellationToken cancel = default)
+        Action<int, int, string>? progress = null, IReadOnlyList<IDocumentLoader>? loaders = null, CancellationToken cancel = default,
+        Retrieval.IndexEmbedder? embedder = null)
     {
         options.Validate();
         loaders ??= DefaultLoaders;
@@ -78,8 +82,9 @@ public static class Ingestor
             foreach (var (id, path) in index.Files(options.Collection, options.Tenant, dir, tx))
                 if (!seen.Contains(path) && !File.Exists(path)) { index.Remove(id, tx); removed++; }
         progress?.Invoke(files.Count, files.Count, "");
+        int embedded = embedder is null ? 0 : index.Vectors.Embed(embedder.Generator, embedder.Id, tx, cancel: cancel);
         tx.Commit();
-        return new IngestSummary(added, updated, unchanged, removed, chunkCount, skipped, unsupported, started.Elapsed);
+        return new IngestSummary(added, updated, unchanged, removed, chunkCount, skipped, unsupported, started.Elapsed) { Embedded = embedded };
     }
 
     static void Walk(string dir, string root, string realRoot, int depth, int maxDepth, HashSet<string> visited, IReadOnlyList<IDocumentLoader> loaders,

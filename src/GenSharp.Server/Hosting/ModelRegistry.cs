@@ -30,7 +30,8 @@ public sealed class ModelRegistry : IDisposable
             var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
             if (_lms.ContainsKey(name) || _images.ContainsKey(name) || _rewards.ContainsKey(name))
                 throw new ArgumentException($"two models are named '{name}' (the directory name); rename one directory");
-            switch (AutoPipeline.Kind(dir))
+            var kind = AutoPipeline.Kind(dir);
+            switch (kind)
             {
                 case ModelKind.Image:
                     _images[name] = new ImageModelHost(name, AutoPipeline.OpenImages(dir, device), maxQueue);
@@ -43,7 +44,7 @@ public sealed class ModelRegistry : IDisposable
                     _rewards[name] = new RewardModelHost(name, AutoPipeline.OpenReward(dir, device));
                     break;
                 default:
-                    throw new ArgumentException($"{dir}: a classifier cannot be served (serve language, reward and image models)");
+                    throw new ArgumentException($"{dir}: holds a {kind.ToString().ToLowerInvariant()} model, which is not served (serve language, reward and image models)");
             }
         }
         var slots = new List<(string Name, string Base, int Slot)>();

@@ -20,8 +20,9 @@ public static class AutoPipeline
             ? ModelKind.Reward : ModelKind.Language,
         UNetConfig.Type or VaeConfig.Type or GanConfig.Type => ModelKind.Image,
         ClassifierConfig.Type => ModelKind.Classifier,
+        BagEncoderConfig.Type => ModelKind.Embedder,
         var other => throw new ModelLoadException(
-            $"{config.Path}: model_type '{other}' is not supported (llama, {UNetConfig.Type}, {VaeConfig.Type}, {GanConfig.Type}, {ClassifierConfig.Type})"),
+            $"{config.Path}: model_type '{other}' is not supported (llama, {UNetConfig.Type}, {VaeConfig.Type}, {GanConfig.Type}, {ClassifierConfig.Type}, {BagEncoderConfig.Type})"),
     };
 
     /// <summary>The kind of model in <paramref name="dir"/>.</summary>
@@ -63,6 +64,10 @@ public static class AutoPipeline
         return new RewardPipeline(model, tokenizer, template);
     }
 
+    /// <summary>A retrieval encoder (<c>gensharp train embedder</c>), for dense and hybrid search.</summary>
+    public static EmbedderPipeline OpenEmbedder(string dir, Device? device = null) =>
+        EmbedderPipeline.Load(Expect(dir, ModelKind.Embedder, "an embedder"), device);
+
     /// <summary>An image model (diffusion, GAN, VAE) as an <see cref="IImageGenerator"/>; <paramref name="sampling"/> applies to diffusion models.</summary>
     public static IImageGenerator OpenImages(string dir, Device? device = null, DiffusionSampling? sampling = null)
     {
@@ -96,6 +101,7 @@ public static class AutoPipeline
         ModelKind.Language => "a language model",
         ModelKind.Image => $"an image model ({config.ModelType})",
         ModelKind.Reward => $"a reward model ({LlamaForSequenceClassification.Architecture})",
+        ModelKind.Embedder => $"an embedder ({config.ModelType})",
         _ => $"a classifier ({config.ModelType})",
     };
 }

@@ -8,7 +8,7 @@ namespace GenSharp.Pipelines;
 /// Text → vector: the mean of a language model's final hidden states over the text's tokens. A stand-in until a
 /// dedicated embedding model exists; similar texts get similar vectors only as far as the LM's features allow.
 /// </summary>
-public sealed class TextEmbeddingPipeline(LlamaForCausalLM model, ITokenizer tokenizer)
+public sealed class TextEmbeddingPipeline(LlamaForCausalLM model, ITokenizer tokenizer) : ITextEmbedder
 {
     public int Dimensions => model.Config.HiddenSize;
 
@@ -31,4 +31,6 @@ public sealed class TextEmbeddingPipeline(LlamaForCausalLM model, ITokenizer tok
     }
 
     public float[] Embed(string text) => Embed(Encode(text));
+
+    public float[][] Embed(IReadOnlyList<string> texts) => [.. texts.Select(Embed)];
 }

@@ -16,6 +16,7 @@ internal static class TrainingTasks
         RewardTrainer.TaskKind => RewardTrainer.Open(checkpoint, device, steps),
         DpoTrainer.TaskKind => DpoTrainer.Open(checkpoint, dir, device, steps),
         GrpoTrainer.TaskKind => GrpoTrainer.Open(checkpoint, device, steps),
+        EmbedderTrainer.TaskKind => EmbedderTrainer.Open(checkpoint, device, steps),
         _ => throw new InvalidDataException($"{checkpoint.Directory}: state.json names an unknown task '{kind}'"),
     };
 }

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Text.Json;
+using GenSharp.IO;
+using GenSharp.Models;
+using GenSharp.Rag.Index;
+using GenSharp.Training;
+using Spectre.Console;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp train embedder</c>: a retrieval encoder trained by the inverse cloze task on an index's chunks or a passages file.</summary>
+static class TrainEmbedderCommand
+{
+    public const string PassagesFile = "passages.jsonl";
+
+    public static Command Create()
+    {
+        var d = new EmbedderOptions { Data = "" };
+        var f = new TrainFlags(EmbedderTrainer.TaskKind, $"default {d.Steps}");
+        var index = Cli.Opt<string?>("--index", $"A retrieval index (gensharp rag ingest): its chunks are the passages, copied into --out/{PassagesFile}");
+        var collection = Cli.Opt("--collection", "The index's collection to read", "default");
+        var tenant = Cli.Opt("--tenant", "The index's tenant to read", "");
+        var data = Cli.Opt<string?>("--data", "Passages as JSONL, {\"text\": \"…\"} per line (instead of --index)");
+        var dims = Cli.Opt("--dims", "Embedding dimensions", d.Model.HiddenSize);
+        var buckets = Cli.Opt("--buckets", "Hashed feature rows (words, bigrams, character n-grams share them)", d.Model.Buckets);
+        var batch = Cli.Opt("--batch-size", "Pairs per step (each query's negatives are the batch's other passages)", d.BatchSize);
+        var lr = Cli.Opt("--lr", "Peak learning rate", d.LearningRate);
+        var temperature = Cli.Opt("--temperature", "InfoNCE temperature", d.Temperature);
+        var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the passages held out for evaluation", d.EvalFraction);
+        var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
+        var cmd = f.Command("embedder", "Train a retrieval encoder on your own documents without labels (inverse cloze task, in-batch negatives)",
+            [index, collection, tenant, data, dims, buckets, batch, lr, temperature, evalFraction, evalInterval]);
+        cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
+        {
+            var source = (r.GetValue(index), r.GetValue(data)) switch
+            {
+                (null, null) => throw new UserError("pass --index DIR (an index's chunks) or --data FILE.jsonl (passages)"),
+                ({ }, { }) => throw new UserError("pass one of --index and --data, not both"),
+                (null, { } file) => file,
+                ({ } idx, null) => Export(idx, r.GetValue(collection)!, r.GetValue(tenant)!, dir),
+            };
+            double peak = r.GetValue(lr);
+            var opt = d with
+            {
+                Data = Path.GetFullPath(source), Model = d.Model with { HiddenSize = r.GetValue(dims), Buckets = r.GetValue(buckets) },
+                Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(batch), LearningRate = peak, MinLr = peak / 10,
+                Temperature = r.GetValue(temperature), EvalFraction = r.GetValue(evalFraction), EvalInterval = r.GetValue(evalInterval),
+                Seed = r.GetValue(f.Seed) ?? d.Seed,
+            };
+            var loop = EmbedderTrainer.Create(dir, opt.Validate(), Cli.CommandLine(), dev);
+            var passages = ((EmbedderTrainer)loop.Task).Data;
+            AnsiConsole.MarkupLineInterpolated(
+                $"passages: {passages.Train.Count:N0} training, {passages.Eval.Count:N0} held-out{(passages.Skipped > 0 ? $", {passages.Skipped} without two sentences skipped" : "")}");
+            return loop;
+        })));
+        return cmd;
+    }
+
+    // The index's chunks as the run's own passages file, so a resumed run reads the same data after the index changes.
+    static string Export(string indexDir, string collection, string tenant, string runDir)
+    {
+        if (!File.Exists(Path.Combine(indexDir, RagIndex.FileName))) throw new UserError($"{indexDir}: no index (gensharp rag ingest PATH --index {indexDir} makes one)");
+        using var idx = RagIndex.Open(indexDir);
+        TrainingLoop.BeginNew(runDir);   // refuses a directory that holds a run before its data is touched
+        var path = Path.Combine(runDir, PassagesFile);
+        int n = 0;
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new StreamWriter(stream, leaveOpen: true);
+            foreach (var (_, text) in idx.Passages(collection, tenant))
+            {
+                w.WriteLine(JsonSerializer.Serialize(new { text }));
+                n++;
+            }
+        });
+        if (n == 0) throw new UserError($"{indexDir}: collection '{collection}'{(tenant.Length > 0 ? $", tenant '{tenant}'" : "")} holds no chunks");
+        AnsiConsole.MarkupLineInterpolated($"{n:N0} chunks of {indexDir} copied to {path}");
+        return path;
+    }
+}

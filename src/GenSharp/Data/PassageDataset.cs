@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using GenSharp.Numerics;
+
+namespace GenSharp.Data;
+
+/// <summary>
+/// Passages for training a retriever without labels, by the inverse cloze task (ICT, Lee et al. 2019): a sentence drawn
+/// from a passage is the query, the passage is its positive, and the sentence is removed from the passage 90 % of the time
+/// so the encoder learns context, not string overlap. Passages come from JSONL (<c>{"text": …}</c> per line); a stable
+/// hash of each text holds out <see cref="EvalFraction"/> of them, so the split survives adding passages.
+/// </summary>
+public sealed partial class PassageDataset
+{
+    public const double MaskRate = 0.9;
+    const int MinQueryWords = 4, MaxQueryWords = 64;
+
+    PassageDataset(string path, List<string[]> train, List<string[]> eval, int skipped) => (Path, Train, Eval, Skipped) = (path, train, eval, skipped);
+
+    public string Path { get; }
+    /// <summary>Passages as sentences.</summary>
+    public IReadOnlyList<string[]> Train { get; }
+    public IReadOnlyList<string[]> Eval { get; }
+    /// <summary>Lines without a usable passage (fewer than two sentences of at least four words: nothing to ask).</summary>
+    public int Skipped { get; }
+
+    [GeneratedRegex(@"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*[-•*]\s)")] private static partial Regex SentenceBreak();
+    [GeneratedRegex(@"[\p{L}\p{N}]+")] private static partial Regex Word();
+
+    /// <summary>Reads JSONL passages; errors name the file and line.</summary>
+    public static PassageDataset Load(string path, double evalFraction)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        if (evalFraction is < 0 or >= 1) throw new ArgumentException($"the eval fraction must be in [0, 1) (got {evalFraction})");
+        var train = new List<string[]>();
+        var eval = new List<string[]>();
+        int line = 0, skipped = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(raw)) continue;
+            string text;
+            try
+            {
+                using var doc = JsonDocument.Parse(raw);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+                    throw new InvalidDataException($"{path}:{line}: expected an object with a string \"text\"");
+                text = t.GetString()!;
+            }
+            catch (JsonException e) { throw new InvalidDataException($"{path}:{line}: not valid JSON ({e.Message})"); }
+            var sentences = Sentences(text);
+            if (sentences.Count(s => Words(s) >= MinQueryWords) == 0 || sentences.Length < 2) { skipped++; continue; }
+            bool held = SplitMix64.Hash(Fnv(text)) % 10_000 < (ulong)(evalFraction * 10_000);
+            (held ? eval : train).Add(sentences);
+        }
+        if (train.Count < 2) throw new InvalidDataException($"{path}: {train.Count} usable training passages; at least 2 are needed (each needs two sentences)");
+        return new PassageDataset(path, train, eval, skipped);
+    }
+
+    /// <summary>A text's sentences (also split at blank lines and list items), trimmed, empty ones dropped.</summary>
+    public static string[] Sentences(string text) =>
+        [.. SentenceBreak().Split(text).Select(s => s.Trim()).Where(s => s.Length > 0)];
+
+    static int Words(string s) => Word().Count(s);
+
+    /// <summary>Batch <paramref name="step"/>: <paramref name="size"/> distinct training passages and a query for each, a function of seed and step.</summary>
+    public List<(string Query, string Passage)> Draw(int size, long seed, long step)
+    {
+        size = Math.Min(size, Train.Count);
+        var picked = new HashSet<int>();
+        var pairs = new List<(string, string)>(size);
+        for (ulong i = 0; pairs.Count < size; i++)
+        {
+            int index = (int)(SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x1C7UL) % (ulong)Train.Count);
+            if (picked.Add(index)) pairs.Add(Pair(Train[index], SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x5E1UL)));
+        }
+        return pairs;
+    }
+
+    /// <summary>One fixed query per held-out passage (up to <paramref name="max"/>), for evaluation.</summary>
+    public List<(string Query, string Passage)> EvalPairs(int max, long seed) =>
+        [.. Eval.Take(max).Select((p, i) => Pair(p, SplitMix64.Hash((ulong)seed, (ulong)i, 0xE7UL)))];
+
+    // The query is a sentence of 4–64 words; the passage is the rest, or (10 %) the whole passage.
+    static (string Query, string Passage) Pair(string[] sentences, ulong random)
+    {
+        var candidates = Enumerable.Range(0, sentences.Length).Where(i => Words(sentences[i]) >= MinQueryWords).ToArray();
+        int q = candidates[(int)(random % (ulong)candidates.Length)];
+        var query = string.Join(' ', Word().Matches(sentences[q]).Take(MaxQueryWords).Select(m => m.Value));
+        bool mask = (SplitMix64.Mix(random) % 1000) < MaskRate * 1000;
+        var passage = string.Join(' ', sentences.Where((_, i) => !mask || i != q));
+        return (query, passage);
+    }
+
+    static ulong Fnv(string s)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char c in s) { h ^= c; h *= 1099511628211UL; }
+        return h;
+    }
+}
