@@ -16,21 +16,21 @@ has_glibcxx_3_4_32() {
   return 1
 }
 
-# TorchSharp's native library needs libstdc++ from GCC 13+ (GLIBCXX_3.4.32).
-# On Debian 12 take libstdc++6 from Debian 13 (trixie), pinned low so nothing else moves.
-install_new_libstdcxx() {
-  has_glibcxx_3_4_32 && return 0
+# Debian 13 (trixie) as an extra source pinned low, so nothing moves unless asked for with -t trixie: libstdc++ for
+# TorchSharp and PostgreSQL 17 + pgvector for the tests come from it.
+add_trixie_source() {
+  [ -f /etc/apt/sources.list.d/gensharp-trixie.sources ] && return 0
   local src=/etc/apt/sources.list.d/debian.sources
   if [ ! -r "$src" ]; then
-    echo "error: libstdc++ with GLIBCXX_3.4.32 (GCC 13+) is required and $src is missing;" >&2
-    echo "       use Ubuntu 24.04+, Debian 13+ or Fedora 39+, or install a newer libstdc++6." >&2
+    echo "error: $src is missing: GenSharp's set-up takes libstdc++ (GCC 13+) and PostgreSQL 17 from Debian 13 (trixie);" >&2
+    echo "       use Ubuntu 24.04+, Debian 13+ or Fedora 39+, or install a newer libstdc++6 (and PostgreSQL 17 with pgvector for the tests)." >&2
     exit 1
   fi
   # Reuse the URI already configured for the main Debian archive (not -security).
   local uri
   uri=$(awk '/^URIs:/ {print $2}' "$src" | grep -v -- '-security' | head -n1)
   [ -n "$uri" ] || { echo "error: no URIs: line found in $src" >&2; exit 1; }
-  log "installing libstdc++6 from Debian 13 (trixie) via $uri"
+  log "adding Debian 13 (trixie) via $uri, pinned low"
   as_root tee /etc/apt/sources.list.d/gensharp-trixie.sources >/dev/null <<SRC
 Types: deb
 URIs: $uri
@@ -44,8 +44,25 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
   as_root apt-get update -qq
+}
+
+# TorchSharp's native library needs libstdc++ from GCC 13+ (GLIBCXX_3.4.32); on Debian 12 it comes from trixie.
+install_new_libstdcxx() {
+  has_glibcxx_3_4_32 && return 0
+  add_trixie_source
+  log "installing libstdc++6 from Debian 13 (trixie)"
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -t trixie libstdc++6 >/dev/null
   has_glibcxx_3_4_32 || { echo "error: libstdc++6 from trixie installed but GLIBCXX_3.4.32 still missing" >&2; exit 1; }
+}
+
+# The retrieval tests run against a real PostgreSQL 17 with pgvector (scripts/postgres.sh starts a private cluster).
+install_postgres() {
+  [ -x /usr/lib/postgresql/17/bin/pg_ctl ] && [ -f /usr/share/postgresql/17/extension/vector.control ] && return 0
+  if ! apt-cache show postgresql-17-pgvector >/dev/null 2>&1; then add_trixie_source; fi
+  log "installing PostgreSQL 17 and pgvector"
+  local release=()
+  apt-cache policy postgresql-17-pgvector | grep -q 'trixie' && release=(-t trixie)
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${release[@]}" postgresql-17 postgresql-17-pgvector >/dev/null
 }
 
 # Debian packages the project uses: fonts for plots (ScottPlot/SkiaSharp need fontconfig + a font),
@@ -86,6 +103,7 @@ needs_build() {
 
 install_new_libstdcxx
 install_debian_packages
+[ "${GENSHARP_SETUP_TESTS:-0}" = 1 ] && install_postgres
 if needs_build; then
   log "building (Release)"
   mkdir -p "$root/.build"

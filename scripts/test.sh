@@ -3,8 +3,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GENSHARP_SETUP_TESTS=1 "$root/scripts/setup.sh"
+# A real PostgreSQL (with pgvector) for the store tests, started here and stopped when the tests end.
+export GENSHARP_TEST_POSTGRES
+GENSHARP_TEST_POSTGRES=$("$root/scripts/postgres.sh" start)
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; "$root/scripts/postgres.sh" stop' EXIT
 set +e
 dotnet test "$root/GenSharp.slnx" -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

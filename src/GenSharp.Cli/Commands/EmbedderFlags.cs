@@ -22,13 +22,13 @@ sealed class EmbedderFlags
     public Option[] Options => [Dir, Endpoint, Model];
 
     /// <summary>The embedder the flags name, else the index's own (null when it has none).</summary>
-    public IndexEmbedder? Resolve(ParseResult r, RagIndex index)
+    public IndexEmbedder? Resolve(ParseResult r, IRagStore index)
     {
         if (r.GetValue(Dir) is not null && r.GetValue(Endpoint) is not null) throw new UserError("pass --embedder or --embedding-endpoint, not both");
         if (r.GetValue(Dir) is { } dir) return OpenLocal(dir);
         if (r.GetValue(Endpoint) is { } url)
             return OpenRemote(url, r.GetValue(Model) ?? throw new UserError("--embedding-endpoint needs --embedding-model (the model's name on that server)"));
-        if (index.Vectors.Embedder is not { } recorded) return null;
+        if (index.Embedder is not { } recorded) return null;
         if (recorded.Id.StartsWith(Local, StringComparison.Ordinal))
         {
             var path = recorded.Id[Local.Length..recorded.Id.LastIndexOf('@')];

@@ -29,7 +29,7 @@ static class RagCommand
         _ => throw new UserError($"--mode must be bm25, dense or hybrid (got '{name}')"),
     };
 
-    static Retriever Retriever(RagIndex idx, IndexEmbedder? embedder, SearchMode mode, int probes)
+    static Retriever Retriever(IRagStore idx, IndexEmbedder? embedder, SearchMode mode, int probes)
     {
         var retriever = new Retriever(idx, embedder) { Probes = probes };
         try { retriever.Check(mode); }
@@ -39,27 +39,27 @@ static class RagCommand
 
     static Command Embed()
     {
-        var index = IndexOption();
+        var store = new StoreFlags();
         var embedder = new EmbedderFlags();
         var lists = Cli.Opt<int?>("--ivf-lists", $"Build an approximate (IVF) index with this many lists (0: none; default: 4√n once the index holds {VectorStore.AnnThreshold:N0} vectors)");
-        var cmd = new Command("embed", "Give every chunk a vector (dense and hybrid search); a new embedder replaces the old vectors") { index, lists };
-        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        var cmd = new Command("embed", "Give every chunk a vector (dense and hybrid search); a new embedder replaces the old vectors") { lists };
+        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            using var idx = OpenExisting(r.GetValue(index)!);
+            using var idx = store.Open(r);
             var e = embedder.Resolve(r, idx) ?? throw new UserError("pass --embedder DIR (gensharp train embedder) or --embedding-endpoint URL --embedding-model NAME");
             var cancel = Cli.CancelOnSignals();
             var sw = System.Diagnostics.Stopwatch.StartNew();
             (int Embedded, int Lists) done = default;
-            if (Console.IsErrorRedirected) done = idx.Vectors.EmbedAll(e, r.GetValue(lists), cancel: cancel);
+            if (Console.IsErrorRedirected) done = idx.EmbedAll(e, r.GetValue(lists), cancel: cancel);
             else
                 AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("embedding chunks");
-                        done = idx.Vectors.EmbedAll(e, r.GetValue(lists), (n, total) => { task.MaxValue = Math.Max(1, total); task.Value = n; }, cancel);
+                        done = idx.EmbedAll(e, r.GetValue(lists), (n, total) => { task.MaxValue = Math.Max(1, total); task.Value = n; }, cancel);
                     });
-            var (vectors, ivfLists) = idx.Vectors.Count();
+            var (vectors, ivfLists) = idx.VectorCount();
             Console.WriteLine($"{done.Embedded:N0} chunks embedded by {e.Id} in {sw.Elapsed.TotalSeconds:F1} s; the index holds {vectors:N0} vectors" +
                 (done.Lists > 0 ? $", in an IVF index of {done.Lists:N0} lists (search with --nprobe N)" : ivfLists > 0 ? $" in {ivfLists:N0} IVF lists" : ""));
             return 0;
@@ -68,18 +68,13 @@ static class RagCommand
     }
 
 
-    // Searching, asking and evaluating need an index that exists; only ingest creates one.
-    static RagIndex OpenExisting(string dir) =>
-        File.Exists(Path.Combine(dir, RagIndex.FileName)) ? RagIndex.Open(dir) : throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
-
-    static Option<string> IndexOption() => new("--index") { Description = "The index directory (created if missing; the SQLite file index.db)", Required = true };
     static Option<string> Collection() => Cli.Opt("--collection", "A named set of documents inside the index", "default");
     static Option<string> Tenant() => Cli.Opt("--tenant", "Whose documents (searches of one tenant never see another's)", "");
 
     static Command Ingest()
     {
         var paths = new Argument<string[]>("PATH") { Description = "Files or directories (.md, .txt, man pages: name.1, name.8.gz, …)", Arity = ArgumentArity.OneOrMore };
-        var index = IndexOption();
+        var store = new StoreFlags();
         var collection = Collection();
         var tenant = Tenant();
         var maxMb = Cli.Opt("--max-file-mb", "Skip files larger than this", 20.0);
@@ -89,9 +84,9 @@ static class RagCommand
         var embedder = new EmbedderFlags();
         var cmd = new Command("ingest", "Add files to the index; unchanged files are skipped, changed ones replaced, deleted ones removed")
         {
-            paths, index, collection, tenant, maxMb, tokens, overlap, depth,
+            paths, collection, tenant, maxMb, tokens, overlap, depth,
         };
-        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var options = new IngestOptions
@@ -99,7 +94,7 @@ static class RagCommand
                 Collection = r.GetValue(collection)!, Tenant = r.GetValue(tenant)!, MaxFileBytes = (long)(r.GetValue(maxMb) * (1 << 20)),
                 MaxDepth = r.GetValue(depth), Chunking = new ChunkOptions { MaxTokens = r.GetValue(tokens), OverlapTokens = r.GetValue(overlap) },
             }.Validate();
-            using var idx = RagIndex.Open(r.GetValue(index)!);
+            using var idx = store.Open(r, create: true);
             var e = embedder.Resolve(r, idx);   // an index with vectors embeds its new chunks with its own embedder
             var cancel = Cli.CancelOnSignals();
             IngestSummary summary = null!;
@@ -127,7 +122,7 @@ static class RagCommand
     static Command Ask()
     {
         var question = new Argument<string>("QUESTION") { Description = "What to ask of your documents" };
-        var index = IndexOption();
+        var store = new StoreFlags();
         var collection = Collection();
         var tenant = Tenant();
         var k = Cli.Opt("--k", "Chunks retrieved as numbered sources", 5);
@@ -140,15 +135,14 @@ static class RagCommand
         var embedder = new EmbedderFlags();
         var cmd = new Command("ask", "Answer from your documents with [n] citations checked against the sources given; without a model, the best-supported sentences, cited")
         {
-            question, index, collection, tenant, k, model, endpoint, apiModel, maxTokens, mode, probes,
+            question, collection, tenant, k, model, endpoint, apiModel, maxTokens, mode, probes,
         };
-        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            var dir = r.GetValue(index)!;
             if (r.GetValue(model) is not null && r.GetValue(endpoint) is not null) throw new UserError("pass --model or --endpoint, not both");
             if (r.GetValue(endpoint) is not null && r.GetValue(apiModel) is null) throw new UserError("--endpoint needs --api-model (the model's name on that server)");
-            using var idx = OpenExisting(dir);
+            using var idx = store.Open(r);
             var e = embedder.Resolve(r, idx);
             var how = Mode(r.GetValue(mode), e);
             var retriever = Retriever(idx, e, how, r.GetValue(probes));
@@ -186,7 +180,7 @@ static class RagCommand
 
     static Command Eval()
     {
-        var index = IndexOption();
+        var store = new StoreFlags();
         var queries = new Option<string>("--queries") { Description = "JSONL rows {\"query\": \"…\", \"relevant\": [\"source path\", …]}", Required = true };
         var collection = Collection();
         var tenant = Tenant();
@@ -196,14 +190,13 @@ static class RagCommand
         var embedder = new EmbedderFlags();
         var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency")
         {
-            index, queries, collection, tenant, k, mode, probes,
+            queries, collection, tenant, k, mode, probes,
         };
-        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            var dir = r.GetValue(index)!;
             var rows = RetrievalEvaluator.ReadQueries(r.GetValue(queries)!);
-            using var idx = OpenExisting(dir);
+            using var idx = store.Open(r);
             var e = embedder.Resolve(r, idx);
             var (c, t) = (r.GetValue(collection)!, r.GetValue(tenant)!);
             SearchMode[] modes = r.GetValue(mode) is { } one ? [Mode(one, e)] : e is null ? [SearchMode.Bm25] : [SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid];
@@ -223,7 +216,7 @@ static class RagCommand
     static Command Search()
     {
         var query = new Argument<string>("QUERY") { Description = "What to look for, in words" };
-        var index = IndexOption();
+        var store = new StoreFlags();
         var collection = Collection();
         var tenant = Tenant();
         var k = Cli.Opt("--k", "How many chunks to return", 5);
@@ -231,12 +224,11 @@ static class RagCommand
         var mode = ModeOption("bm25, dense or hybrid (default: hybrid when the index has vectors)");
         var probes = Probes();
         var embedder = new EmbedderFlags();
-        var cmd = new Command("search", "Search an index by words (BM25), meaning (dense vectors) or both (hybrid)") { query, index, collection, tenant, k, json, mode, probes };
-        foreach (var o in embedder.Options) cmd.Options.Add(o);
+        var cmd = new Command("search", "Search an index by words (BM25), meaning (dense vectors) or both (hybrid)") { query, collection, tenant, k, json, mode, probes };
+        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            var dir = r.GetValue(index)!;
-            using var idx = OpenExisting(dir);
+            using var idx = store.Open(r);
             var e = embedder.Resolve(r, idx);
             var how = Mode(r.GetValue(mode), e);
             var hits = Retriever(idx, e, how, r.GetValue(probes)).Search(r.GetValue(query)!, r.GetValue(k), how, r.GetValue(collection)!, r.GetValue(tenant)!);

@@ -17,7 +17,7 @@ static class TrainEmbedderCommand
     {
         var d = new EmbedderOptions { Data = "" };
         var f = new TrainFlags(EmbedderTrainer.TaskKind, $"default {d.Steps}");
-        var index = Cli.Opt<string?>("--index", $"A retrieval index (gensharp rag ingest): its chunks are the passages, copied into --out/{PassagesFile}");
+        var store = new StoreFlags();   // --index DIR or --store URL: the index whose chunks are the passages (copied into --out/passages.jsonl)
         var collection = Cli.Opt("--collection", "The index's collection to read", "default");
         var tenant = Cli.Opt("--tenant", "The index's tenant to read", "");
         var data = Cli.Opt<string?>("--data", "Passages as JSONL, {\"text\": \"…\"} per line (instead of --index)");
@@ -29,15 +29,16 @@ static class TrainEmbedderCommand
         var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the passages held out for evaluation", d.EvalFraction);
         var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
         var cmd = f.Command("embedder", "Train a retrieval encoder on your own documents without labels (inverse cloze task, in-batch negatives)",
-            [index, collection, tenant, data, dims, buckets, batch, lr, temperature, evalFraction, evalInterval]);
+            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, evalFraction, evalInterval]);
         cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
-            var source = (r.GetValue(index), r.GetValue(data)) switch
+            bool fromIndex = r.GetValue(store.Index) is not null || r.GetValue(store.Url) is not null;
+            var source = (fromIndex, r.GetValue(data)) switch
             {
-                (null, null) => throw new UserError("pass --index DIR (an index's chunks) or --data FILE.jsonl (passages)"),
-                ({ }, { }) => throw new UserError("pass one of --index and --data, not both"),
-                (null, { } file) => file,
-                ({ } idx, null) => Export(idx, r.GetValue(collection)!, r.GetValue(tenant)!, dir),
+                (false, null) => throw new UserError("pass --index DIR or --store URL (an index's chunks), or --data FILE.jsonl (passages)"),
+                (true, { }) => throw new UserError("pass an index or --data, not both"),
+                (false, { } file) => file,
+                (true, null) => Export(store, r, r.GetValue(collection)!, r.GetValue(tenant)!, dir),
             };
             double peak = r.GetValue(lr);
             var opt = d with
@@ -57,10 +58,9 @@ static class TrainEmbedderCommand
     }
 
     // The index's chunks as the run's own passages file, so a resumed run reads the same data after the index changes.
-    static string Export(string indexDir, string collection, string tenant, string runDir)
+    static string Export(StoreFlags store, ParseResult r, string collection, string tenant, string runDir)
     {
-        if (!File.Exists(Path.Combine(indexDir, RagIndex.FileName))) throw new UserError($"{indexDir}: no index (gensharp rag ingest PATH --index {indexDir} makes one)");
-        using var idx = RagIndex.Open(indexDir);
+        using var idx = store.Open(r);
         TrainingLoop.BeginNew(runDir);   // refuses a directory that holds a run before its data is touched
         var path = Path.Combine(runDir, PassagesFile);
         int n = 0;
@@ -73,8 +73,8 @@ static class TrainEmbedderCommand
                 n++;
             }
         });
-        if (n == 0) throw new UserError($"{indexDir}: collection '{collection}'{(tenant.Length > 0 ? $", tenant '{tenant}'" : "")} holds no chunks");
-        AnsiConsole.MarkupLineInterpolated($"{n:N0} chunks of {indexDir} copied to {path}");
+        if (n == 0) throw new UserError($"{idx.Location}: collection '{collection}'{(tenant.Length > 0 ? $", tenant '{tenant}'" : "")} holds no chunks");
+        AnsiConsole.MarkupLineInterpolated($"{n:N0} chunks of {idx.Location} copied to {path}");
         return path;
     }
 }

@@ -12,7 +12,7 @@ namespace GenSharp.Rag.Answering;
 public static class RagAnswerer
 {
     /// <summary>Answers from BM25's chunks.</summary>
-    public static Task<GroundedAnswer> AskAsync(RagIndex index, string question, IChatClient? chat, int k = 5, string collection = "default",
+    public static Task<GroundedAnswer> AskAsync(IRagStore index, string question, IChatClient? chat, int k = 5, string collection = "default",
         string tenant = "", ChatOptions? options = null, CancellationToken cancel = default) =>
         AskAsync(new Retriever(index), SearchMode.Bm25, question, chat, k, collection, tenant, options, cancel);
 

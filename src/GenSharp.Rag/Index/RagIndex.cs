@@ -8,7 +8,7 @@ namespace GenSharp.Rag.Index;
 /// tenant), their chunks, and an FTS5 table over the chunks' text and headings (Porter stemming) for BM25. Collection and
 /// tenant filters are part of every query, so a tenant's search never reads another tenant's rows.
 /// </summary>
-public sealed class RagIndex : IDisposable
+public sealed class RagIndex : IRagStore
 {
     public const string FileName = "index.db";
     const int SchemaVersion = 2;   // 2: vectors, settings and IVF centroids (VectorStore)
@@ -24,6 +24,19 @@ public sealed class RagIndex : IDisposable
     public VectorStore Vectors { get; }
 
     public string Path { get; }
+    public string Location => System.IO.Path.GetDirectoryName(Path)!;
+
+    public IRagWrite BeginWrite() => new SqliteWrite(this);
+
+    public IReadOnlyList<SearchHit> SearchVectors(float[] query, int k, string collection = "default", string tenant = "", int probes = 0) =>
+        Hits([.. Vectors.Search(query, k, collection, tenant, probes).Select(r => (r.RowId, (double)r.Score))]);
+
+    public (string Id, int Dims)? Embedder => Vectors.Embedder;
+
+    public (int Embedded, int Lists) EmbedAll(Retrieval.IndexEmbedder embedder, int? ivfLists = null, Action<int, int>? progress = null, CancellationToken cancel = default) =>
+        Vectors.EmbedAll(embedder, ivfLists, progress, cancel);
+
+    public (long Vectors, int Lists) VectorCount() => Vectors.Count();
     internal SqliteConnection Connection => _db;
 
     /// <summary>Opens (creating if needed) the index in <paramref name="dir"/>.</summary>
@@ -156,7 +169,7 @@ public sealed class RagIndex : IDisposable
     }
 
     /// <summary>The chunks with these row ids as hits carrying the given scores, in the given order (ids no longer present are left out).</summary>
-    public List<SearchHit> Hits(IReadOnlyList<(long RowId, double Score)> ranked)
+    internal List<SearchHit> Hits(IReadOnlyList<(long RowId, double Score)> ranked)
     {
         if (ranked.Count == 0) return [];
         using var cmd = Command($"""

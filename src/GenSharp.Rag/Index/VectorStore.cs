@@ -101,14 +101,7 @@ public sealed class VectorStore
         return missing.Count;
     }
 
-    // Cosine search is a dot product of unit vectors; an endpoint's vectors may not be unit length.
-    static float[] Unit(float[] v)
-    {
-        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
-        if (!float.IsFinite(norm)) throw new InvalidOperationException("the embedder returned a vector with NaN or infinite values");
-        if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Divide(v, norm, v);
-        return v;
-    }
+    static float[] Unit(float[] v) => VectorMath.Unit(v);   // cosine is a dot product of unit vectors; an endpoint's may not be unit length
 
     /// <summary>Trains IVF centroids on every vector (<paramref name="lists"/> of them; 0 = <see cref="IvfIndex.DefaultLists"/>) and assigns each vector its list.</summary>
     internal IvfIndex BuildIvf(int lists, SqliteTransaction tx, long seed = 1337)

@@ -21,7 +21,7 @@ public static class Ingestor
     /// The callback gets (files done, files found, the file being read). With <paramref name="embedder"/>, every new chunk
     /// gets its vector in the same transaction (an index that has vectors needs one: its new chunks would be invisible to dense search).
     /// </summary>
-    public static IngestSummary Ingest(RagIndex index, IReadOnlyList<string> roots, IngestOptions options,
+    public static IngestSummary Ingest(IRagStore index, IReadOnlyList<string> roots, IngestOptions options,
         Action<int, int, string>? progress = null, IReadOnlyList<IDocumentLoader>? loaders = null, CancellationToken cancel = default,
         Retrieval.IndexEmbedder? embedder = null)
     {
@@ -46,7 +46,7 @@ public static class Ingestor
 
         int added = 0, updated = 0, unchanged = 0, removed = 0, chunkCount = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        using var tx = index.Begin();
+        using var tx = index.BeginWrite();
         for (int i = 0; i < files.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -62,7 +62,7 @@ public static class Ingestor
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { skipped.Add((path, $"unreadable: {e.Message}")); continue; }
             var sha = Convert.ToHexString(SHA256.HashData(bytes));
-            var existing = index.Find(options.Collection, options.Tenant, path, tx);
+            var existing = tx.Find(options.Collection, options.Tenant, path);
             if (existing?.Sha256 == sha) { unchanged++; continue; }
             LoadedDocument document;
             try { document = loader.Load(path, bytes); }
@@ -73,16 +73,16 @@ public static class Ingestor
             }
             var chunks = Chunker.Split(path, document, options.Chunking);
             if (chunks.Count == 0) { skipped.Add((path, $"{loader.Name}: no text")); continue; }
-            if (existing is { } old) { index.Remove(old.Id, tx); updated++; } else added++;
-            index.Add(options.Collection, options.Tenant, path, sha, bytes.LongLength, loader.Name, document.Title, chunks, tx);
+            if (existing is { } old) { tx.Remove(old.Id); updated++; } else added++;
+            tx.Add(options.Collection, options.Tenant, path, sha, bytes.LongLength, loader.Name, document.Title, chunks);
             chunkCount += chunks.Count;
             IngestFaults.FileWritten();
         }
         foreach (var dir in walkedDirectories)
-            foreach (var (id, path) in index.Files(options.Collection, options.Tenant, dir, tx))
-                if (!seen.Contains(path) && !File.Exists(path)) { index.Remove(id, tx); removed++; }
+            foreach (var (id, path) in tx.Files(options.Collection, options.Tenant, dir))
+                if (!seen.Contains(path) && !File.Exists(path)) { tx.Remove(id); removed++; }
         progress?.Invoke(files.Count, files.Count, "");
-        int embedded = embedder is null ? 0 : index.Vectors.Embed(embedder.Generator, embedder.Id, tx, cancel: cancel);
+        int embedded = embedder is null ? 0 : tx.Embed(embedder, cancel: cancel);
         tx.Commit();
         return new IngestSummary(added, updated, unchanged, removed, chunkCount, skipped, unsupported, started.Elapsed) { Embedded = embedded };
     }

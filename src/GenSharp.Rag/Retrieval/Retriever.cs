@@ -8,7 +8,7 @@ namespace GenSharp.Rag.Retrieval;
 /// same embedder that made the index's vectors (<paramref name="embedder"/>, whose id must match the one the index
 /// records), and hybrid search fuses the two rankings, each <see cref="Depth"/> deep, by reciprocal rank.
 /// </summary>
-public sealed class Retriever(RagIndex index, IndexEmbedder? embedder = null)
+public sealed class Retriever(IRagStore index, IndexEmbedder? embedder = null)
 {
     /// <summary>How many chunks each ranking contributes to a fusion (at least the k asked for).</summary>
     public int Depth { get; init; } = 50;
@@ -16,17 +16,17 @@ public sealed class Retriever(RagIndex index, IndexEmbedder? embedder = null)
     /// <summary>IVF lists probed per query (0: exact search). Used only when the index has IVF lists.</summary>
     public int Probes { get; init; }
 
-    public RagIndex Index => index;
+    public IRagStore Store => index;
 
     /// <summary>Fails early, with what to do, when <paramref name="mode"/> cannot run on this index with this embedder.</summary>
     public void Check(SearchMode mode)
     {
         if (mode == SearchMode.Bm25) return;
-        var recorded = index.Vectors.Embedder
-            ?? throw new InvalidOperationException($"{index.Path}: the index has no vectors; run gensharp rag embed --index DIR --embedder MODEL first");
+        var recorded = index.Embedder
+            ?? throw new InvalidOperationException($"{index.Location}: the index has no vectors; run gensharp rag embed --index DIR --embedder MODEL first");
         if (embedder is null) throw new InvalidOperationException($"{mode.ToString().ToLowerInvariant()} search needs the embedder the index was made with ({recorded.Id})");
         if (embedder.Id != recorded.Id)
-            throw new InvalidOperationException($"{index.Path}: its vectors were made by {recorded.Id}, not {embedder.Id}; search with that embedder or re-embed");
+            throw new InvalidOperationException($"{index.Location}: its vectors were made by {recorded.Id}, not {embedder.Id}; search with that embedder or re-embed");
     }
 
     public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, int k, SearchMode mode, string collection = "default", string tenant = "",
@@ -51,7 +51,6 @@ public sealed class Retriever(RagIndex index, IndexEmbedder? embedder = null)
     {
         if (query.Trim().Length == 0) return [];
         var vector = (await embedder!.Generator.GenerateAsync([query], cancellationToken: cancel).ConfigureAwait(false))[0].Vector.ToArray();
-        var ranked = index.Vectors.Search(vector, k, collection, tenant, Probes);
-        return index.Hits([.. ranked.Select(r => (r.RowId, (double)r.Score))]);
+        return index.SearchVectors(vector, k, collection, tenant, Probes);
     }
 }
