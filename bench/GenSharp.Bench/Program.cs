@@ -16,6 +16,8 @@ return args.FirstOrDefault() switch
     "best-of" => BestOfBench.Run(args[1..]),
     "curves" => CurvesBench.Run(args[1..]),
     "rag-man" => RagManBench.Run(args[1..]),
+    "rag-fusion" => RagFusionBench.Run(args[1..]),
+    "rag-scale" => RagScaleBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -42,8 +44,15 @@ static int Usage()
                gensharp-bench best-of --model DIR --heldout FILE [--reward DIR] [--temperature 1] [--timed 50] [--out DIR]
                                                          best-of-n for n = 1…16 on held-out questions: accuracy by ranking,
                                                          the oracle, greedy, ms per best_of request; best-of-n.png
-               gensharp-bench rag-man [--out DIR]         retrieval on Debian's man pages (man1, man8), with and without gcloud's:
-                                                         ingest pages/s and chunks/s, recall@1/10, MRR, nDCG@10, latency
+               gensharp-bench rag-man [--out DIR] [--embedder DIR] [--reuse]
+                                                         retrieval on Debian's man pages (man1, man8), with and without gcloud's:
+                                                         ingest pages/s and chunks/s, recall@1/10, MRR, nDCG@10, latency for
+                                                         BM25 (and dense, hybrid, IVF vs exact with --embedder)
+               gensharp-bench rag-fusion --index DIR --embedder DIR --queries FILE
+                                                         hybrid recall for RRF constants and depths, on two halves of the queries
+               gensharp-bench rag-scale --embedder DIR --source INDEX_DIR --queries FILE [--sizes 10000,100000] [--store URL]
+                                                         SQLite and PostgreSQL at 10k and 100k chunks: ingest, embed, latency
+                                                         p50/p95 of BM25, exact, approximate and hybrid search
                gensharp-bench curves RUN_DIR --metrics A,B --out FILE.png [--title T]   metrics of a run against the step
                gensharp-bench dpo [--methods lora,full] [--steps 200] [--points 4] [--samples 128] [--out DIR]
                                                          DPO on the planted preference: share, win rate vs the reference,

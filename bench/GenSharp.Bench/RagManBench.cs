@@ -4,6 +4,7 @@ using GenSharp.Rag.Evaluation;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Ingest;
 using GenSharp.Rag.Loaders;
+using GenSharp.Rag.Retrieval;
 
 namespace GenSharp.Bench;
 
@@ -18,12 +19,21 @@ static class RagManBench
     public static int Run(string[] args)
     {
         var outDir = Directory.CreateDirectory(ArgS(args, "--out") ?? "runs/rag-man").FullName;
+        var embedder = ArgS(args, "--embedder") is { } e ? RagBenchEmbedder.Open(e) : null;   // dense and hybrid too
+        bool reuse = args.Contains("--reuse");                                                   // keep an index built by an earlier run
         string[] dirs = ["/usr/share/man/man1", "/usr/share/man/man8"];
         var results = new List<object>();
         foreach (bool gcloud in new[] { false, true })
         {
             var name = gcloud ? "with-gcloud" : "without-gcloud";
             var corpus = Path.Combine(outDir, name, "pages");
+            var indexDir = Path.Combine(outDir, name, "index");
+            if (reuse && File.Exists(Path.Combine(indexDir, RagIndex.FileName)))
+            {
+                using var kept = RagIndex.Open(indexDir);
+                results.AddRange(Evaluate(kept, name, corpus, gcloud, embedder, Directory.EnumerateFiles(corpus, "*", SearchOption.AllDirectories).Count(), double.NaN));
+                continue;
+            }
             if (Directory.Exists(corpus)) Directory.Delete(corpus, true);
             Directory.CreateDirectory(corpus);
             // A folder of links: the corpus is exactly these pages, ingested through the ordinary path.
@@ -37,7 +47,6 @@ static class RagManBench
                     File.Copy(file, Path.Combine(sub, Path.GetFileName(file)));
                     pages++;
                 }
-            var indexDir = Path.Combine(outDir, name, "index");
             if (Directory.Exists(indexDir)) Directory.Delete(indexDir, true);
             using var index = RagIndex.Open(indexDir);
             var loader = new ManPageLoader(skipSections: ["NAME"]);
@@ -49,37 +58,61 @@ static class RagManBench
                 $"{string.Join(", ", summary.Skipped.GroupBy(s => s.Reason.Split(':')[^1].Trim()).OrderByDescending(g => g.Count()).Take(3).Select(g => $"{g.Key} ×{g.Count()}"))}), " +
                 $"{chunks:N0} chunks; ingest {seconds:F1} s = {files / seconds:F0} pages/s, {chunks / seconds:F0} chunks/s");
 
-            // Queries: each indexed page's NAME description; relevant = every indexed page with that description.
-            var titles = new Dictionary<string, string>();
-            var plain = new ManPageLoader();
-            foreach (var file in Directory.EnumerateFiles(corpus, "*", SearchOption.AllDirectories))
+            results.AddRange(Evaluate(index, name, corpus, gcloud, embedder, pages, seconds));
+        }
+        File.WriteAllText(Path.Combine(outDir, "rag-man.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    static List<object> Evaluate(RagIndex index, string name, string corpus, bool gcloud, GenSharp.Rag.Retrieval.IndexEmbedder? embedder, int pages, double seconds)
+    {
+        var results = new List<object>();
+        var (files, chunks) = index.Count();
+        var outDir = Path.GetDirectoryName(Path.GetDirectoryName(corpus))!;
+        // Queries: each indexed page's NAME description; relevant = every indexed page with that description.
+        var titles = new Dictionary<string, string>();
+        var plain = new ManPageLoader();
+        foreach (var file in Directory.EnumerateFiles(corpus, "*", SearchOption.AllDirectories))
+        {
+            try { if (plain.Load(file, File.ReadAllBytes(file)).Title is { } t && t.IndexOf(" - ", StringComparison.Ordinal) is > 0 and var dash) titles[file] = t[(dash + 3)..].Trim(); }
+            catch (InvalidDataException) { }
+        }
+        var indexed = index.Sources().ToHashSet(StringComparer.Ordinal);
+        var queries = titles.Where(t => indexed.Contains(t.Key) && t.Value.Length > 0).GroupBy(t => t.Value)
+            .Select(g => new RetrievalQuery(g.Key, g.Select(t => t.Key).ToHashSet(StringComparer.Ordinal))).OrderBy(q => q.Query, StringComparer.Ordinal).ToList();
+        File.WriteAllLines(Path.Combine(outDir, name, "queries.jsonl"), queries.Select(q => JsonSerializer.Serialize(new { query = q.Query, relevant = q.Relevant.Order() })));
+        // The gcloud pages' own queries: a seeded sample of 500 (all of them would take the bench half an hour).
+        static bool IsGcloud(RetrievalQuery q) => q.Relevant.All(p => Path.GetFileName(p).StartsWith("gcloud", StringComparison.Ordinal));
+        var sets = new List<(string Name, List<RetrievalQuery> Queries)> { ("other pages' queries", [.. queries.Where(q => !IsGcloud(q))]) };
+        if (gcloud)
+        {
+            var own = queries.Where(IsGcloud).ToArray();   // already in ordinal order of the query text
+            new Random(1).Shuffle(own);
+            sets.Add(("gcloud pages' queries (500 of them)", [.. own.Take(500)]));
+        }
+        if (embedder is not null)
+        {
+            var sw = Stopwatch.StartNew();
+            var (embedded, lists) = index.EmbedAll(embedder);
+            if (embedded > 0) Console.WriteLine($"  embedded {embedded:N0} chunks in {sw.Elapsed.TotalSeconds:F1} s ({embedded / sw.Elapsed.TotalSeconds:N0} chunks/s){(lists > 0 ? $"; IVF: {lists:N0} lists" : "")} by {embedder.Id}");
+        }
+        var retriever = new Retriever(index, embedder);
+        SearchMode[] modes = embedder is null ? [SearchMode.Bm25] : [SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid];
+        foreach (var (setName, set) in sets)
+        {
+            Console.WriteLine($"  {setName}: {set.Count:N0}");
+            foreach (var mode in modes)
             {
-                try { if (plain.Load(file, File.ReadAllBytes(file)).Title is { } t && t.IndexOf(" - ", StringComparison.Ordinal) is > 0 and var dash) titles[file] = t[(dash + 3)..].Trim(); }
-                catch (InvalidDataException) { }
-            }
-            var indexed = index.Sources().ToHashSet(StringComparer.Ordinal);
-            var queries = titles.Where(t => indexed.Contains(t.Key) && t.Value.Length > 0).GroupBy(t => t.Value)
-                .Select(g => new RetrievalQuery(g.Key, g.Select(t => t.Key).ToHashSet(StringComparer.Ordinal))).OrderBy(q => q.Query, StringComparer.Ordinal).ToList();
-            File.WriteAllLines(Path.Combine(outDir, name, "queries.jsonl"), queries.Select(q => JsonSerializer.Serialize(new { query = q.Query, relevant = q.Relevant.Order() })));
-            // The gcloud pages' own queries: a seeded sample of 500 (all of them would take the bench half an hour).
-            static bool IsGcloud(RetrievalQuery q) => q.Relevant.All(p => Path.GetFileName(p).StartsWith("gcloud", StringComparison.Ordinal));
-            var sets = new List<(string Name, List<RetrievalQuery> Queries)> { ("other pages' queries", [.. queries.Where(q => !IsGcloud(q))]) };
-            if (gcloud)
-            {
-                var own = queries.Where(IsGcloud).ToArray();   // already in ordinal order of the query text
-                new Random(1).Shuffle(own);
-                sets.Add(("gcloud pages' queries (500 of them)", [.. own.Take(500)]));
-            }
-            foreach (var (setName, set) in sets)
-            {
-                var report = RetrievalEvaluator.Evaluate("bm25", set, (q, n) => index.Search(q, n), 10);
-                Console.WriteLine($"  {setName}: {report.Queries:N0} · BM25: recall@1 {report.RecallAt1:P1}, recall@10 {report.RecallAtK:P1}, MRR {report.Mrr:F3}, " +
+                var report = RetrievalEvaluator.Evaluate(mode.ToString().ToLowerInvariant(), set, (q, n) => retriever.Search(q, n, mode), 10);
+                Console.WriteLine($"    {report.Method,-6}: recall@1 {report.RecallAt1:P1}, recall@10 {report.RecallAtK:P1}, MRR {report.Mrr:F3}, " +
                     $"nDCG@10 {report.NdcgAt10:F3}, latency p50 {report.LatencyP50Ms:F1} ms, p95 {report.LatencyP95Ms:F1} ms");
                 results.Add(new { corpus = name, queries = setName, pages, indexed = files, chunks, ingest_seconds = seconds, report });
             }
         }
-        File.WriteAllText(Path.Combine(outDir, "rag-man.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        return 0;
+        if (embedder is not null && index.VectorCount().Lists > 0)
+            results.AddRange(RagBenchEmbedder.ApproximateVsExact(index, embedder, name, sets[0].Queries.Select(q => q.Query).Take(500).ToList()));
+
+        return results;
     }
 
     static string? ArgS(string[] args, string name)

@@ -17,8 +17,9 @@ namespace GenSharp.Server;
 /// <summary>The OpenAI-compatible HTTP server: declares the middleware and the endpoint groups (one file each in Endpoints/).</summary>
 public static class GenSharpServer
 {
-    /// <summary>Builds the server over loaded models; the caller starts it and disposes the registry after it stops.</summary>
-    public static WebApplication Build(ServerOptions options, ModelRegistry models, FeedbackStore feedback)
+    /// <summary>Builds the server over loaded models (and documents to answer from, when given); the caller starts it and
+    /// disposes the registry and the documents after it stops.</summary>
+    public static WebApplication Build(ServerOptions options, ModelRegistry models, FeedbackStore feedback, RagService? documents = null)
     {
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
@@ -34,6 +35,7 @@ public static class GenSharpServer
         });
         builder.Services.AddSingleton(models);
         builder.Services.AddSingleton(feedback);
+        if (documents is not null) builder.Services.AddSingleton(documents);
         var app = builder.Build();
         app.Use(Errors);
         app.Use(new Security(options).Invoke);
@@ -43,6 +45,7 @@ public static class GenSharpServer
         EmbeddingsEndpoints.Map(app);
         ImagesEndpoints.Map(app);
         FeedbackEndpoints.Map(app);
+        RagEndpoints.Map(app);
         PlaygroundEndpoints.Map(app);
         app.MapFallback(NotFound);
         return app;

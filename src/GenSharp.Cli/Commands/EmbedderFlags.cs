@@ -28,6 +28,12 @@ sealed class EmbedderFlags
         if (r.GetValue(Dir) is { } dir) return OpenLocal(dir);
         if (r.GetValue(Endpoint) is { } url)
             return OpenRemote(url, r.GetValue(Model) ?? throw new UserError("--embedding-endpoint needs --embedding-model (the model's name on that server)"));
+        return Recorded(index);
+    }
+
+    /// <summary>The embedder an index records, opened again (null when the index has no vectors).</summary>
+    public static IndexEmbedder? Recorded(IRagStore index)
+    {
         if (index.Embedder is not { } recorded) return null;
         if (recorded.Id.StartsWith(Local, StringComparison.Ordinal))
         {

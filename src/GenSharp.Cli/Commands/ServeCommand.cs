@@ -30,10 +30,15 @@ static class ServeCommand
             Description = "Serve a LoRA adapter as its own model id: NAME=DIR (repeatable); it shares its base model's weights and batches",
             AllowMultipleArgumentsPerToken = false,
         };
+        var ragIndex = Cli.Opt<string?>("--rag-index", "Answer from the documents of this index (gensharp rag ingest): POST /v1/rag/answers and the playground's \"Answer from documents\"");
+        var ragStore = Cli.Opt<string?>("--rag-store", "The same from a PostgreSQL store (postgres://…)");
+        var ragCollection = Cli.Opt("--rag-collection", "The collection served", "default");
+        var ragTenant = Cli.Opt("--rag-tenant", "The tenant served (requests cannot choose another)", "");
         var compute = new ComputeFlags();
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
         {
-            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, adapters, compute.Device, compute.Threads,
+            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, adapters, ragIndex, ragStore, ragCollection, ragTenant,
+            compute.Device, compute.Threads,
         };
         cmd.SetAction(r => Cli.Run(() =>
         {
@@ -48,12 +53,18 @@ static class ServeCommand
                 ? (name, dir) : throw new UserError($"--adapter '{a}' is not NAME=DIR")).ToList();
             using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served);
             using var store = new FeedbackStore(options.FeedbackDb);
-            var app = GenSharpServer.Build(options, registry, store);
+            using var documents = OpenDocuments(r.GetValue(ragIndex), r.GetValue(ragStore), r.GetValue(ragCollection)!, r.GetValue(ragTenant)!);
+            var app = GenSharpServer.Build(options, registry, store, documents);
             app.Start();
             var address = GenSharpServer.Address(app);
             foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch");
             foreach (var a in registry.Adapters) AnsiConsole.MarkupLineInterpolated($"  [bold]{a.Name}[/]: LoRA adapter of {a.Base}, decoded in its batches");
             foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
+            if (documents is not null)
+            {
+                var (files, chunks) = documents.Store.Count(documents.Collection, documents.Tenant);
+                AnsiConsole.MarkupLineInterpolated($"  documents: {documents.Store.Location} ({files:N0} files, {chunks:N0} chunks; {documents.DefaultMode.ToString().ToLowerInvariant()} search)");
+            }
             AnsiConsole.MarkupLineInterpolated($"feedback goes to [bold]{store.Path}[/] (export: gensharp feedback export --db {options.FeedbackDb})");
             AnsiConsole.MarkupLineInterpolated($"playground on [bold]{address}/[/], OpenAI API under [bold]{address}/v1[/] ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl-C stops");
             var cancel = Cli.CancelOnSignals();
@@ -62,5 +73,17 @@ static class ServeCommand
             return 0;
         }));
         return cmd;
+    }
+
+    // The served documents with the embedder their vectors were made with (the one the index records).
+    static RagService? OpenDocuments(string? dir, string? url, string collection, string tenant)
+    {
+        if (dir is null && url is null) return null;
+        if (dir is not null && url is not null) throw new UserError("pass --rag-index or --rag-store, not both");
+        if (dir is not null && !File.Exists(Path.Combine(dir, Rag.Index.RagIndex.FileName))) throw new UserError($"--rag-index {dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
+        Rag.Index.IRagStore store = dir is not null ? Rag.Index.RagIndex.Open(dir)
+            : Rag.Index.PostgresStore.IsUrl(url!) ? Rag.Index.PostgresStore.Open(url!) : throw new UserError($"--rag-store {url}: expected a postgres:// URL");
+        try { return new RagService(store, EmbedderFlags.Recorded(store), collection, tenant); }
+        catch { store.Dispose(); throw; }
     }
 }

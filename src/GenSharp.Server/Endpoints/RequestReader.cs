@@ -45,7 +45,7 @@ static class RequestReader
         return r;
     }
 
-    static T Sampling<T>(JsonRequest req, T r) where T : SamplingRequest
+    internal static T Sampling<T>(JsonRequest req, T r) where T : SamplingRequest
     {
         r.Model = req.RequiredString("model");
         r.MaxTokens = req.Integer("max_tokens", 1, int.MaxValue);

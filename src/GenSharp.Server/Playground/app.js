@@ -1,4 +1,5 @@
-// GenSharp playground: chat (streamed), A/B compare, 👍/👎 feedback, and class-prompted images.
+// GenSharp playground: chat (streamed), A/B compare, 👍/👎 feedback, answers from documents with their sources,
+// and class-prompted images.
 // Model output is only ever set with textContent, never as HTML.
 "use strict";
 
@@ -93,8 +94,55 @@ function button(label, text, onClick) {
   return b;
 }
 
+// An answer from the served documents: the sources it was given are listed under it, cited ones marked, each a link.
+async function ask(text) {
+  const model = $("chat-model").value;
+  $("conversation").append(bubble("user", text));
+  const answer = bubble("assistant", "…");
+  $("conversation").append(answer);
+  let json;
+  try {
+    json = await (await call("/v1/rag/answers", { model, question: text, ...settings() })).json();
+  } catch (e) {
+    answer.remove();
+    showError(e);
+    return;
+  }
+  answer.querySelector(".text").textContent = json.answer || "(no answer)";
+  const list = document.createElement("ol");
+  list.className = "sources";
+  list.setAttribute("aria-label", "Sources");
+  for (const s of json.sources) {
+    const item = document.createElement("li");
+    item.value = s.n;
+    if (s.cited) item.className = "cited";
+    const link = document.createElement("a");
+    link.href = s.url;
+    link.textContent = s.source.split("/").pop() + (s.heading ? " · " + s.heading : "") + (s.page ? " · page " + s.page : "");
+    link.title = s.source;
+    link.addEventListener("click", (e) => { e.preventDefault(); openSource(s.url); });
+    const snippet = document.createElement("span");
+    snippet.className = "snippet";
+    snippet.textContent = s.text.length > 160 ? s.text.slice(0, 160) + " …" : s.text;
+    item.append(link, snippet);
+    list.append(item);
+  }
+  if (json.sources.length === 0) list.append(Object.assign(document.createElement("li"), { textContent: "No matching documents." }));
+  answer.append(list);
+  state.messages.push({ role: "user", content: text }, { role: "assistant", content: json.answer });
+}
+
+// Fetched with the API key (a plain link would not carry it), shown in a new tab.
+async function openSource(url) {
+  try {
+    const blob = await (await call(url)).blob();
+    window.open(URL.createObjectURL(blob), "_blank", "noopener");
+  } catch (e) { showError(e); }
+}
+
 async function send(text) {
   showError(null);
+  if ($("use-docs").checked) return ask(text);
   const model = $("chat-model").value;
   const compare = $("compare").checked;
   state.messages.push({ role: "user", content: text });
@@ -232,6 +280,11 @@ async function init() {
   $("chat-model").replaceChildren(...state.models.filter((m) => m.type === "text").map(option));
   $("image-model").replaceChildren(...state.models.filter((m) => m.type === "image").map(option));
   $("tab-images").hidden = !state.models.some((m) => m.type === "image");
+  try {
+    const rag = await (await call("/v1/rag")).json();
+    $("docs-option").hidden = !rag.enabled;
+    if (rag.enabled) $("docs-option").title = `${rag.files} files, ${rag.chunks} chunks, ${rag.mode} search`;
+  } catch { /* an older server: no documents */ }
   fillClasses();
 }
 

@@ -7,7 +7,8 @@ namespace GenSharp.Data;
 /// <summary>
 /// Passages for training a retriever without labels, by the inverse cloze task (ICT, Lee et al. 2019): a sentence drawn
 /// from a passage is the query, the passage is its positive, and the sentence is removed from the passage 90 % of the time
-/// so the encoder learns context, not string overlap. Passages come from JSONL (<c>{"text": …}</c> per line); a stable
+/// so the encoder learns context, not string overlap. A passage without two sentences is cut into runs of 12 words.
+/// Passages come from JSONL (<c>{"text": …}</c> per line); a stable
 /// hash of each text holds out <see cref="EvalFraction"/> of them, so the split survives adding passages.
 /// </summary>
 public sealed partial class PassageDataset
@@ -21,7 +22,7 @@ public sealed partial class PassageDataset
     /// <summary>Passages as sentences.</summary>
     public IReadOnlyList<string[]> Train { get; }
     public IReadOnlyList<string[]> Eval { get; }
-    /// <summary>Lines without a usable passage (fewer than two sentences of at least four words: nothing to ask).</summary>
+    /// <summary>Lines without a usable passage (under 16 words, or no sentence of four: nothing to ask).</summary>
     public int Skipped { get; }
 
     [GeneratedRegex(@"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*[-•*]\s)")] private static partial Regex SentenceBreak();
@@ -49,7 +50,8 @@ public sealed partial class PassageDataset
             }
             catch (JsonException e) { throw new InvalidDataException($"{path}:{line}: not valid JSON ({e.Message})"); }
             var sentences = Sentences(text);
-            if (sentences.Count(s => Words(s) >= MinQueryWords) == 0 || sentences.Length < 2) { skipped++; continue; }
+            if (sentences.Length < 2 || sentences.Count(s => Words(s) >= MinQueryWords) == 0) sentences = Windows(text);   // a list or one long line
+            if (sentences.Length < 2) { skipped++; continue; }
             bool held = SplitMix64.Hash(Fnv(text)) % 10_000 < (ulong)(evalFraction * 10_000);
             (held ? eval : train).Add(sentences);
         }
@@ -62,6 +64,15 @@ public sealed partial class PassageDataset
         [.. SentenceBreak().Split(text).Select(s => s.Trim()).Where(s => s.Length > 0)];
 
     static int Words(string s) => Word().Count(s);
+
+    // A passage without two usable sentences (a synopsis, a table, one long line) as runs of 12 words, so it still
+    // trains the encoder; fewer than 16 words leave nothing to ask.
+    static string[] Windows(string text)
+    {
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (Word().Count(text) < 16) return [];
+        return [.. words.Chunk(12).Select(w => string.Join(' ', w)).Where(w => Words(w) > 0)];
+    }
 
     /// <summary>Batch <paramref name="step"/>: <paramref name="size"/> distinct training passages and a query for each, a function of seed and step.</summary>
     public List<(string Query, string Passage)> Draw(int size, long seed, long step)

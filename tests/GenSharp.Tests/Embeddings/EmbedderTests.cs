@@ -65,10 +65,12 @@ public sealed class EmbedderTests : TempDirectoryTest
         var passages = Enumerable.Range(0, 200).Select(i =>
             JsonSerializer.Serialize(new { text = $"Passage {i} opens here with words. The second sentence of {i} is longer still! A third one, {i}, ends it." })).ToList();
         passages.Add(JsonSerializer.Serialize(new { text = "one short sentence only" }));   // nothing to ask: skipped
+        passages.Add(JsonSerializer.Serialize(new { text = string.Join(' ', Enumerable.Range(0, 30).Select(i => $"w{i}")) }));   // one line: 3 runs of ≤ 12 words
         File.WriteAllLines(path, passages);
         var data = PassageDataset.Load(path, 0.1);
         Assert.Equal(1, data.Skipped);
-        Assert.Equal(200, data.Train.Count + data.Eval.Count);
+        Assert.Equal(201, data.Train.Count + data.Eval.Count);
+        Assert.Contains(data.Train.Concat(data.Eval), p => p.Length == 3 && p[0] == string.Join(' ', Enumerable.Range(0, 12).Select(i => $"w{i}")));
         Assert.InRange(data.Eval.Count, 8, 40);                                          // ~10 % by hash
         Assert.Equal(3, data.Train[0].Length);
         var batch = data.Draw(64, seed: 5, step: 3);

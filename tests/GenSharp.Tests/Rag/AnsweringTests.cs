@@ -67,13 +67,7 @@ public sealed class AnsweringTests : TempDirectoryTest
     [Fact]
     public async Task AGeneratedAnswerCitingASourceItWasNotGivenIsRefusedInProcessAndOverHttp()
     {
-        // A real model, trained here (300 steps of the tiny preset, ~25 s) to say "See [9]." — a source it will not be given.
-        var printable = new string([.. Enumerable.Range(32, 95).Select(c => (char)c)]);
-        var data = Path.Combine(_dir, "data.txt");
-        File.WriteAllText(data, printable + "\n" + string.Concat(Enumerable.Repeat("See [9]. ", 3000)));
-        var model = Path.Combine(_dir, "citer");
-        var train = CliRunner.Run(null, "train", "lm", "--data", data, "--preset", "tiny", "--context", "512", "--steps", "300", "--out", model, "--threads", "2");
-        Assert.True(train.Code == 0, train.Err);
+        var model = RagFixtures.TrainCiter(_dir, 9);   // says "[9] [9] …" — a source it will not be given
         var docs = Path.Combine(_dir, "docs");
         Directory.CreateDirectory(docs);
         File.WriteAllText(Path.Combine(docs, "cp.txt"), "Copy files with cp. Use -r for directories.");
@@ -84,9 +78,18 @@ public sealed class AnsweringTests : TempDirectoryTest
         Assert.Equal(1, inProcess.Code);
         Assert.Contains("refused: the answer cites [9], but only sources [1]–[1] were given", inProcess.Err);
 
-        await using var server = await GenSharp.Tests.Server.TestServer.StartAsync(new GenSharp.Server.ServerOptions { Models = [model] });
+        using var documents = new GenSharp.Server.Hosting.RagService(RagIndex.Open(index), null);
+        await using var server = await GenSharp.Tests.Server.TestServer.StartAsync(new GenSharp.Server.ServerOptions { Models = [model] }, documents: documents);
         var overHttp = CliRunner.Run(null, "rag", "ask", "copy directories", "--index", index, "--endpoint", server.Address + "/v1", "--api-model", "citer", "--max-tokens", "12");
         Assert.Equal(1, overHttp.Code);
         Assert.Contains("refused: the answer cites [9], but only sources [1]–[1] were given", overHttp.Err);
+
+        // The server's own answers endpoint refuses it too, in OpenAI's error shape.
+        var refused = await server.Http.PostAsync("/v1/rag/answers", new StringContent(
+            """{"model": "citer", "question": "copy directories", "max_tokens": 12, "temperature": 0}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(422, (int)refused.StatusCode);
+        var error = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("ungrounded_answer", error.GetProperty("code").GetString());
+        Assert.Contains("cites [9], but only sources [1]–[1] were given", error.GetProperty("message").GetString());
     }
 }

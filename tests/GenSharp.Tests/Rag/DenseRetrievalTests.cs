@@ -1,6 +1,3 @@
-using GenSharp.Extensions.AI;
-using GenSharp.Models;
-using GenSharp.Pipelines;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Ingest;
 using GenSharp.Rag.Retrieval;
@@ -70,31 +67,15 @@ public sealed class DenseRetrievalTests : TempDirectoryTest
         Assert.Equal(["x"], ReciprocalRankFusion.Fuse([[Hit("x")], []]).Select(h => h.ChunkId));
     }
 
-    // A random (untrained) encoder is a fixed function of the text: enough to check the plumbing against brute force.
-    IndexEmbedder RandomEmbedder(string name, int dims = 16)
-    {
-        var dir = Path.Combine(_dir, name);
-        TorchSharp.torch.manual_seed(name.Length);
-        using var model = new BagEncoder(new BagEncoderConfig { Buckets = 4096, HiddenSize = dims });
-        ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), null);
-        return new IndexEmbedder(new GenSharpEmbeddingGenerator(AutoPipeline.OpenEmbedder(dir), name), "test:" + name);
-    }
 
-    string Docs(string name, int count, string topic)
-    {
-        var dir = Path.Combine(_dir, name);
-        Directory.CreateDirectory(dir);
-        for (int i = 0; i < count; i++) File.WriteAllText(Path.Combine(dir, $"{topic}{i}.txt"), $"{topic} note {i}: the {topic} of item {i} is kept here. Word{i % 7} and {topic}{i}.");
-        return dir;
-    }
 
     [Fact]
     public async Task DenseAndHybridSearchStayInsideATenantAndFollowTheIndexsChanges()
     {
         using var index = RagIndex.Open(Path.Combine(_dir, "index"));
-        var embedder = RandomEmbedder("enc");
-        Ingestor.Ingest(index, [Docs("a", 40, "apple")], new IngestOptions { Tenant = "alice" }, embedder: embedder);
-        Ingestor.Ingest(index, [Docs("b", 40, "berry")], new IngestOptions { Tenant = "bob" }, embedder: embedder);
+        var embedder = RagFixtures.RandomEmbedder(_dir, "enc");
+        Ingestor.Ingest(index, [RagFixtures.Docs(_dir, "a", 40, "apple")], new IngestOptions { Tenant = "alice" }, embedder: embedder);
+        Ingestor.Ingest(index, [RagFixtures.Docs(_dir, "b", 40, "berry")], new IngestOptions { Tenant = "bob" }, embedder: embedder);
         Assert.Equal(("test:enc", 16), index.Vectors.Embedder);
         Assert.Equal(80, index.Vectors.Count().Vectors);
 
@@ -130,7 +111,7 @@ public sealed class DenseRetrievalTests : TempDirectoryTest
         Assert.DoesNotContain(hits, h => h.Source.EndsWith("apple0.txt"));
 
         // Another embedder's query vectors are refused; embedding with it replaces every vector.
-        var other = RandomEmbedder("other", 8);
+        var other = RagFixtures.RandomEmbedder(_dir, "other", 8);
         Assert.Contains("not test:other", Assert.Throws<InvalidOperationException>(() => new Retriever(index, other).Search("x", 3, SearchMode.Dense)).Message);
         Assert.Contains("needs the embedder", Assert.Throws<InvalidOperationException>(() => new Retriever(index).Search("x", 3, SearchMode.Hybrid)).Message);
         Assert.Equal((80, 0), index.Vectors.EmbedAll(other));
@@ -149,7 +130,7 @@ public sealed class DenseRetrievalTests : TempDirectoryTest
     public void AnIndexFromBeforeVectorsIsUpgradedWithItsChunksKept()
     {
         var dir = Path.Combine(_dir, "old");
-        using (var index = RagIndex.Open(dir)) Ingestor.Ingest(index, [Docs("d", 3, "kiwi")], new IngestOptions());
+        using (var index = RagIndex.Open(dir)) Ingestor.Ingest(index, [RagFixtures.Docs(_dir, "d", 3, "kiwi")], new IngestOptions());
         using (var db = new SqliteConnection($"Data Source={Path.Combine(dir, RagIndex.FileName)};Pooling=False"))   // back to version 1
         {
             db.Open();
@@ -161,7 +142,7 @@ public sealed class DenseRetrievalTests : TempDirectoryTest
         {
             Assert.Equal((3, 3), index.Count());
             Assert.Null(index.Vectors.Embedder);
-            Assert.Equal((3, 0), index.Vectors.EmbedAll(RandomEmbedder("up")));
+            Assert.Equal((3, 0), index.Vectors.EmbedAll(RagFixtures.RandomEmbedder(_dir, "up")));
         }
     }
 

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using GenSharp.Extensions.AI;
-using GenSharp.Models;
-using GenSharp.Pipelines;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Ingest;
 using GenSharp.Rag.Retrieval;
@@ -26,22 +23,7 @@ public sealed class PostgresStoreTests : TempDirectoryTest
 
     PostgresStore Open() => PostgresStore.Open(_url);
 
-    string Docs(string name, int count, string topic)
-    {
-        var dir = Path.Combine(_dir, name);
-        Directory.CreateDirectory(dir);
-        for (int i = 0; i < count; i++) File.WriteAllText(Path.Combine(dir, $"{topic}{i}.txt"), $"{topic} note {i}: the {topic} of item {i} is kept here. Word{i % 7} and {topic}{i}.");
-        return dir;
-    }
 
-    IndexEmbedder RandomEmbedder(string name, int dims = 16)
-    {
-        var dir = Path.Combine(_dir, name);
-        TorchSharp.torch.manual_seed(name.Length);
-        using var model = new BagEncoder(new BagEncoderConfig { Buckets = 4096, HiddenSize = dims });
-        ModelDirectory.SaveModule(dir, model, model.Config.ToJson(), null);
-        return new IndexEmbedder(new GenSharpEmbeddingGenerator(AutoPipeline.OpenEmbedder(dir), name), "test:" + name);
-    }
 
     [Fact]
     public async Task IngestSearchAndTenantsOnPostgresMatchTheEmbeddedIndex()
@@ -50,9 +32,9 @@ public sealed class PostgresStoreTests : TempDirectoryTest
         using var sqlite = RagIndex.Open(Path.Combine(_dir, "index"));
         try
         {
-            var embedder = RandomEmbedder("enc");
-            var a = Docs("a", 60, "apple");
-            var b = Docs("b", 60, "berry");
+            var embedder = RagFixtures.RandomEmbedder(_dir, "enc");
+            var a = RagFixtures.Docs(_dir, "a", 60, "apple");
+            var b = RagFixtures.Docs(_dir, "b", 60, "berry");
             foreach (IRagStore store in new IRagStore[] { pg, sqlite })
             {
                 var first = Ingestor.Ingest(store, [a], new IngestOptions { Tenant = "alice" }, embedder: embedder);
@@ -99,7 +81,7 @@ public sealed class PostgresStoreTests : TempDirectoryTest
             Assert.Contains("rewritten", pg.Search("rewritten", 1, tenant: "alice").Single().Text);
 
             // Another embedder replaces every vector (new dimensions too).
-            Assert.Equal((119, 0), pg.EmbedAll(RandomEmbedder("other", 8)));
+            Assert.Equal((119, 0), pg.EmbedAll(RagFixtures.RandomEmbedder(_dir, "other", 8)));
             Assert.Equal(("test:other", 8), pg.Embedder);
             Assert.Equal(5, pg.SearchVectors(new float[8] { 1, 0, 0, 0, 0, 0, 0, 1 }, 5, tenant: "bob", probes: 10).Count);
         }
@@ -109,7 +91,7 @@ public sealed class PostgresStoreTests : TempDirectoryTest
     [Fact]
     public void AKilledIngestLeavesPostgresAsItWasAndADownServerIsAClearError()
     {
-        var docs = Docs("docs", 6, "fig");
+        var docs = RagFixtures.Docs(_dir, "docs", 6, "fig");
         var first = CliRunner.Run(null, "rag", "ingest", Path.Combine(docs, "fig0.txt"), Path.Combine(docs, "fig1.txt"), "--store", _url);
         Assert.True(first.Code == 0, first.Err);
         try

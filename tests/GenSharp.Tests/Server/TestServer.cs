@@ -22,12 +22,12 @@ sealed class TestServer : IAsyncDisposable
     /// <summary>The SQLite file the playground's ratings and picks go to.</summary>
     public string FeedbackDb => _db;
 
-    public static async Task<TestServer> StartAsync(ServerOptions options, IReadOnlyList<(string Name, string Dir)>? adapters = null)
+    public static async Task<TestServer> StartAsync(ServerOptions options, IReadOnlyList<(string Name, string Dir)>? adapters = null, RagService? documents = null)
     {
         var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, adapters);
         var db = Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db");
         var feedback = new FeedbackStore(db);
-        var app = GenSharpServer.Build(options with { Port = 0 }, models, feedback);
+        var app = GenSharpServer.Build(options with { Port = 0 }, models, feedback, documents);
         await app.StartAsync();
         return new TestServer(app, models, feedback, db);
     }

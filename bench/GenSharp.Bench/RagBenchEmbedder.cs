@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using GenSharp.Extensions.AI;
+using GenSharp.IO;
+using GenSharp.Pipelines;
+using GenSharp.Rag.Index;
+using GenSharp.Rag.Retrieval;
+
+namespace GenSharp.Bench;
+
+/// <summary>What the retrieval benchmarks share: opening an embedder as the CLI does, and approximate search measured against exact.</summary>
+static class RagBenchEmbedder
+{
+    public static IndexEmbedder Open(string dir)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd('/');
+        var id = $"gensharp:{full}@{FileHash.Sha256(Path.Combine(full, ModelDirectory.WeightsFile))[..16]}";   // the CLI's id: the same index serves both
+        return new IndexEmbedder(new GenSharpEmbeddingGenerator(AutoPipeline.OpenEmbedder(full), Path.GetFileName(full)), id);
+    }
+
+    /// <summary>Recall@10 of approximate search against exact search (chunk ids) and its latency, at several probe counts.</summary>
+    public static List<object> ApproximateVsExact(IRagStore store, IndexEmbedder embedder, string name, IReadOnlyList<string> queries, int[]? probes = null)
+    {
+        var vectors = embedder.Generator.GenerateAsync(queries).GetAwaiter().GetResult().Select(v => v.Vector.ToArray()).ToList();
+        var exactMs = new List<double>();
+        var exact = vectors.Select(v =>
+        {
+            var sw = Stopwatch.StartNew();
+            var ids = store.SearchVectors(v, 10).Select(h => h.ChunkId).ToHashSet();
+            exactMs.Add(sw.Elapsed.TotalMilliseconds);
+            return ids;
+        }).ToList();
+        var results = new List<object> { new { corpus = name, search = "exact", probes = 0, recall_at_10 = 1.0, p50_ms = Percentile(exactMs, 0.5), p95_ms = Percentile(exactMs, 0.95) } };
+        Console.WriteLine($"  exact vector search: p50 {Percentile(exactMs, 0.5):F1} ms, p95 {Percentile(exactMs, 0.95):F1} ms ({queries.Count} queries)");
+        foreach (var p in probes ?? [4, 8, 16, 32, 64])
+        {
+            var ms = new List<double>();
+            double recall = 0;
+            for (int i = 0; i < vectors.Count; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                var hits = store.SearchVectors(vectors[i], 10, probes: p);
+                ms.Add(sw.Elapsed.TotalMilliseconds);
+                recall += exact[i].Count == 0 ? 1 : hits.Count(h => exact[i].Contains(h.ChunkId)) / (double)exact[i].Count;
+            }
+            recall /= vectors.Count;
+            Console.WriteLine($"  approximate, {p} probes: recall@10 vs exact {recall:P1}, p50 {Percentile(ms, 0.5):F1} ms, p95 {Percentile(ms, 0.95):F1} ms");
+            results.Add(new { corpus = name, search = "approximate", probes = p, recall_at_10 = recall, p50_ms = Percentile(ms, 0.5), p95_ms = Percentile(ms, 0.95) });
+        }
+        return results;
+    }
+
+    public static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+}
