@@ -1,36 +1,49 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Tokenizers;
+using System.Data.Common;
+using GenSharp.IO;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace GenSharp.Feedback;
 
 /// <summary>
-/// Human feedback in an embedded SQLite database (WAL journal; each write is one transaction): ratings and
-/// comparisons with the conversation, the answers, the model, its sampling settings and the time. Exports
-/// preference data in the JSONL formats TRL's DPO and KTO trainers read.
+/// Human feedback: ratings and comparisons with the conversation, the answers, the model, its sampling settings and the
+/// time; each write is one transaction. Kept in an embedded SQLite file (WAL journal) by default, or in PostgreSQL when
+/// opened with a <c>postgres://</c> URL, so several server replicas share one store. Exports preference data in the JSONL
+/// formats TRL's DPO and KTO trainers read.
 /// </summary>
 public sealed class FeedbackStore : IDisposable
 {
-    readonly SqliteConnection _db;
+    readonly DbConnection? _sqlite;             // one connection for the file, behind the lock
+    readonly NpgsqlDataSource? _postgres;       // pooled connections, one per write: a server restart costs one failed request
     readonly Lock _lock = new();
 
-    public FeedbackStore(string path)
+    /// <summary>Opens (creating if needed) the store at a file path or a <c>postgres://</c> URL; errors name the location.</summary>
+    public FeedbackStore(string location)
     {
-        Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        bool postgres = PostgresUrl.Is(location);
+        PostgresUrl? url = postgres ? PostgresUrl.Parse(location) : null;
+        Path = url?.Display ?? System.IO.Path.GetFullPath(location);
+        if (url is null) Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        if (url is null) _sqlite = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        else _postgres = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder
+        {
+            Host = url.Host, Port = url.Port, Database = url.Database, Username = url.User, Password = url.Password, SearchPath = url.Schema, Timeout = 10,
+        }.ToString());
         try
         {
-            _db.Open();
-            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-            Execute("""
+            _sqlite?.Open();
+            if (url is null) Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+            else Execute($"CREATE SCHEMA IF NOT EXISTS {url.Schema}");
+            Execute($"""
                 CREATE TABLE IF NOT EXISTS feedback (
-                    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id         {(url is null ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "bigserial PRIMARY KEY")},
                     created_at TEXT    NOT NULL,                                  -- ISO 8601, UTC
                     kind       TEXT    NOT NULL CHECK (kind IN ('rating', 'comparison')),
                     model      TEXT    NOT NULL,
-                    prompt     TEXT    NOT NULL,                                  -- JSON array of {role, content}
+                    prompt     TEXT    NOT NULL,                                  -- JSON array of (role, content) objects
                     response   TEXT,                                              -- rating: the rated answer
                     rating     INTEGER CHECK (rating IN (-1, 1)),                 -- rating: +1 = 👍, −1 = 👎
                     chosen     TEXT,                                              -- comparison: preferred answer
@@ -39,27 +52,28 @@ public sealed class FeedbackStore : IDisposable
                 );
                 """);
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException or NpgsqlException or TimeoutException)
         {
-            _db.Dispose();
-            throw new InvalidDataException($"{Path}: cannot open the feedback database ({e.Message})");
+            Dispose();
+            throw new InvalidDataException($"{Path}: cannot open the feedback {(url is null ? "database" : "store (is PostgreSQL up?)")} ({e.Message})");
         }
     }
 
+    /// <summary>The file, or the URL without its password.</summary>
     public string Path { get; }
 
     public long Add(Rating r)
     {
         if (r.Value is not (1 or -1)) throw new ArgumentException($"a rating is +1 or −1 (got {r.Value})");
         Check(r.Model, r.Prompt);
-        return Insert("rating", r.Model, r.Prompt, r.Settings, ("$response", r.Response), ("$rating", r.Value));
+        return Insert("rating", r.Model, r.Prompt, r.Settings, ("@response", r.Response), ("@rating", r.Value));
     }
 
     public long Add(Comparison c)
     {
         Check(c.Model, c.Prompt);
         if (c.Chosen == c.Rejected) throw new ArgumentException("the chosen and rejected answers are the same text");
-        return Insert("comparison", c.Model, c.Prompt, c.Settings, ("$chosen", c.Chosen), ("$rejected", c.Rejected));
+        return Insert("comparison", c.Model, c.Prompt, c.Settings, ("@chosen", c.Chosen), ("@rejected", c.Rejected));
     }
 
     static void Check(string model, IReadOnlyList<ChatMessage> prompt)
@@ -72,19 +86,20 @@ public sealed class FeedbackStore : IDisposable
     {
         lock (_lock)
         {
-            using var tx = _db.BeginTransaction();
-            using var cmd = _db.CreateCommand();
+            using var conn = Connection();
+            using var tx = conn.Value.BeginTransaction();
+            using var cmd = conn.Value.CreateCommand();
             cmd.Transaction = tx;
             var columns = values.Select(v => v.Name[1..]).ToArray();
             cmd.CommandText = $"INSERT INTO feedback (created_at, kind, model, prompt, settings, {string.Join(", ", columns)}) " +
-                              $"VALUES ($created, $kind, $model, $prompt, $settings, {string.Join(", ", values.Select(v => v.Name))}); SELECT last_insert_rowid();";
-            cmd.Parameters.AddWithValue("$created", DateTime.UtcNow.ToString("O"));
-            cmd.Parameters.AddWithValue("$kind", kind);
-            cmd.Parameters.AddWithValue("$model", model);
-            cmd.Parameters.AddWithValue("$prompt", JsonSerializer.Serialize(prompt.Select(m => new { role = m.Role, content = m.Content })));
-            cmd.Parameters.AddWithValue("$settings", settings is null ? DBNull.Value : settings.ToJsonString());
-            foreach (var (name, value) in values) cmd.Parameters.AddWithValue(name, value);
-            long id = (long)cmd.ExecuteScalar()!;
+                              $"VALUES (@created, @kind, @model, @prompt, @settings, {string.Join(", ", values.Select(v => v.Name))}) RETURNING id";
+            Add(cmd, "@created", DateTime.UtcNow.ToString("O"));
+            Add(cmd, "@kind", kind);
+            Add(cmd, "@model", model);
+            Add(cmd, "@prompt", JsonSerializer.Serialize(prompt.Select(m => new { role = m.Role, content = m.Content })));
+            Add(cmd, "@settings", settings?.ToJsonString());
+            foreach (var (name, value) in values) Add(cmd, name, value);
+            long id = Convert.ToInt64(cmd.ExecuteScalar());
             tx.Commit();
             return id;
         }
@@ -95,7 +110,8 @@ public sealed class FeedbackStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = _db.CreateCommand();
+            using var conn = Connection();
+            using var cmd = conn.Value.CreateCommand();
             cmd.CommandText = "SELECT id, created_at, kind, model, prompt, response, rating, chosen, rejected, settings FROM feedback ORDER BY id";
             using var r = cmd.ExecuteReader();
             var rows = new List<JsonObject>();
@@ -145,12 +161,34 @@ public sealed class FeedbackStore : IDisposable
 
     static JsonArray Assistant(string text) => [new JsonObject { ["role"] = "assistant", ["content"] = text }];
 
+    static void Add(DbCommand cmd, string name, object? value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        cmd.Parameters.Add(p);
+    }
+
+    // The file's one connection (left open), or a pooled PostgreSQL connection (returned to the pool on dispose).
+    Lease Connection() => _sqlite is not null ? new Lease(_sqlite, false) : new Lease(_postgres!.OpenConnection(), true);
+
+    readonly struct Lease(DbConnection connection, bool owned) : IDisposable
+    {
+        public DbConnection Value => connection;
+        public void Dispose() { if (owned) connection.Dispose(); }
+    }
+
     void Execute(string sql)
     {
-        using var cmd = _db.CreateCommand();
+        using var conn = Connection();
+        using var cmd = conn.Value.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _sqlite?.Dispose();
+        _postgres?.Dispose();
+    }
 }

@@ -9,14 +9,14 @@ static class FeedbackCommand
 {
     public static Command Create()
     {
-        var db = Cli.Opt("--db", "Feedback database written by gensharp serve", "feedback.db");
+        var db = Cli.Opt("--db", "Feedback store written by gensharp serve: a SQLite file or a postgres:// URL", "feedback.db");
         var format = Cli.Opt("--format", "dpo (prompt, chosen, rejected: TRL's DPOTrainer) or kto (prompt, completion, label: KTOTrainer)", "dpo");
         var output = Cli.Opt<string?>("--out", "JSONL file to write (default: standard output)");
         var export = new Command("export", "Write preference data as JSONL (conversational format)") { db, format, output };
         export.SetAction(r => Cli.Run(() =>
         {
             var path = r.GetValue(db)!;
-            if (!File.Exists(path)) throw new UserError($"{path}: no feedback database (gensharp serve writes one; see --feedback-db)");
+            if (!GenSharp.IO.PostgresUrl.Is(path) && !File.Exists(path)) throw new UserError($"{path}: no feedback database (gensharp serve writes one; see --feedback-db)");
             using var store = new FeedbackStore(path);
             var lines = r.GetValue(format) switch
             {

@@ -14,7 +14,7 @@ sealed class PreferenceSource
     public const string FeedbackFile = "feedback-pairs.jsonl";
 
     public readonly Option<string?> Data = Cli.Opt<string?>("--data", "Preference pairs, JSONL: {\"prompt\",\"chosen\",\"rejected\"} as strings or message lists (TRL's formats)");
-    public readonly Option<string?> Feedback = Cli.Opt<string?>("--feedback", "A feedback database written by gensharp serve: its A/B picks and 👍/👎 pairs");
+    public readonly Option<string?> Feedback = Cli.Opt<string?>("--feedback", "A feedback store written by gensharp serve (SQLite file or postgres:// URL): its A/B picks and 👍/👎 pairs");
 
     public Option[] Options => [Data, Feedback];
 
@@ -25,7 +25,7 @@ sealed class PreferenceSource
         if (data is not null && feedback is not null) throw new UserError("pass --data or --feedback, not both");
         if (data is not null) return data;
         if (feedback is null) throw new UserError("--data or --feedback is required (or pass --resume to continue a run)");
-        if (!File.Exists(feedback)) throw new UserError($"{feedback}: no feedback database (gensharp serve writes one; see --feedback-db)");
+        if (!GenSharp.IO.PostgresUrl.Is(feedback) && !File.Exists(feedback)) throw new UserError($"{feedback}: no feedback database (gensharp serve writes one; see --feedback-db)");
         using var store = new FeedbackStore(feedback);
         var pairs = store.ExportDpo().Distinct().ToList();
         if (pairs.Count == 0)

@@ -24,7 +24,7 @@ static class ServeCommand
         var allowedHosts = new Option<string[]>("--allowed-host") { Description = "Extra Host header names to accept (e.g. a LAN name)", AllowMultipleArgumentsPerToken = true };
         var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
         var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
-        var feedback = Cli.Opt("--feedback-db", "SQLite file for the playground's ratings and A/B picks", d.FeedbackDb);
+        var feedback = Cli.Opt("--feedback-db", "Where the playground's ratings and A/B picks go: a SQLite file, or a postgres:// URL that several servers share", d.FeedbackDb);
         var adapters = new Option<string[]>("--adapter")
         {
             Description = "Serve a LoRA adapter as its own model id: NAME=DIR (repeatable); it shares its base model's weights and batches",

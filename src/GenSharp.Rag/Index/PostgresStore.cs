@@ -1,3 +1,4 @@
+using GenSharp.IO;
 using GenSharp.Rag.Retrieval;
 using Npgsql;
 using GenSharp.Rag.Vectors;
@@ -23,8 +24,7 @@ public sealed class PostgresStore : IRagStore
     public string Location { get; }
 
     /// <summary>True for the URLs this store opens (postgres:// and postgresql://).</summary>
-    public static bool IsUrl(string location) =>
-        location.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase);
+    public static bool IsUrl(string location) => PostgresUrl.Is(location);
 
     /// <summary>Connects, creating the schema, tables and pgvector extension if needed. A server that is down is an error naming the URL.</summary>
     public static PostgresStore Open(string url)
@@ -45,22 +45,13 @@ public sealed class PostgresStore : IRagStore
 
     static (string Connection, string Location, string Schema) Parse(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !IsUrl(url) || uri.Host.Length == 0)
-            throw new ArgumentException($"{url}: not a PostgreSQL URL (postgres://user@host:port/database)");
-        var database = uri.AbsolutePath.Trim('/');
-        if (database.Length == 0) throw new ArgumentException($"{url}: the URL names no database (postgres://user@host:port/DATABASE)");
-        var userInfo = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
-        var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
-        var schema = query["schema"] ?? "public";
-        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, "^[a-z_][a-z0-9_]{0,62}$"))
-            throw new ArgumentException($"{url}: schema '{schema}' must be lower-case letters, digits and _");
+        var u = PostgresUrl.Parse(url);
         var b = new NpgsqlConnectionStringBuilder
         {
-            Host = uri.Host, Port = uri.Port > 0 ? uri.Port : 5432, Database = Uri.UnescapeDataString(database),
-            Username = userInfo[0].Length > 0 ? userInfo[0] : Environment.UserName, Password = userInfo.Length > 1 ? userInfo[1] : Environment.GetEnvironmentVariable("PGPASSWORD"),
-            SearchPath = $"{schema},public", Timeout = 10, CommandTimeout = 600,
+            Host = u.Host, Port = u.Port, Database = u.Database, Username = u.User, Password = u.Password,
+            SearchPath = $"{u.Schema},public", Timeout = 10, CommandTimeout = 600,
         };
-        return (b.ConnectionString, $"postgres://{b.Username}@{b.Host}:{b.Port}/{b.Database}{(schema == "public" ? "" : $"?schema={schema}")}", schema);
+        return (b.ConnectionString, u.Display, u.Schema);
     }
 
     void CreateSchema()

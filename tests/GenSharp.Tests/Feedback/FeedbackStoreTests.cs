@@ -57,3 +57,42 @@ public sealed class FeedbackStoreTests : TempDirectoryTest
         Assert.Contains("no feedback database", r.Err);
     }
 }
+
+/// <summary>The feedback store on the real PostgreSQL that scripts/test.sh starts: replicas of a server share it.</summary>
+public sealed class PostgresFeedbackStoreTests
+{
+    static readonly ChatMessage[] Q = [new("user", "Who goes there?")];
+
+    [Fact]
+    public async Task TwoServerReplicasWriteToOneStoreAndItExportsLikeTheFile()
+    {
+        var server = Environment.GetEnvironmentVariable("GENSHARP_TEST_POSTGRES")
+            ?? throw new InvalidOperationException("GENSHARP_TEST_POSTGRES is not set: run the tests with scripts/test.sh");
+        var url = $"{server}?schema=f_{Guid.NewGuid():N}";
+        using var a = new FeedbackStore(url);
+        using var b = new FeedbackStore(url);
+        Assert.DoesNotContain("password", a.Path);
+        // Two replicas write at once: every row lands once, ids stay unique.
+        var writes = Enumerable.Range(0, 40).Select(i => Task.Run(() =>
+            (i % 2 == 0 ? a : b).Add(new Comparison("m", [new("user", $"q{i}")], $"good {i}", $"bad {i}", new JsonObject { ["seed"] = i }))));
+        var ids = await Task.WhenAll(writes);
+        Assert.Equal(40, ids.Distinct().Count());
+        a.Add(new Rating("m", Q, "Good.", 1, null));
+        b.Add(new Rating("m", Q, "Bad.", -1, null));
+        var rows = b.All();
+        Assert.Equal(42, rows.Count);
+        var dpo = a.ExportDpo().ToList();
+        Assert.Equal(41, dpo.Count);
+        Assert.Contains("""{"prompt":[{"role":"user","content":"Who goes there?"}],"chosen":[{"role":"assistant","content":"Good."}],"rejected":[{"role":"assistant","content":"Bad."}]}""", dpo);
+        var export = CliRunner.Run(null, "feedback", "export", "--db", url, "--format", "dpo");
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Equal(41, export.Out.Trim().Split('\n').Length);
+
+        var down = Assert.Throws<InvalidDataException>(() => new FeedbackStore("postgres://postgres@127.0.0.1:1/gensharp"));
+        Assert.Contains("postgres://postgres@127.0.0.1:1/gensharp: cannot open the feedback store (is PostgreSQL up?)", down.Message);
+        using var admin = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={new Uri(server).Port};Username=postgres;Database={new Uri(server).AbsolutePath.Trim('/')}");
+        admin.Open();
+        using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {url.Split("schema=")[1]} CASCADE", admin);
+        drop.ExecuteNonQuery();
+    }
+}
