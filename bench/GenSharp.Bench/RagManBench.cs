@@ -31,7 +31,7 @@ static class RagManBench
             if (reuse && File.Exists(Path.Combine(indexDir, RagIndex.FileName)))
             {
                 using var kept = RagIndex.Open(indexDir);
-                results.AddRange(Evaluate(kept, name, corpus, gcloud, embedder, Directory.EnumerateFiles(corpus, "*", SearchOption.AllDirectories).Count(), double.NaN));
+                results.AddRange(Evaluate(kept, name, corpus, gcloud, embedder, Directory.EnumerateFiles(corpus, "*", SearchOption.AllDirectories).Count(), null));
                 continue;
             }
             if (Directory.Exists(corpus)) Directory.Delete(corpus, true);
@@ -64,7 +64,7 @@ static class RagManBench
         return 0;
     }
 
-    static List<object> Evaluate(RagIndex index, string name, string corpus, bool gcloud, GenSharp.Rag.Retrieval.IndexEmbedder? embedder, int pages, double seconds)
+    static List<object> Evaluate(RagIndex index, string name, string corpus, bool gcloud, GenSharp.Rag.Retrieval.IndexEmbedder? embedder, int pages, double? seconds)
     {
         var results = new List<object>();
         var (files, chunks) = index.Count();

@@ -219,7 +219,7 @@ public sealed class PostgresStore : IRagStore
         Exec(conn, tx, $"""
             UPDATE {_schema}.rag_chunks c SET embedding = n.embedding FROM rag_new_vectors n WHERE c.rowid = n.rowid;
             SET LOCAL maintenance_work_mem = '512MB';
-            CREATE INDEX IF NOT EXISTS rag_chunks_hnsw ON {_schema}.rag_chunks USING hnsw (embedding vector_ip_ops);
+            CREATE INDEX IF NOT EXISTS rag_chunks_hnsw ON {_schema}.rag_chunks USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 128);
             """);
         return missing.Count;
     }

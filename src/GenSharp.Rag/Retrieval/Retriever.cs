@@ -11,7 +11,13 @@ namespace GenSharp.Rag.Retrieval;
 public sealed class Retriever(IRagStore index, IndexEmbedder? embedder = null)
 {
     /// <summary>How many chunks each ranking contributes to a fusion (at least the k asked for).</summary>
-    public int Depth { get; init; } = 50;
+    public int Depth { get; init; } = 100;
+
+    /// <summary>
+    /// The RRF constant for hybrid search. 10 rather than the paper's 60: chosen on half of the man-page queries and
+    /// checked on the other half (docs/benchmarks.md, "Retrieval"); a smaller k trusts each list's first places more.
+    /// </summary>
+    public int FusionK { get; init; } = 10;
 
     /// <summary>IVF lists probed per query (0: exact search). Used only when the index has IVF lists.</summary>
     public int Probes { get; init; }
@@ -39,7 +45,7 @@ public sealed class Retriever(IRagStore index, IndexEmbedder? embedder = null)
             SearchMode.Bm25 => index.Search(query, k, collection, tenant),
             SearchMode.Dense => await DenseAsync(query, k, collection, tenant, cancel).ConfigureAwait(false),
             _ => ReciprocalRankFusion.Fuse([index.Search(query, Math.Max(k, Depth), collection, tenant),
-                    await DenseAsync(query, Math.Max(k, Depth), collection, tenant, cancel).ConfigureAwait(false)]).Take(k).ToList(),
+                    await DenseAsync(query, Math.Max(k, Depth), collection, tenant, cancel).ConfigureAwait(false)], FusionK).Take(k).ToList(),
         };
     }
 

@@ -12,7 +12,8 @@ public sealed class RagService(IRagStore store, IndexEmbedder? embedder, string 
     public IRagStore Store => store;
     public string Collection => collection;
     public string Tenant => tenant;
-    public Retriever Retriever { get; } = new(store, embedder) { Probes = store is PostgresStore ? 40 : 16 };
+    // SQLite: exact vector search (5 ms at 100k chunks); PostgreSQL: HNSW with ef_search 80 (~96 % of exact's top ten at 10k).
+    public Retriever Retriever { get; } = new(store, embedder) { Probes = store is PostgresStore ? 80 : 0 };
 
     /// <summary>Hybrid when the store has vectors and the embedder is here, else BM25.</summary>
     public SearchMode DefaultMode => embedder is not null && store.Embedder is not null ? SearchMode.Hybrid : SearchMode.Bm25;

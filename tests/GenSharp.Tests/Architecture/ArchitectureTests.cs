@@ -48,8 +48,8 @@ public sealed class ArchitectureTests
             "Reporting", "Imaging", "Feedback", "Integration")).Check(Core);
 
     [Fact]
-    public void AlignmentObjectivesArePureTensorFunctions() =>
-        Types().That().Are(In("Alignment")).Should().NotDependOnAny(In("IO", "Models", "Tokenizers", "Schedulers", "Sampling", "Data", "Optim",
+    public void AlignmentAndContrastiveObjectivesArePureTensorFunctions() =>
+        Types().That().Are(In("Alignment", "Embeddings")).Should().NotDependOnAny(In("IO", "Models", "Tokenizers", "Schedulers", "Sampling", "Data", "Optim",
             "Pipelines", "Evaluation", "Training", "Reporting", "Imaging", "Feedback", "Integration")).Check(Core);
 
     [Fact]
