@@ -115,7 +115,7 @@ public sealed class EmbedderTests : TempDirectoryTest
         var opt = new EmbedderOptions
         {
             Data = data, Model = new BagEncoderConfig { Buckets = 1 << 16, HiddenSize = 32 }, Steps = 80, BatchSize = 64, EvalInterval = 40,
-            WarmupSteps = 5, LearningRate = 2e-2, MinLr = 2e-3, EvalFraction = 0.1,
+            WarmupSteps = 5, LearningRate = 2e-2, MinLr = 2e-3, EvalFraction = 0.1, LogInterval = 5,
         };
         double before;
         using (var loop = EmbedderTrainer.Create(run, opt, "test", CPU))
