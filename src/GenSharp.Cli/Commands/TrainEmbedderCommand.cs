@@ -26,10 +26,11 @@ static class TrainEmbedderCommand
         var batch = Cli.Opt("--batch-size", "Pairs per step (each query's negatives are the batch's other passages)", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate", d.LearningRate);
         var temperature = Cli.Opt("--temperature", "InfoNCE temperature", d.Temperature);
+        var dropout = Cli.Opt("--feature-dropout", "Share of a training text's hashed features dropped at each step (a regulariser)", d.FeatureDropout);
         var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the passages held out for evaluation", d.EvalFraction);
         var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
         var cmd = f.Command("embedder", "Train a retrieval encoder on your own documents without labels (inverse cloze task, in-batch negatives)",
-            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, evalFraction, evalInterval]);
+            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, dropout, evalFraction, evalInterval]);
         cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
             bool fromIndex = r.GetValue(store.Index) is not null || r.GetValue(store.Url) is not null;
@@ -45,7 +46,7 @@ static class TrainEmbedderCommand
             {
                 Data = Path.GetFullPath(source), Model = d.Model with { HiddenSize = r.GetValue(dims), Buckets = r.GetValue(buckets) },
                 Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(batch), LearningRate = peak, MinLr = peak / 10,
-                Temperature = r.GetValue(temperature), EvalFraction = r.GetValue(evalFraction), EvalInterval = r.GetValue(evalInterval),
+                Temperature = r.GetValue(temperature), FeatureDropout = r.GetValue(dropout), EvalFraction = r.GetValue(evalFraction), EvalInterval = r.GetValue(evalInterval),
                 Seed = r.GetValue(f.Seed) ?? d.Seed,
             };
             var loop = EmbedderTrainer.Create(dir, opt.Validate(), Cli.CommandLine(), dev);

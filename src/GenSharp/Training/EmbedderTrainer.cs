@@ -2,6 +2,7 @@ using System.Text.Json;
 using GenSharp.Data;
 using GenSharp.Embeddings;
 using GenSharp.Models;
+using GenSharp.Numerics;
 using GenSharp.Optim;
 using GenSharp.Pipelines;
 using GenSharp.Tokenizers;
@@ -76,16 +77,26 @@ public sealed class EmbedderTrainer : ITrainingTask
         }
     }
 
-    Tensor Encode(IEnumerable<string> texts)
+    Tensor Encode(IEnumerable<string> texts, long? step = null)
     {
-        var (features, offsets) = BagEncoder.Batch([.. texts.Select(_hasher.Features)], _device);
-        return _model.forward(features, offsets);
+        var features = texts.Select(_hasher.Features).ToList();
+        if (step is { } s && _opt.FeatureDropout > 0)   // training only: a function of seed, step and position
+            features = [.. features.Select((f, i) => Drop(f, (ulong)s, (ulong)i))];
+        var (flat, offsets) = BagEncoder.Batch(features, _device);
+        return _model.forward(flat, offsets);
+    }
+
+    // Each feature kept with probability 1 − p (at least one kept): no single word or n-gram can carry a passage alone.
+    int[] Drop(int[] features, ulong step, ulong text)
+    {
+        var kept = features.Where((_, j) => SplitMix64.Hash((ulong)_opt.Seed, step, text, (ulong)j, 0xD0UL) % 10_000 >= (ulong)(_opt.FeatureDropout * 10_000)).ToArray();
+        return kept.Length > 0 || features.Length == 0 ? kept : [features[0]];
     }
 
     public StepLosses Step(long step)
     {
         var pairs = _data.Draw(_opt.BatchSize, _opt.Seed, step);
-        var loss = InfoNce.Loss(Encode(pairs.Select(p => p.Query)), Encode(pairs.Select(p => p.Passage)), _opt.Temperature);
+        var loss = InfoNce.Loss(Encode(pairs.Select(p => p.Query), step), Encode(pairs.Select(p => p.Passage), step + (1L << 40)), _opt.Temperature);
         return _optimizer.Minimize(loss, _schedule.At(step), 0);
     }
 
@@ -130,7 +141,7 @@ public sealed class EmbedderTrainer : ITrainingTask
         {run.Run.Command}
         ```
         - data: `{_opt.Data}` ({_data.Train.Count:N0} training and {_data.Eval.Count:N0} held-out passages{(_data.Skipped > 0 ? $"; {_data.Skipped} without two sentences skipped" : "")})
-        - {ParameterCount:N0} parameters; seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize} pairs (in-batch negatives), τ {_opt.Temperature}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine)
+        - {ParameterCount:N0} parameters; seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize} pairs (in-batch negatives), τ {_opt.Temperature}, feature dropout {_opt.FeatureDropout}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine)
         - held-out top-1 accuracy {run.Metric("eval_accuracy")?.ToString("P1") ?? "—"} among {Math.Min(_data.Eval.Count, MaxEvalPairs):N0} passages, loss {run.Metric("eval_loss")?.ToString("F4") ?? "—"}
         {run.TimeLine}
         """.Replace("\n        ", "\n") + "\n";

@@ -115,7 +115,7 @@ public sealed class EmbedderTests : TempDirectoryTest
         var opt = new EmbedderOptions
         {
             Data = data, Model = new BagEncoderConfig { Buckets = 1 << 16, HiddenSize = 32 }, Steps = 80, BatchSize = 64, EvalInterval = 40,
-            WarmupSteps = 5, LearningRate = 2e-2, MinLr = 2e-3, EvalFraction = 0.1, LogInterval = 5,
+            WarmupSteps = 5, LearningRate = 2e-2, MinLr = 2e-3, EvalFraction = 0.1, LogInterval = 5, FeatureDropout = 0.1,
         };
         double before;
         using (var loop = EmbedderTrainer.Create(run, opt, "test", CPU))
@@ -139,6 +139,9 @@ public sealed class EmbedderTests : TempDirectoryTest
             Assert.All(v[2], x => Assert.Equal(0f, x));                                  // no words, no direction
         }
         Assert.Contains("holds an embedder (gensharp-bag-encoder), not a language model", Assert.Throws<ModelLoadException>(() => AutoPipeline.OpenText(run)).Message);
+
+        Assert.Contains("--feature-dropout must be in [0, 1)", Assert.Throws<ArgumentException>(() => (opt with { FeatureDropout = 1 }).Validate()).Message);
+        Assert.Contains("in-batch negatives need a second passage", Assert.Throws<ArgumentException>(() => (opt with { BatchSize = 1 }).Validate()).Message);
 
         using var resumed = TrainingLoop.Resume(run, CPU, steps: 90);
         Assert.Equal(80, resumed.Step);
