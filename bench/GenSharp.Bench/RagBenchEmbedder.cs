@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using GenSharp.Extensions.AI;
-using GenSharp.IO;
-using GenSharp.Pipelines;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Retrieval;
 
@@ -10,12 +7,7 @@ namespace GenSharp.Bench;
 /// <summary>What the retrieval benchmarks share: opening an embedder as the CLI does, and approximate search measured against exact.</summary>
 static class RagBenchEmbedder
 {
-    public static IndexEmbedder Open(string dir)
-    {
-        var full = Path.GetFullPath(dir).TrimEnd('/');
-        var id = $"gensharp:{full}@{FileHash.Sha256(Path.Combine(full, ModelDirectory.WeightsFile))[..16]}";   // the CLI's id: the same index serves both
-        return new IndexEmbedder(new GenSharpEmbeddingGenerator(AutoPipeline.OpenEmbedder(full), Path.GetFileName(full)), id);
-    }
+    public static IndexEmbedder Open(string dir) => IndexEmbedder.Open(dir);   // the CLI's id: the same index serves both
 
     /// <summary>
     /// Recall@10 of approximate search against exact search, and its latency, at several probe counts. A returned chunk counts

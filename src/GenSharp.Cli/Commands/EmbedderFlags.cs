@@ -1,7 +1,4 @@
 using System.CommandLine;
-using GenSharp.Extensions.AI;
-using GenSharp.IO;
-using GenSharp.Pipelines;
 using GenSharp.Rag.Index;
 using GenSharp.Rag.Retrieval;
 
@@ -14,7 +11,7 @@ namespace GenSharp.Cli.Commands;
 /// </summary>
 sealed class EmbedderFlags
 {
-    const string Local = "gensharp:", Remote = "openai:";
+    const string Remote = "openai:";
     public readonly Option<string?> Dir = Cli.Opt<string?>("--embedder", "A GenSharp embedder (gensharp train embedder) for the vectors");
     public readonly Option<string?> Endpoint = Cli.Opt<string?>("--embedding-endpoint", "An OpenAI-compatible server for the vectors (e.g. http://127.0.0.1:8080/v1; key in OPENAI_API_KEY)");
     public readonly Option<string?> Model = Cli.Opt<string?>("--embedding-model", "The embedding model's name on --embedding-endpoint");
@@ -25,7 +22,7 @@ sealed class EmbedderFlags
     public IndexEmbedder? Resolve(ParseResult r, IRagStore index)
     {
         if (r.GetValue(Dir) is not null && r.GetValue(Endpoint) is not null) throw new UserError("pass --embedder or --embedding-endpoint, not both");
-        if (r.GetValue(Dir) is { } dir) return OpenLocal(dir);
+        if (r.GetValue(Dir) is { } dir) return IndexEmbedder.Open(dir);
         if (r.GetValue(Endpoint) is { } url)
             return OpenRemote(url, r.GetValue(Model) ?? throw new UserError("--embedding-endpoint needs --embedding-model (the model's name on that server)"));
         return Recorded(index);
@@ -35,24 +32,15 @@ sealed class EmbedderFlags
     public static IndexEmbedder? Recorded(IRagStore index)
     {
         if (index.Embedder is not { } recorded) return null;
-        if (recorded.Id.StartsWith(Local, StringComparison.Ordinal))
+        if (IndexEmbedder.Directory(recorded.Id) is { } path)
         {
-            var path = recorded.Id[Local.Length..recorded.Id.LastIndexOf('@')];
             if (!Directory.Exists(path)) throw new UserError($"the index's embedder {path} is gone; pass --embedder DIR (and re-embed with gensharp rag embed)");
-            var local = OpenLocal(path);
+            var local = IndexEmbedder.Open(path);
             return local.Id == recorded.Id ? local
                 : throw new UserError($"the embedder in {path} changed since the index was embedded; re-embed with gensharp rag embed --index DIR --embedder {path}");
         }
         var at = recorded.Id.LastIndexOf('#');
         return OpenRemote(recorded.Id[Remote.Length..at], recorded.Id[(at + 1)..]);
-    }
-
-    static IndexEmbedder OpenLocal(string dir)
-    {
-        var full = Path.GetFullPath(dir).TrimEnd('/');
-        var pipeline = AutoPipeline.OpenEmbedder(full);
-        var id = $"{Local}{full}@{FileHash.Sha256(Path.Combine(full, ModelDirectory.WeightsFile))[..16]}";
-        return new IndexEmbedder(new GenSharpEmbeddingGenerator(pipeline, Path.GetFileName(full)), id);
     }
 
     static IndexEmbedder OpenRemote(string url, string model)

@@ -16,25 +16,18 @@ static class RagCommand
 {
     public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Embed(), Search(), Ask(), Eval() };
 
-    static Option<string?> ModeOption(string help) => Cli.Opt<string?>("--mode", help);
-    static Option<int> Probes() => Cli.Opt("--nprobe", "IVF lists scanned per dense query when the index has them (0: exact search)", 0);
-
-    // bm25, dense or hybrid; by default hybrid when the index has vectors, else bm25.
-    static SearchMode Mode(string? name, IndexEmbedder? embedder) => name?.ToLowerInvariant() switch
+    // A progress bar on a terminal; nothing when stderr is redirected (scripts, tests).
+    static T WithProgress<T>(string label, Func<Action<int, int>?, T> run)
     {
-        null => embedder is null ? SearchMode.Bm25 : SearchMode.Hybrid,
-        "bm25" => SearchMode.Bm25,
-        "dense" => SearchMode.Dense,
-        "hybrid" => SearchMode.Hybrid,
-        _ => throw new UserError($"--mode must be bm25, dense or hybrid (got '{name}')"),
-    };
-
-    static Retriever Retriever(IRagStore idx, IndexEmbedder? embedder, SearchMode mode, int probes)
-    {
-        var retriever = new Retriever(idx, embedder) { Probes = probes };
-        try { retriever.Check(mode); }
-        catch (InvalidOperationException e) { throw new UserError(e.Message); }
-        return retriever;
+        if (Console.IsErrorRedirected) return run(null);
+        T result = default!;
+        AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(label);
+                result = run((done, total) => { task.MaxValue = Math.Max(1, total); task.Value = done; });
+            });
+        return result;
     }
 
     static Command Embed()
@@ -50,15 +43,7 @@ static class RagCommand
             var e = embedder.Resolve(r, idx) ?? throw new UserError("pass --embedder DIR (gensharp train embedder) or --embedding-endpoint URL --embedding-model NAME");
             var cancel = Cli.CancelOnSignals();
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            (int Embedded, int Lists) done = default;
-            if (Console.IsErrorRedirected) done = idx.EmbedAll(e, r.GetValue(lists), cancel: cancel);
-            else
-                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var task = ctx.AddTask("embedding chunks");
-                        done = idx.EmbedAll(e, r.GetValue(lists), (n, total) => { task.MaxValue = Math.Max(1, total); task.Value = n; }, cancel);
-                    });
+            var done = WithProgress("embedding chunks", progress => idx.EmbedAll(e, r.GetValue(lists), progress, cancel));
             var (vectors, ivfLists) = idx.VectorCount();
             Console.WriteLine($"{done.Embedded:N0} chunks embedded by {e.Id} in {sw.Elapsed.TotalSeconds:F1} s; the index holds {vectors:N0} vectors" +
                 (done.Lists > 0 ? $", in an IVF index of {done.Lists:N0} lists (search with --nprobe N)" : ivfLists > 0 ? $" in {ivfLists:N0} IVF lists" : ""));
@@ -68,15 +53,12 @@ static class RagCommand
     }
 
 
-    static Option<string> Collection() => Cli.Opt("--collection", "A named set of documents inside the index", "default");
-    static Option<string> Tenant() => Cli.Opt("--tenant", "Whose documents (searches of one tenant never see another's)", "");
-
     static Command Ingest()
     {
         var paths = new Argument<string[]>("PATH") { Description = "Files or directories (.md, .txt, man pages: name.1, name.8.gz, …)", Arity = ArgumentArity.OneOrMore };
         var store = new StoreFlags();
-        var collection = Collection();
-        var tenant = Tenant();
+        var collection = SearchFlags.CollectionOption();
+        var tenant = SearchFlags.TenantOption();
         var maxMb = Cli.Opt("--max-file-mb", "Skip files larger than this", 20.0);
         var tokens = Cli.Opt("--chunk-tokens", "Largest chunk, in words", 200);
         var overlap = Cli.Opt("--overlap", "Words repeated between the pieces of a long section", 40);
@@ -97,16 +79,8 @@ static class RagCommand
             using var idx = store.Open(r, create: true);
             var e = embedder.Resolve(r, idx);   // an index with vectors embeds its new chunks with its own embedder
             var cancel = Cli.CancelOnSignals();
-            IngestSummary summary = null!;
-            if (Console.IsErrorRedirected)
-                summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, cancel: cancel, embedder: e);
-            else
-                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var task = ctx.AddTask("reading files");
-                        summary = Ingestor.Ingest(idx, r.GetValue(paths)!, options, (done, total, _) => { task.MaxValue = Math.Max(1, total); task.Value = done; }, cancel: cancel, embedder: e);
-                    });
+            var summary = WithProgress("reading files", progress =>
+                Ingestor.Ingest(idx, r.GetValue(paths)!, options, progress is null ? null : (done, total, _) => progress(done, total), cancel: cancel, embedder: e));
             var (files, chunks) = idx.Count(options.Collection, options.Tenant);
             Console.WriteLine($"{summary.Added} added, {summary.Updated} updated, {summary.Unchanged} unchanged, {summary.Removed} removed, " +
                 $"{summary.Skipped.Count} skipped; {summary.ChunksWritten:N0} chunks written{(e is null ? "" : $" ({summary.Embedded:N0} embedded)")} in {summary.Elapsed.TotalSeconds:F1} s; " +
@@ -122,30 +96,25 @@ static class RagCommand
     static Command Ask()
     {
         var question = new Argument<string>("QUESTION") { Description = "What to ask of your documents" };
-        var store = new StoreFlags();
-        var collection = Collection();
-        var tenant = Tenant();
+        var search = new SearchFlags("How sources are found: bm25, dense or hybrid (default: hybrid when the index has vectors)");
         var k = Cli.Opt("--k", "Chunks retrieved as numbered sources", 5);
         var model = Cli.Opt<string?>("--model", "Answer with this GenSharp model, in-process");
         var endpoint = Cli.Opt<string?>("--endpoint", "Answer with an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1; key in OPENAI_API_KEY)");
         var apiModel = Cli.Opt<string?>("--api-model", "The model name on --endpoint");
         var maxTokens = Cli.Opt("--max-tokens", "Longest answer", 256);
-        var mode = ModeOption("How sources are found: bm25, dense or hybrid (default: hybrid when the index has vectors)");
-        var probes = Probes();
-        var embedder = new EmbedderFlags();
         var cmd = new Command("ask", "Answer from your documents with [n] citations checked against the sources given; without a model, the best-supported sentences, cited")
         {
-            question, collection, tenant, k, model, endpoint, apiModel, maxTokens, mode, probes,
+            question, k, model, endpoint, apiModel, maxTokens,
         };
-        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
+        foreach (var o in search.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             if (r.GetValue(model) is not null && r.GetValue(endpoint) is not null) throw new UserError("pass --model or --endpoint, not both");
             if (r.GetValue(endpoint) is not null && r.GetValue(apiModel) is null) throw new UserError("--endpoint needs --api-model (the model's name on that server)");
-            using var idx = store.Open(r);
-            var e = embedder.Resolve(r, idx);
-            var how = Mode(r.GetValue(mode), e);
-            var retriever = Retriever(idx, e, how, r.GetValue(probes));
+            var (idx, e) = search.Open(r);
+            using var _ = idx;
+            var how = search.ModeOf(r, e);
+            var retriever = search.Retriever(r, idx, e, how);
             Microsoft.Extensions.AI.IChatClient? chat = null;
             if (r.GetValue(model) is { } m)
                 chat = new GenSharp.Extensions.AI.GenSharpChatClient(GenSharp.Pipelines.AutoPipeline.OpenChat(m), Path.GetFileName(Path.GetFullPath(m).TrimEnd('/')));
@@ -156,7 +125,7 @@ static class RagCommand
             GroundedAnswer answer;
             try
             {
-                answer = RagAnswerer.AskAsync(retriever, how, r.GetValue(question)!, chat, r.GetValue(k), r.GetValue(collection)!, r.GetValue(tenant)!,
+                answer = RagAnswerer.AskAsync(retriever, how, r.GetValue(question)!, chat, r.GetValue(k), r.GetValue(search.Collection)!, r.GetValue(search.Tenant)!,
                     new Microsoft.Extensions.AI.ChatOptions { MaxOutputTokens = r.GetValue(maxTokens) }, Cli.CancelOnSignals()).GetAwaiter().GetResult();
             }
             catch (UngroundedAnswerException refused)
@@ -180,31 +149,23 @@ static class RagCommand
 
     static Command Eval()
     {
-        var store = new StoreFlags();
+        var search = new SearchFlags("bm25, dense or hybrid (default: each the index supports)");
         var queries = new Option<string>("--queries") { Description = "JSONL rows {\"query\": \"…\", \"relevant\": [\"source path\", …]}", Required = true };
-        var collection = Collection();
-        var tenant = Tenant();
         var k = Cli.Opt("--k", "Recall is counted in the first k distinct sources", 10);
-        var mode = ModeOption("bm25, dense or hybrid (default: each the index supports)");
-        var probes = Probes();
-        var embedder = new EmbedderFlags();
-        var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency")
-        {
-            queries, collection, tenant, k, mode, probes,
-        };
-        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
+        var cmd = new Command("eval", "Retrieval quality on queries with known answers: recall@1, recall@k, MRR, nDCG@10, latency") { queries, k };
+        foreach (var o in search.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var rows = RetrievalEvaluator.ReadQueries(r.GetValue(queries)!);
-            using var idx = store.Open(r);
-            var e = embedder.Resolve(r, idx);
-            var (c, t) = (r.GetValue(collection)!, r.GetValue(tenant)!);
-            SearchMode[] modes = r.GetValue(mode) is { } one ? [Mode(one, e)] : e is null ? [SearchMode.Bm25] : [SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid];
+            var (idx, e) = search.Open(r);
+            using var _ = idx;
+            var (c, t) = (r.GetValue(search.Collection)!, r.GetValue(search.Tenant)!);
+            SearchMode[] modes = r.GetValue(search.Mode) is not null ? [search.ModeOf(r, e)] : e is null ? [SearchMode.Bm25] : [SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid];
             Console.WriteLine($"| method | queries | recall@1 | recall@{r.GetValue(k)} | MRR | nDCG@10 | p50 ms | p95 ms |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|");
             foreach (var m in modes)
             {
-                var retriever = Retriever(idx, e, m, r.GetValue(probes));
+                var retriever = search.Retriever(r, idx, e, m);
                 var report = RetrievalEvaluator.Evaluate(m.ToString().ToLowerInvariant(), rows, (q, n) => retriever.Search(q, n, m, c, t), r.GetValue(k));
                 Console.WriteLine($"| {report.Method} | {report.Queries:N0} | {report.RecallAt1:P1} | {report.RecallAtK:P1} | {report.Mrr:F3} | {report.NdcgAt10:F3} | {report.LatencyP50Ms:F1} | {report.LatencyP95Ms:F1} |");
             }
@@ -216,22 +177,17 @@ static class RagCommand
     static Command Search()
     {
         var query = new Argument<string>("QUERY") { Description = "What to look for, in words" };
-        var store = new StoreFlags();
-        var collection = Collection();
-        var tenant = Tenant();
+        var search = new SearchFlags("bm25, dense or hybrid (default: hybrid when the index has vectors)");
         var k = Cli.Opt("--k", "How many chunks to return", 5);
         var json = Cli.Opt("--json", "One JSON object a line: id, source, heading, page, offset, score, text", false);
-        var mode = ModeOption("bm25, dense or hybrid (default: hybrid when the index has vectors)");
-        var probes = Probes();
-        var embedder = new EmbedderFlags();
-        var cmd = new Command("search", "Search an index by words (BM25), meaning (dense vectors) or both (hybrid)") { query, collection, tenant, k, json, mode, probes };
-        foreach (var o in embedder.Options.Concat(store.Options)) cmd.Options.Add(o);
+        var cmd = new Command("search", "Search an index by words (BM25), meaning (dense vectors) or both (hybrid)") { query, k, json };
+        foreach (var o in search.Options) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            using var idx = store.Open(r);
-            var e = embedder.Resolve(r, idx);
-            var how = Mode(r.GetValue(mode), e);
-            var hits = Retriever(idx, e, how, r.GetValue(probes)).Search(r.GetValue(query)!, r.GetValue(k), how, r.GetValue(collection)!, r.GetValue(tenant)!);
+            var (idx, e) = search.Open(r);
+            using var _ = idx;
+            var how = search.ModeOf(r, e);
+            var hits = search.Retriever(r, idx, e, how).Search(r.GetValue(query)!, r.GetValue(k), how, r.GetValue(search.Collection)!, r.GetValue(search.Tenant)!);
             foreach (var (h, i) in hits.Select((h, i) => (h, i)))
             {
                 if (r.GetValue(json))

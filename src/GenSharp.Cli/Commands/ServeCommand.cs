@@ -79,10 +79,7 @@ static class ServeCommand
     static RagService? OpenDocuments(string? dir, string? url, string collection, string tenant)
     {
         if (dir is null && url is null) return null;
-        if (dir is not null && url is not null) throw new UserError("pass --rag-index or --rag-store, not both");
-        if (dir is not null && !File.Exists(Path.Combine(dir, Rag.Index.RagIndex.FileName))) throw new UserError($"--rag-index {dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
-        Rag.Index.IRagStore store = dir is not null ? Rag.Index.RagIndex.Open(dir)
-            : Rag.Index.PostgresStore.IsUrl(url!) ? Rag.Index.PostgresStore.Open(url!) : throw new UserError($"--rag-store {url}: expected a postgres:// URL");
+        var store = StoreFlags.Open(dir, url, "--rag-index", "--rag-store");
         try { return new RagService(store, EmbedderFlags.Recorded(store), collection, tenant); }
         catch { store.Dispose(); throw; }
     }

@@ -12,12 +12,14 @@ sealed class StoreFlags
     public Option[] Options => [Index, Url];
 
     /// <summary>Opens the store; only ingest may create a SQLite index (<paramref name="create"/>).</summary>
-    public IRagStore Open(ParseResult r, bool create = false)
+    public IRagStore Open(ParseResult r, bool create = false) => Open(r.GetValue(Index), r.GetValue(Url), "--index", "--store", create);
+
+    /// <summary>A store from a directory or a URL, the flags named in the errors.</summary>
+    public static IRagStore Open(string? dir, string? url, string dirFlag, string urlFlag, bool create = false)
     {
-        var (dir, url) = (r.GetValue(Index), r.GetValue(Url));
-        if (dir is not null && url is not null) throw new UserError("pass --index DIR or --store URL, not both");
-        if (url is not null) return PostgresStore.IsUrl(url) ? PostgresStore.Open(url) : throw new UserError($"--store {url}: expected a postgres:// URL (for a directory use --index)");
-        if (dir is null) throw new UserError("pass --index DIR (an embedded index) or --store postgres://… (PostgreSQL)");
+        if (dir is not null && url is not null) throw new UserError($"pass {dirFlag} DIR or {urlFlag} URL, not both");
+        if (url is not null) return PostgresStore.IsUrl(url) ? PostgresStore.Open(url) : throw new UserError($"{urlFlag} {url}: expected a postgres:// URL (for a directory use {dirFlag})");
+        if (dir is null) throw new UserError($"pass {dirFlag} DIR (an embedded index) or {urlFlag} postgres://… (PostgreSQL)");
         if (!create && !File.Exists(Path.Combine(dir, RagIndex.FileName)))
             throw new UserError($"{dir}: no index (gensharp rag ingest PATH --index {dir} makes one)");
         return RagIndex.Open(dir);

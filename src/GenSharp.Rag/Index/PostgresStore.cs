@@ -123,10 +123,10 @@ public sealed class PostgresStore : IRagStore
     /// <summary>Exact (a scan of the tenant's rows) when <paramref name="probes"/> is 0; else the HNSW index with ef_search = max(probes, k) and an iterative scan.</summary>
     public IReadOnlyList<SearchHit> SearchVectors(float[] query, int k, string collection = "default", string tenant = "", int probes = 0)
     {
-        if (Embedder is not { } e) return [];
-        if (query.Length != e.Dims) throw new ArgumentException($"the query vector has {query.Length} dimensions; the index holds {e.Dims}");
         using var conn = Connect();
         using var tx = conn.BeginTransaction();
+        if (EmbedderIn(conn, tx) is not { } e) return [];
+        if (query.Length != e.Dims) throw new ArgumentException($"the query vector has {query.Length} dimensions; the index holds {e.Dims}");
         Exec(conn, tx, probes > 0
             ? $"SET LOCAL hnsw.ef_search = {Math.Clamp(Math.Max(probes, k), 1, 1000)}; SET LOCAL hnsw.iterative_scan = strict_order"
             : "SET LOCAL enable_indexscan = off");

@@ -33,8 +33,10 @@ public sealed class VectorStore
         Setting("embedder", tx) is { } id && Setting("dims", tx) is { } dims ? (id, int.Parse(dims)) : null;
 
     /// <summary>How many chunks have a vector, and how many of those are in IVF lists.</summary>
-    public (long Vectors, int Lists) Count() =>
-        (Convert.ToInt64(_index.Scalar("SELECT count(*) FROM vectors", null)), Convert.ToInt32(_index.Scalar("SELECT count(*) FROM centroids", null)));
+    public (long Vectors, int Lists) Count() => CountIn(null);
+
+    (long Vectors, int Lists) CountIn(SqliteTransaction? tx) =>
+        (Convert.ToInt64(_index.Scalar("SELECT count(*) FROM vectors", tx)), Convert.ToInt32(_index.Scalar("SELECT count(*) FROM centroids", tx)));
 
     /// <summary>Vectors from which <see cref="EmbedAll"/> builds an IVF index unless told otherwise (exact search takes a few ms below it).</summary>
     public const int AnnThreshold = 50_000;
@@ -48,8 +50,7 @@ public sealed class VectorStore
     {
         using var tx = _index.Begin();
         int embedded = Embed(embedder.Generator, embedder.Id, tx, progress, cancel);
-        long vectors = Convert.ToInt64(_index.Scalar("SELECT count(*) FROM vectors", tx));
-        int old = Convert.ToInt32(_index.Scalar("SELECT count(*) FROM centroids", tx));
+        var (vectors, old) = CountIn(tx);
         int want = ivfLists ?? (vectors >= AnnThreshold ? IvfIndex.DefaultLists(vectors) : old);
         int built = 0;
         if (want == 0 && old > 0) _index.Execute("DELETE FROM centroids; UPDATE vectors SET list = 0;", tx);
@@ -87,7 +88,7 @@ public sealed class VectorStore
             int dims = vectors[0].Vector.Length;
             if (EmbedderIn(tx) is { Dims: var d } && d != dims) throw new InvalidOperationException($"the embedder returned {dims} dimensions; the index holds {d}");
             SetSetting("dims", dims.ToString(), tx);
-            var flat = vectors.SelectMany(v => Unit(v.Vector.ToArray())).ToArray();
+            var flat = vectors.SelectMany(v => VectorMath.Unit(v.Vector.ToArray())).ToArray();   // an endpoint's vectors may not be unit length
             var lists = ivf?.Assign(flat);
             for (int i = 0; i < batch.Count; i++)
             {
@@ -101,12 +102,10 @@ public sealed class VectorStore
         return missing.Count;
     }
 
-    static float[] Unit(float[] v) => VectorMath.Unit(v);   // cosine is a dot product of unit vectors; an endpoint's may not be unit length
-
     /// <summary>Trains IVF centroids on every vector (<paramref name="lists"/> of them; 0 = <see cref="IvfIndex.DefaultLists"/>) and assigns each vector its list.</summary>
     internal IvfIndex BuildIvf(int lists, SqliteTransaction tx, long seed = 1337)
     {
-        var (ids, data, dims) = ReadAll(null, null, tx);
+        var (ids, data, dims, _) = Read(null, null, tx);
         if (ids.Length == 0) throw new InvalidOperationException("the index holds no vectors to build an IVF index from (embed first)");
         var ivf = IvfIndex.Train(data, dims, lists > 0 ? lists : IvfIndex.DefaultLists(ids.Length), seed);
         _index.Execute("DELETE FROM centroids", tx);
@@ -136,7 +135,7 @@ public sealed class VectorStore
     {
         var set = Load(collection, tenant);
         if (set.Count == 0) return [];
-        query = Unit((float[])query.Clone());
+        query = VectorMath.Unit((float[])query.Clone());
         return nprobe > 0 && Ivf(null) is { } ivf ? set.Lists(query, k, ivf.Probe(query, nprobe)) : set.Exact(query, k);
     }
 
@@ -144,8 +143,8 @@ public sealed class VectorStore
     {
         long version = _index.DataVersion();
         if (_cache.TryGetValue((collection, tenant), out var cached) && cached.Version == version) return cached.Set;
-        var (ids, data, dims, lists) = ReadAllWithLists(collection, tenant, null);
-        int listCount = Convert.ToInt32(_index.Scalar("SELECT count(*) FROM centroids", null));
+        var (ids, data, dims, lists) = Read(collection, tenant, null);
+        int listCount = CountIn(null).Lists;
         var starts = new int[Math.Max(1, listCount) + 1];
         foreach (var l in lists) starts[l + 1]++;
         for (int l = 1; l < starts.Length; l++) starts[l] += starts[l - 1];
@@ -154,14 +153,8 @@ public sealed class VectorStore
         return set;
     }
 
-    (long[] Ids, float[] Data, int Dims) ReadAll(string? collection, string? tenant, SqliteTransaction? tx)
-    {
-        var (ids, data, dims, _) = ReadAllWithLists(collection, tenant, tx);
-        return (ids, data, dims);
-    }
-
     // Rows ordered by list, so each list is one range; the tenant filter is part of the query.
-    (long[] Ids, float[] Data, int Dims, int[] Lists) ReadAllWithLists(string? collection, string? tenant, SqliteTransaction? tx)
+    (long[] Ids, float[] Data, int Dims, int[] Lists) Read(string? collection, string? tenant, SqliteTransaction? tx)
     {
         int dims = EmbedderIn(tx)?.Dims ?? 0;
         using var cmd = collection is null

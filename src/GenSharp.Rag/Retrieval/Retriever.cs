@@ -24,6 +24,15 @@ public sealed class Retriever(IRagStore index, IndexEmbedder? embedder = null)
 
     public IRagStore Store => index;
 
+    /// <summary>bm25, dense or hybrid (any case); anything else is an error naming the choices.</summary>
+    public static SearchMode ParseMode(string name) => name.ToLowerInvariant() switch
+    {
+        "bm25" => SearchMode.Bm25,
+        "dense" => SearchMode.Dense,
+        "hybrid" => SearchMode.Hybrid,
+        _ => throw new ArgumentException($"mode must be bm25, dense or hybrid (got '{name}')"),
+    };
+
     /// <summary>Fails early, with what to do, when <paramref name="mode"/> cannot run on this index with this embedder.</summary>
     public void Check(SearchMode mode)
     {

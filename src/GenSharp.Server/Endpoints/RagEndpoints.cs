@@ -50,14 +50,9 @@ static class RagEndpoints
         var question = req.RequiredString("question").Trim();
         if (question.Length is 0 or > MaxQuestion) throw ApiException.BadRequest($"'question' must be 1…{MaxQuestion} characters", "question");
         int k = req.Integer("k", 1, MaxK) ?? 5;
-        var mode = req.OptionalString("mode") switch
-        {
-            null => rag.DefaultMode,
-            "bm25" => SearchMode.Bm25,
-            "dense" => SearchMode.Dense,
-            "hybrid" => SearchMode.Hybrid,
-            var other => throw ApiException.BadRequest($"'mode' must be bm25, dense or hybrid (got '{other}')", "mode"),
-        };
+        SearchMode mode;
+        try { mode = req.OptionalString("mode") is { } name ? Retriever.ParseMode(name) : rag.DefaultMode; }
+        catch (ArgumentException e) { throw ApiException.BadRequest(e.Message, "mode"); }
         var request = RequestReader.Sampling(req, new ChatCompletionRequest { Messages = [] });
         if (request.Stream == true) throw ApiException.BadRequest("answers are checked for their citations whole: 'stream' is not supported here", "stream");
         if (request.N is > 1) throw ApiException.BadRequest("'n' must be 1 for answers", "n");
