@@ -34,6 +34,23 @@ static class RagFusionBench
                 var (odd, even) = (Half(1), Half(0));
                 Console.WriteLine($"| {k} | {depth} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} |");
             }
+        // Convex combination of scores normalised per list (Bruch et al. 2023): α·bm25/max + (1 − α)·(cos − min)/(max − min).
+        Console.WriteLine();
+        Console.WriteLine("| α (BM25 weight) | depth | recall@10 odd half | recall@10 even half | MRR odd | MRR even |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var alpha in new[] { 0.2, 0.3, 0.4, 0.5, 0.6, 0.7 })
+            foreach (var depth in new[] { 20, 50, 100 })
+            {
+                RetrievalReport Half(int parity)
+                {
+                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
+                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
+                    return RetrievalEvaluator.Evaluate("convex", [.. half.Select(i => queries[i])], (q, n) =>
+                        ConvexFuse(lists[byQuery[q]].Bm25.Take(depth).ToList(), lists[byQuery[q]].Dense.Take(depth).ToList(), alpha), 10);
+                }
+                var (odd, even) = (Half(1), Half(0));
+                Console.WriteLine($"| {alpha} | {depth} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} |");
+            }
         foreach (var (mode, pick) in new (string, Func<(IReadOnlyList<SearchHit> Bm25, IReadOnlyList<SearchHit> Dense), IReadOnlyList<SearchHit>>)[] { ("bm25", l => l.Bm25), ("dense", l => l.Dense) })
             foreach (int parity in new[] { 1, 0 })
             {
@@ -43,5 +60,24 @@ static class RagFusionBench
                 Console.WriteLine($"{mode} alone, {(parity == 1 ? "odd" : "even")} half: recall@10 {r.RecallAtK:P1}, MRR {r.Mrr:F3}");
             }
         return 0;
+    }
+
+    static List<SearchHit> ConvexFuse(List<SearchHit> bm25, List<SearchHit> dense, double alpha)
+    {
+        var fused = new Dictionary<(string, string), (SearchHit Hit, double Score)>();
+        void Add(List<SearchHit> list, double weight)
+        {
+            if (list.Count == 0) return;
+            double max = list.Max(h => h.Score), min = list.Min(h => h.Score), span = max - min;
+            foreach (var h in list)
+            {
+                double v = weight * (span > 0 ? (h.Score - min) / span : 1);
+                var key = (h.Source, h.ChunkId);
+                fused[key] = fused.TryGetValue(key, out var f) ? (f.Hit, f.Score + v) : (h, v);
+            }
+        }
+        Add(bm25, alpha);
+        Add(dense, 1 - alpha);
+        return [.. fused.Values.OrderByDescending(f => f.Score).Select(f => f.Hit)];
     }
 }

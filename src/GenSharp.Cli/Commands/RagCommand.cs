@@ -17,7 +17,7 @@ static class RagCommand
     public static Command Create() => new("rag", "Retrieval over your documents: ingest files into an index, search it, measure it") { Ingest(), Embed(), Search(), Ask(), Eval() };
 
     // A progress bar on a terminal; nothing when stderr is redirected (scripts, tests).
-    static T WithProgress<T>(string label, Func<Action<int, int>?, T> run)
+    internal static T WithProgress<T>(string label, Func<Action<int, int>?, T> run)
     {
         if (Console.IsErrorRedirected) return run(null);
         T result = default!;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using GenSharp.IO;
 using GenSharp.Models;
 using GenSharp.Rag.Index;
+using GenSharp.Rag.Retrieval;
 using GenSharp.Training;
 using Spectre.Console;
 
@@ -27,10 +28,11 @@ static class TrainEmbedderCommand
         var lr = Cli.Opt("--lr", "Peak learning rate", d.LearningRate);
         var temperature = Cli.Opt("--temperature", "InfoNCE temperature", d.Temperature);
         var dropout = Cli.Opt("--feature-dropout", "Share of a training text's hashed features dropped at each step (a regulariser)", d.FeatureDropout);
+        var hard = Cli.Opt<bool>("--hard-negatives", "With --index/--store: give each chunk the best full-text hit from another file as a hard negative");
         var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the passages held out for evaluation", d.EvalFraction);
         var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
         var cmd = f.Command("embedder", "Train a retrieval encoder on your own documents without labels (inverse cloze task, in-batch negatives)",
-            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, dropout, evalFraction, evalInterval]);
+            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, dropout, hard, evalFraction, evalInterval]);
         cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
             bool fromIndex = r.GetValue(store.Index) is not null || r.GetValue(store.Url) is not null;
@@ -38,8 +40,8 @@ static class TrainEmbedderCommand
             {
                 (false, null) => throw new UserError("pass --index DIR or --store URL (an index's chunks), or --data FILE.jsonl (passages)"),
                 (true, { }) => throw new UserError("pass an index or --data, not both"),
-                (false, { } file) => file,
-                (true, null) => Export(store, r, r.GetValue(collection)!, r.GetValue(tenant)!, dir),
+                (false, { } file) => r.GetValue(hard) ? throw new UserError("--hard-negatives mines an index: pass --index or --store (a --data file carries its own \"negatives\")") : file,
+                (true, null) => Export(store, r, r.GetValue(collection)!, r.GetValue(tenant)!, r.GetValue(hard), dir),
             };
             double peak = r.GetValue(lr);
             var opt = d with
@@ -59,23 +61,22 @@ static class TrainEmbedderCommand
     }
 
     // The index's chunks as the run's own passages file, so a resumed run reads the same data after the index changes.
-    static string Export(StoreFlags store, ParseResult r, string collection, string tenant, string runDir)
+    static string Export(StoreFlags store, ParseResult r, string collection, string tenant, bool hardNegatives, string runDir)
     {
         using var idx = store.Open(r);
         TrainingLoop.BeginNew(runDir);   // refuses a directory that holds a run before its data is touched
+        var passages = idx.Passages(collection, tenant).ToList();
+        if (passages.Count == 0) throw new UserError($"{idx.Location}: collection '{collection}'{(tenant.Length > 0 ? $", tenant '{tenant}'" : "")} holds no chunks");
+        var negatives = hardNegatives ? RagCommand.WithProgress("mining hard negatives", p => HardNegatives.Mine(idx, passages, collection, tenant, p)) : null;
         var path = Path.Combine(runDir, PassagesFile);
-        int n = 0;
         AtomicFile.Write(path, stream =>
         {
             using var w = new StreamWriter(stream, leaveOpen: true);
-            foreach (var (_, text) in idx.Passages(collection, tenant))
-            {
-                w.WriteLine(JsonSerializer.Serialize(new { text }));
-                n++;
-            }
+            for (int i = 0; i < passages.Count; i++)
+                w.WriteLine(negatives is null ? JsonSerializer.Serialize(new { text = passages[i].Text })
+                    : JsonSerializer.Serialize(new { id = passages[i].RowId.ToString(), text = passages[i].Text, negatives = negatives[i] }));
         });
-        if (n == 0) throw new UserError($"{idx.Location}: collection '{collection}'{(tenant.Length > 0 ? $", tenant '{tenant}'" : "")} holds no chunks");
-        AnsiConsole.MarkupLineInterpolated($"{n:N0} chunks of {idx.Location} copied to {path}");
+        AnsiConsole.MarkupLineInterpolated($"{passages.Count:N0} chunks of {idx.Location} copied to {path}{(negatives is null ? "" : $", {negatives.Count(n => n.Length > 0):N0} with a hard negative")}");
         return path;
     }
 }

@@ -31,8 +31,8 @@ public interface IRagStore : IDisposable
     /// <summary>How many chunks have vectors, and the approximate index's lists (0 when it has none or does not use lists).</summary>
     (long Vectors, int Lists) VectorCount();
 
-    /// <summary>Every chunk of a collection and tenant as the text a dense encoder reads.</summary>
-    IEnumerable<(long RowId, string Text)> Passages(string collection = "default", string tenant = "");
+    /// <summary>Every chunk of a collection and tenant as the text a dense encoder reads, with its source file, in file order.</summary>
+    IEnumerable<(long RowId, string Source, string Text)> Passages(string collection = "default", string tenant = "");
 
     List<string> Sources(string collection = "default", string tenant = "");
 

@@ -231,14 +231,17 @@ public sealed class PostgresStore : IRagStore
         return ((long)cmd.ExecuteScalar()!, 0);
     }
 
-    public IEnumerable<(long RowId, string Text)> Passages(string collection = "default", string tenant = "")
+    public IEnumerable<(long RowId, string Source, string Text)> Passages(string collection = "default", string tenant = "")
     {
         using var conn = Connect();
-        using var cmd = new NpgsqlCommand($"SELECT rowid, heading, text FROM {_schema}.rag_chunks WHERE collection = $1 AND tenant = $2 ORDER BY file_id, ordinal", conn);
+        using var cmd = new NpgsqlCommand($"""
+            SELECT c.rowid, f.path, c.heading, c.text FROM {_schema}.rag_chunks c JOIN {_schema}.rag_files f ON f.id = c.file_id
+            WHERE c.collection = $1 AND c.tenant = $2 ORDER BY c.file_id, c.ordinal
+            """, conn);
         cmd.Parameters.AddWithValue(collection);
         cmd.Parameters.AddWithValue(tenant);
         using var r = cmd.ExecuteReader();
-        while (r.Read()) yield return (r.GetInt64(0), RagIndex.EmbeddingText(r.GetString(1), r.GetString(2)));
+        while (r.Read()) yield return (r.GetInt64(0), r.GetString(1), RagIndex.EmbeddingText(r.GetString(2), r.GetString(3)));
     }
 
     public List<string> Sources(string collection = "default", string tenant = "")

@@ -8,19 +8,24 @@ namespace GenSharp.Data;
 /// Passages for training a retriever without labels, by the inverse cloze task (ICT, Lee et al. 2019): a sentence drawn
 /// from a passage is the query, the passage is its positive, and the sentence is removed from the passage 90 % of the time
 /// so the encoder learns context, not string overlap. A passage without two sentences is cut into runs of 12 words.
-/// Passages come from JSONL (<c>{"text": …}</c> per line); a stable
-/// hash of each text holds out <see cref="EvalFraction"/> of them, so the split survives adding passages.
+/// Passages come from JSONL (<c>{"text": …}</c> per line, optionally <c>"id"</c> and <c>"negatives": [ids]</c>: hard negatives,
+/// passages that look alike but answer something else, such as BM25's best hit from another document); a stable hash of
+/// each text holds out the eval fraction of them, so the split survives adding passages. A negative that is held out or
+/// skipped is dropped, so held-out passages stay unseen.
 /// </summary>
 public sealed partial class PassageDataset
 {
     public const double MaskRate = 0.9;
     const int MinQueryWords = 4, MaxQueryWords = 64;
 
-    PassageDataset(string path, List<string[]> train, List<string[]> eval, int skipped) => (Path, Train, Eval, Skipped) = (path, train, eval, skipped);
+    PassageDataset(string path, List<string[]> train, List<int[]> negatives, List<string[]> eval, int skipped) =>
+        (Path, Train, Negatives, Eval, Skipped) = (path, train, negatives, eval, skipped);
 
     public string Path { get; }
     /// <summary>Passages as sentences.</summary>
     public IReadOnlyList<string[]> Train { get; }
+    /// <summary>Each training passage's hard negatives, as indices into <see cref="Train"/> (mostly empty).</summary>
+    public IReadOnlyList<int[]> Negatives { get; }
     public IReadOnlyList<string[]> Eval { get; }
     /// <summary>Lines without a usable passage (under 16 words, or no sentence of four: nothing to ask).</summary>
     public int Skipped { get; }
@@ -35,28 +40,48 @@ public sealed partial class PassageDataset
         if (evalFraction is < 0 or >= 1) throw new ArgumentException($"the eval fraction must be in [0, 1) (got {evalFraction})");
         var train = new List<string[]>();
         var eval = new List<string[]>();
+        var ids = new Dictionary<string, int>();   // id → training index, or −1 when held out or skipped
+        var wanted = new List<(string[] Ids, int Line)>();
         int line = 0, skipped = 0;
         foreach (var raw in File.ReadLines(path))
         {
             line++;
             if (string.IsNullOrWhiteSpace(raw)) continue;
             string text;
+            string? id = null;
+            string[] negatives = [];
             try
             {
                 using var doc = JsonDocument.Parse(raw);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
                     throw new InvalidDataException($"{path}:{line}: expected an object with a string \"text\"");
                 text = t.GetString()!;
+                if (root.TryGetProperty("id", out var i))
+                    id = i.ValueKind == JsonValueKind.String ? i.GetString() : throw new InvalidDataException($"{path}:{line}: \"id\" must be a string");
+                if (root.TryGetProperty("negatives", out var n))
+                    negatives = n.ValueKind == JsonValueKind.Array && n.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String)
+                        ? [.. n.EnumerateArray().Select(x => x.GetString()!)]
+                        : throw new InvalidDataException($"{path}:{line}: \"negatives\" must be an array of passage ids");
             }
             catch (JsonException e) { throw new InvalidDataException($"{path}:{line}: not valid JSON ({e.Message})"); }
             var sentences = Sentences(text);
             if (sentences.Length < 2 || sentences.Count(s => Words(s) >= MinQueryWords) == 0) sentences = Windows(text);   // a list or one long line
-            if (sentences.Length < 2) { skipped++; continue; }
+            if (sentences.Length < 2)
+            {
+                if (id is not null && !ids.TryAdd(id, -1)) throw new InvalidDataException($"{path}:{line}: id \"{id}\" appears twice");
+                skipped++;
+                continue;
+            }
             bool held = SplitMix64.Hash(Fnv(text)) % 10_000 < (ulong)(evalFraction * 10_000);
+            if (id is not null && !ids.TryAdd(id, held ? -1 : train.Count)) throw new InvalidDataException($"{path}:{line}: id \"{id}\" appears twice");
+            if (!held) wanted.Add((negatives, line));
             (held ? eval : train).Add(sentences);
         }
         if (train.Count < 2) throw new InvalidDataException($"{path}: {train.Count} usable training passages; at least 2 are needed (each needs two sentences)");
-        return new PassageDataset(path, train, eval, skipped);
+        var resolved = wanted.Select((w, self) => w.Ids.Select(n => ids.TryGetValue(n, out int j) ? j
+                : throw new InvalidDataException($"{path}:{w.Line}: negative \"{n}\" is not the id of a usable passage")).Where(j => j >= 0 && j != self).Distinct().ToArray()).ToList();
+        return new PassageDataset(path, train, resolved, eval, skipped);
     }
 
     /// <summary>A text's sentences (also split at blank lines and list items), trimmed, empty ones dropped.</summary>
@@ -74,18 +99,26 @@ public sealed partial class PassageDataset
         return [.. words.Chunk(12).Select(w => string.Join(' ', w)).Where(w => Words(w) > 0)];
     }
 
-    /// <summary>Batch <paramref name="step"/>: <paramref name="size"/> distinct training passages and a query for each, a function of seed and step.</summary>
-    public List<(string Query, string Passage)> Draw(int size, long seed, long step)
+    /// <summary>
+    /// Batch <paramref name="step"/>: <paramref name="size"/> distinct training passages, a query for each, and one of its
+    /// hard negatives when it has any (else null); a function of seed and step.
+    /// </summary>
+    public List<(string Query, string Passage, string? Negative)> Draw(int size, long seed, long step)
     {
         size = Math.Min(size, Train.Count);
         var picked = new HashSet<int>();
-        var pairs = new List<(string, string)>(size);
-        for (ulong i = 0; pairs.Count < size; i++)
+        var batch = new List<(string, string, string?)>(size);
+        for (ulong i = 0; batch.Count < size; i++)
         {
             int index = (int)(SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x1C7UL) % (ulong)Train.Count);
-            if (picked.Add(index)) pairs.Add(Pair(Train[index], SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x5E1UL)));
+            if (!picked.Add(index)) continue;
+            var (query, passage) = Pair(Train[index], SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x5E1UL));
+            var negatives = Negatives[index];
+            string? negative = negatives.Length == 0 ? null
+                : string.Join(' ', Train[negatives[(int)(SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x4E6UL) % (ulong)negatives.Length)]]);
+            batch.Add((query, passage, negative));
         }
-        return pairs;
+        return batch;
     }
 
     /// <summary>One fixed query per held-out passage (up to <paramref name="max"/>), for evaluation.</summary>

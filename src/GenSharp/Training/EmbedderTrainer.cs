@@ -13,8 +13,8 @@ namespace GenSharp.Training;
 
 /// <summary>
 /// Trains a retrieval encoder (<see cref="BagEncoder"/>) on the user's own passages without labels: inverse-cloze pairs
-/// (<see cref="PassageDataset"/>), in-batch negatives, the symmetric InfoNCE loss, AdamW with warmup + cosine. Held-out
-/// passages give eval_loss and eval_accuracy (the query's passage ranked first among all held-out passages). The model
+/// (<see cref="PassageDataset"/>), in-batch negatives plus the data's hard negatives, the symmetric InfoNCE loss, AdamW
+/// with warmup + cosine. Held-out passages give eval_loss and eval_accuracy (the query's passage ranked first among all held-out passages). The model
 /// directory is what <see cref="AutoPipeline.OpenEmbedder"/> and <c>gensharp rag embed --embedder</c> open.
 /// </summary>
 public sealed class EmbedderTrainer : ITrainingTask
@@ -95,8 +95,10 @@ public sealed class EmbedderTrainer : ITrainingTask
 
     public StepLosses Step(long step)
     {
-        var pairs = _data.Draw(_opt.BatchSize, _opt.Seed, step);
-        var loss = InfoNce.Loss(Encode(pairs.Select(p => p.Query), step), Encode(pairs.Select(p => p.Passage), step + (1L << 40)), _opt.Temperature);
+        var batch = _data.Draw(_opt.BatchSize, _opt.Seed, step);
+        var negatives = batch.Where(b => b.Negative is not null).Select(b => b.Negative!).ToList();
+        var loss = InfoNce.Loss(Encode(batch.Select(b => b.Query), step), Encode(batch.Select(b => b.Passage), step + (1L << 40)), _opt.Temperature,
+            negatives.Count > 0 ? Encode(negatives, step + (2L << 40)) : null);
         return _optimizer.Minimize(loss, _schedule.At(step), 0);
     }
 
@@ -140,7 +142,7 @@ public sealed class EmbedderTrainer : ITrainingTask
         ```
         {run.Run.Command}
         ```
-        - data: `{_opt.Data}` ({_data.Train.Count:N0} training and {_data.Eval.Count:N0} held-out passages{(_data.Skipped > 0 ? $"; {_data.Skipped} without two sentences skipped" : "")})
+        - data: `{_opt.Data}` ({_data.Train.Count:N0} training and {_data.Eval.Count:N0} held-out passages{(_data.Skipped > 0 ? $"; {_data.Skipped} without two sentences skipped" : "")}; {_data.Negatives.Count(n => n.Length > 0):N0} with hard negatives)
         - {ParameterCount:N0} parameters; seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize} pairs (in-batch negatives), τ {_opt.Temperature}, feature dropout {_opt.FeatureDropout}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine)
         - held-out top-1 accuracy {run.Metric("eval_accuracy")?.ToString("P1") ?? "—"} among {Math.Min(_data.Eval.Count, MaxEvalPairs):N0} passages, loss {run.Metric("eval_loss")?.ToString("F4") ?? "—"}
         {run.TimeLine}

@@ -56,6 +56,46 @@ public sealed class EmbedderTests : TempDirectoryTest
         Assert.Equal(expected, InfoNce.Loss(qt, pt, tau).item<float>(), 5);
         Assert.Equal(0.5, InfoNce.Accuracy(qt, pt));                                     // q0: 0.8 > 0; q1: its own 0.8 < 0.96 for p0
         Assert.Equal(1.0, InfoNce.Accuracy(qt, qt));                                     // a unit vector is nearest itself
+
+        // A hard negative n joins each query's candidates: softmax over [s_i0, s_i1, q_i·n/τ]; the passages' side is unchanged.
+        float[] neg = { 0.6f, -0.8f };
+        double Neg(int i) => (q[i, 0] * neg[0] + q[i, 1] * neg[1]) / tau;
+        double RowWithNegative(int i) => -(s[i, i] - Math.Log(Math.Exp(s[i, 0]) + Math.Exp(s[i, 1]) + Math.Exp(Neg(i))));
+        double withNegative = ((RowWithNegative(0) + RowWithNegative(1)) / 2 + (Col(0) + Col(1)) / 2) / 2;
+        using var nt = tensor(neg).view(1, 2);
+        Assert.Equal(withNegative, InfoNce.Loss(qt, pt, tau, nt).item<float>(), 5);
+        Assert.True(withNegative > expected);
+    }
+
+    [Fact]
+    public void HardNegativesComeFromTheDataByIdAndNeverFromHeldOutOrSkippedPassages()
+    {
+        var path = Path.Combine(_dir, "n.jsonl");
+        string Text(int i) => $"Passage {i} opens here with words. The second sentence of {i} is longer still!";
+        var lines = Enumerable.Range(0, 60).Select(i => JsonSerializer.Serialize(new { id = $"p{i}", text = Text(i), negatives = new[] { $"p{(i + 1) % 60}", "short" } })).ToList();
+        lines.Add(JsonSerializer.Serialize(new { id = "short", text = "too short" }));   // skipped: a negative naming it is dropped
+        File.WriteAllLines(path, lines);
+        var data = PassageDataset.Load(path, 0.2);
+        Assert.InRange(data.Eval.Count, 3, 25);
+        var train = data.Train.Select(p => string.Join(' ', p)).ToList();
+        for (int i = 0; i < train.Count; i++)
+        {
+            int own = int.Parse(train[i].Split(' ')[1]);
+            var negatives = data.Negatives[i].Select(j => train[j]).ToList();
+            Assert.True(negatives.Count <= 1);
+            if (negatives.Count == 1) Assert.Equal(string.Join(' ', PassageDataset.Sentences(Text((own + 1) % 60))), negatives[0]);
+            else Assert.DoesNotContain(Text((own + 1) % 60), train);                   // its negative is held out
+        }
+        var batch = data.Draw(16, 3, 1);
+        Assert.All(batch.Where(b => b.Negative is not null), b => Assert.NotEqual(b.Passage, b.Negative));
+        Assert.Contains(batch, b => b.Negative is not null);
+
+        File.WriteAllLines(path, [JsonSerializer.Serialize(new { id = "a", text = Text(1), negatives = new[] { "nobody" } }), JsonSerializer.Serialize(new { id = "b", text = Text(2) })]);
+        Assert.Contains("n.jsonl:1: negative \"nobody\"", Assert.Throws<InvalidDataException>(() => PassageDataset.Load(path, 0)).Message);
+        File.WriteAllLines(path, [JsonSerializer.Serialize(new { id = "a", text = Text(1) }), JsonSerializer.Serialize(new { id = "a", text = Text(2) })]);
+        Assert.Contains("n.jsonl:2: id \"a\" appears twice", Assert.Throws<InvalidDataException>(() => PassageDataset.Load(path, 0)).Message);
+        File.WriteAllLines(path, [JsonSerializer.Serialize(new { text = Text(1), negatives = "b" })]);
+        Assert.Contains("n.jsonl:1: \"negatives\" must be an array", Assert.Throws<InvalidDataException>(() => PassageDataset.Load(path, 0)).Message);
     }
 
     [Fact]
@@ -77,7 +117,7 @@ public sealed class EmbedderTests : TempDirectoryTest
         Assert.Equal(64, batch.Count);
         Assert.Equal(batch, data.Draw(64, seed: 5, step: 3));                            // a function of seed and step
         int removed = 0;
-        foreach (var (query, passage) in data.Draw(150, 1, 0))
+        foreach (var (query, passage, _) in data.Draw(150, 1, 0))
         {
             Assert.InRange(query.Split(' ').Length, 4, 64);
             if (!System.Text.RegularExpressions.Regex.Replace(passage, @"[^\p{L}\p{N} ]", "").Contains(query)) removed++;

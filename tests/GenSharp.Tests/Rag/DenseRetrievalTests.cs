@@ -159,10 +159,20 @@ public sealed class DenseRetrievalTests : TempDirectoryTest
 
         var run = Path.Combine(_dir, "embedder");
         (code, var output, err) = CliRunner.Run(null, "train", "embedder", "--index", index, "--out", run, "--steps", "60", "--dims", "32",
-            "--buckets", "65536", "--batch-size", "64", "--lr", "0.02", "--eval-interval", "30", "--threads", "2");
+            "--buckets", "65536", "--batch-size", "64", "--lr", "0.02", "--eval-interval", "30", "--threads", "2", "--hard-negatives");
         Assert.True(code == 0, err + output);
-        Assert.Contains("chunks of", output);
-        Assert.True(File.Exists(Path.Combine(run, "passages.jsonl")));
+        Assert.Matches(@"chunks of .* [\d,]+ with a hard negative", output);
+        // Each negative is another chunk, from another file (BM25's best hit for the chunk's longest sentence).
+        var lines = File.ReadAllLines(Path.Combine(run, "passages.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        var sourceOf = new Dictionary<string, string>();
+        using (var idx = RagIndex.Open(index))
+            foreach (var p in idx.Passages()) sourceOf[p.RowId.ToString()] = p.Source;
+        var pairs = lines.SelectMany(l => l.GetProperty("negatives").EnumerateArray().Select(n => (Own: l.GetProperty("id").GetString()!, Negative: n.GetString()!))).ToList();
+        Assert.True(pairs.Count > lines.Count / 2, $"{pairs.Count} negatives for {lines.Count} chunks");
+        Assert.All(pairs, p => Assert.NotEqual(sourceOf[p.Own], sourceOf[p.Negative]));
+        (code, _, err) = CliRunner.Run(null, "train", "embedder", "--data", Path.Combine(run, "passages.jsonl"), "--out", Path.Combine(_dir, "e2"), "--hard-negatives");
+        Assert.Equal(1, code);
+        Assert.Contains("--hard-negatives mines an index", err);
 
         (code, output, err) = CliRunner.Run(null, "rag", "search", "copy files", "--index", index, "--mode", "dense");
         Assert.Equal(1, code);
