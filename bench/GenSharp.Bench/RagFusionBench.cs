@@ -51,6 +51,41 @@ static class RagFusionBench
                 var (odd, even) = (Half(1), Half(0));
                 Console.WriteLine($"| {alpha} | {depth} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} |");
             }
+        // Pseudo-relevance feedback for the dense side (Rocchio): q' = q + β·mean(vectors of the fused top m), searched again, fused again.
+        var gen = embedder.Generator;
+        float[] Embed(string t) => gen.GenerateAsync([t]).GetAwaiter().GetResult()[0].Vector.ToArray();
+        Console.WriteLine();
+        Console.WriteLine("| PRF m | β | recall@10 odd half | recall@10 even half | MRR odd | MRR even |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        var qv = queries.Select(q => Embed(q.Query)).ToList();
+        foreach (var m in new[] { 3, 5, 10 })
+        {
+            var fb = lists.Select(l => ReciprocalRankFusion.Fuse([l.Bm25, l.Dense], 10).Take(m).Select(h => Embed(RagIndex.EmbeddingText(h.Heading, h.Text))).ToList()).ToList();
+            foreach (var beta in new[] { 0.3, 0.6, 1.0 })
+            {
+                var prf = Enumerable.Range(0, queries.Count).Select(i =>
+                {
+                    var v = (float[])qv[i].Clone();
+                    foreach (var f in fb[i]) for (int j = 0; j < v.Length; j++) v[j] += (float)(beta / fb[i].Count) * f[j];
+                    return index.SearchVectors(v, 100);
+                }).ToList();
+                RetrievalReport Half(int parity)
+                {
+                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
+                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
+                    return RetrievalEvaluator.Evaluate("prf", [.. half.Select(i => queries[i])], (q, n) =>
+                        ReciprocalRankFusion.Fuse([lists[byQuery[q]].Bm25, prf[byQuery[q]]], 10), 10);
+                }
+                RetrievalReport DenseHalf(int parity)
+                {
+                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
+                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
+                    return RetrievalEvaluator.Evaluate("prf-dense", [.. half.Select(i => queries[i])], (q, n) => prf[byQuery[q]], 10);
+                }
+                var (odd, even) = (Half(1), Half(0));
+                Console.WriteLine($"| {m} | {beta} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} | dense alone {DenseHalf(1).RecallAtK:P1} / {DenseHalf(0).RecallAtK:P1}");
+            }
+        }
         foreach (var (mode, pick) in new (string, Func<(IReadOnlyList<SearchHit> Bm25, IReadOnlyList<SearchHit> Dense), IReadOnlyList<SearchHit>>)[] { ("bm25", l => l.Bm25), ("dense", l => l.Dense) })
             foreach (int parity in new[] { 1, 0 })
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GenSharp.Feedback;
+using GenSharp.Rag.Index;
 using GenSharp.Server;
 using GenSharp.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -80,7 +81,11 @@ static class ServeCommand
     {
         if (dir is null && url is null) return null;
         var store = StoreFlags.Open(dir, url, "--rag-index", "--rag-store");
-        try { return new RagService(store, EmbedderFlags.Recorded(store), collection, tenant); }
+        try
+        {
+            if (store is RagIndex sqlite) sqlite.LoadPostings();   // BM25 in milliseconds from the first request
+            return new RagService(store, EmbedderFlags.Recorded(store), collection, tenant);
+        }
         catch { store.Dispose(); throw; }
     }
 }

@@ -172,6 +172,12 @@ public sealed class RagIndex : IRagStore
         }
     }
 
+    /// <summary>Reads the BM25 postings into memory now rather than at the second search (a server does at start); returns how many.</summary>
+    public long LoadPostings()
+    {
+        lock (_gate) return Postings(build: true)!.Postings;
+    }
+
     /// <summary>The postings in memory when they are current or worth reading now (a second search at one data version).</summary>
     internal Bm25Postings? Postings(bool build = false)
     {
