@@ -18,6 +18,7 @@ return args.FirstOrDefault() switch
     "rag-man" => RagManBench.Run(args[1..]),
     "rag-fusion" => RagFusionBench.Run(args[1..]),
     "rag-scale" => RagScaleBench.Run(args[1..]),
+    "gguf" => GgufBench.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -25,6 +26,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: gensharp-bench gemm                       fp32 GEMM throughput of this machine (peak = best size)
+               gensharp-bench gguf [--model DIR]         the model as GGUF f32/f16/q8_0 in llama.cpp: tokens, |Δ logit|, greedy agreement
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)

@@ -27,6 +27,8 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     FeedbackCommand.Create(),
     RagCommand.Create(),
     TokenizerCommand.Create(),
+    InteropCommands.Export(),
+    InteropCommands.Import(),
 };
 Cli.ConfigureConsole();
 var parsed = root.Parse(args);

@@ -36,7 +36,7 @@ static class Cli
     {
         try { return body(); }
         catch (Exception e) when (e is UserError or FileNotFoundException or DirectoryNotFoundException or ModelLoadException
-                                       or SafeTensorsFormatException or TokenizerFormatException or TrainingDivergedException
+                                       or SafeTensorsFormatException or GgufFormatException or TokenizerFormatException or TrainingDivergedException
                                        or ArgumentException or InvalidDataException or InvalidOperationException or IOException
                                        or UnauthorizedAccessException)
         {

@@ -10,7 +10,7 @@ namespace GenSharp.Tests.Architecture;
 
 /// <summary>
 /// The library's layers, checked on its compiled IL (ArchUnitNET). Bottom to top:
-/// Numerics, IO → Models, Tokenizers, Schedulers → Sampling, Data, Optim → Pipelines → Refinement, Evaluation, Training → the rest.
+/// Numerics, IO → Models, Tokenizers, Schedulers → Sampling, Data, Optim → Pipelines → Refinement, Evaluation, Training, Interop → the rest.
 /// </summary>
 public sealed class ArchitectureTests
 {
@@ -60,6 +60,11 @@ public sealed class ArchitectureTests
     public void RefinementChoosesAmongGenerationsAndNeverTrains() =>
         Types().That().Are(In("Refinement")).Should().NotDependOnAny(In("Optim", "Training", "Evaluation", "Alignment", "Reporting", "Imaging",
             "Feedback", "Integration")).Check(Core);
+
+    [Fact]
+    public void InteropConvertsModelDirectoriesAndNothingBelowKnowsOtherFormats() =>
+        Types().That().Are(In("Numerics", "IO", "Models", "Tokenizers", "Schedulers", "Sampling", "Data", "Optim", "Pipelines", "Refinement",
+            "Evaluation", "Training")).Should().NotDependOnAny(In("Interop")).Check(Core);
 
     [Fact]
     public void OnlyTheTrainingLoopDrawsPlotsAndGrids() =>

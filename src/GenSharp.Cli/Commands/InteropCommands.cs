@@ -1,0 +1,43 @@
+using System.CommandLine;
+using GenSharp.Interop;
+using Spectre.Console;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary><c>gensharp export</c> (a model directory as GGUF for llama.cpp) and <c>gensharp import</c> (a GGUF file as a model directory).</summary>
+static class InteropCommands
+{
+    public static Command Export()
+    {
+        var model = new Option<string>("--model") { Description = "The model directory", Required = true };
+        var format = Cli.Opt("--format", "Output format: gguf", "gguf");
+        var type = Cli.Opt("--type", $"Matrix type: {string.Join(", ", LlamaGguf.Types)} (norms stay f32)", "f32");
+        var output = new Option<string>("--out") { Description = "The file to write (e.g. model.gguf)", Required = true };
+        var cmd = new Command("export", "Write a model for another runtime: GGUF for llama.cpp, Ollama, LM Studio") { model, format, type, output };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            if (r.GetValue(format) is var f && f != "gguf") throw new UserError($"--format must be gguf (got '{f}')");
+            var dir = Cli.FindShippedOr(r.GetValue(model)!);
+            var path = r.GetValue(output)!;
+            var (tensors, bytes) = LlamaGguf.Export(dir, path, r.GetValue(type)!);
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{path}[/]: {tensors} tensors, {bytes / 1048576.0:F1} MiB of {r.GetValue(type)} weights (GGUF v3, architecture llama)");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Import()
+    {
+        var file = new Argument<string>("file") { Description = "A GGUF file (llama architecture; F32, F16, BF16 or Q8_0 tensors; a GPT-2-style tokenizer)" };
+        var output = new Option<string>("--out") { Description = "The model directory to write", Required = true };
+        var cmd = new Command("import", "Read a model from another runtime's file (GGUF) into a GenSharp model directory") { file, output };
+        cmd.SetAction(r => Cli.Run(() =>
+        {
+            var dir = r.GetValue(output)!;
+            var (config, tokenizer) = LlamaGguf.Import(r.GetValue(file)!, dir);
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{dir}[/]: {config.ParameterCount:N0} parameters, {config.NumLayers} layers, vocabulary {tokenizer.VocabSize} ({tokenizer.GetType().Name})");
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,244 @@
+using System.Text;
+using GenSharp.IO;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Interop;
+
+/// <summary>
+/// A GenSharp language model as a GGUF file for llama.cpp (and Ollama, LM Studio), and back. Architecture "llama":
+/// llama.cpp's tensor names (token_embd, blk.N.attn_q, …, output), its metadata keys, and q/k rows permuted from HF's
+/// rotate-half layout to GGML's interleaved rotary pairs, as llama.cpp's convert_hf_to_gguf.py does. Norms stay F32;
+/// matrices are written as F32, F16 or Q8_0 (a matrix whose rows are not a multiple of 32 falls back to F16 for Q8_0).
+/// Tokenizers map to llama.cpp's "gpt2" model (byte-level BPE, pre-tokenizer "gpt-2"): a byte-level BPE as it is; a
+/// character vocabulary as its characters written in GPT-2's byte-to-unicode alphabet, a multi-byte character joined
+/// by merges of its bytes.
+/// </summary>
+public static class LlamaGguf
+{
+    public static readonly string[] Types = ["f32", "f16", "q8_0"];
+
+    /// <summary>Writes <paramref name="modelDir"/>'s model as <paramref name="path"/> with matrices of <paramref name="type"/> (f32, f16 or q8_0).</summary>
+    public static (int Tensors, long Bytes) Export(string modelDir, string path, string type = "f32")
+    {
+        var matrixType = type.ToLowerInvariant() switch
+        {
+            "f32" => GgmlType.F32, "f16" => GgmlType.F16, "q8_0" => GgmlType.Q8_0,
+            _ => throw new ArgumentException($"--type must be one of {string.Join(", ", Types)} (got '{type}')"),
+        };
+        var (model, tokenizer) = ModelDirectory.Load(modelDir);
+        using var _ = model;
+        var c = model.Config;
+        var w = new GgufWriter()
+            .Set("general.architecture", "llama")
+            .Set("general.name", Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')))
+            .Set("general.file_type", matrixType switch { GgmlType.F32 => 0u, GgmlType.F16 => 1u, _ => 7u })   // llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q8_0
+            .Set("general.alignment", (uint)GgufFile.DefaultAlignment)
+            .Set("llama.vocab_size", (uint)c.VocabSize)
+            .Set("llama.context_length", (uint)c.MaxPositions)
+            .Set("llama.embedding_length", (uint)c.HiddenSize)
+            .Set("llama.block_count", (uint)c.NumLayers)
+            .Set("llama.feed_forward_length", (uint)c.IntermediateSize)
+            .Set("llama.attention.head_count", (uint)c.NumHeads)
+            .Set("llama.attention.head_count_kv", (uint)c.NumKvHeads)
+            .Set("llama.rope.dimension_count", (uint)c.HeadDim)
+            .Set("llama.rope.freq_base", (float)c.RopeTheta)
+            .Set("llama.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
+        WriteTokenizer(w, tokenizer, c);
+        int count = 0;
+        long bytes = 0;
+        using (no_grad())
+            foreach (var (name, tensor) in model.state_dict())
+            {
+                if (name == "lm_head.weight" && c.TieWordEmbeddings) continue;
+                var (ggufName, permuteHeads) = GgufName(name, c);
+                using var t = permuteHeads is { } heads ? ToInterleavedRope(tensor, heads) : tensor.detach().contiguous();
+                var values = t.to_type(ScalarType.Float32).data<float>().ToArray();
+                long[] dims = [.. t.shape.Reverse()];
+                var kind = dims.Length == 1 ? GgmlType.F32 : matrixType == GgmlType.Q8_0 && dims[0] % GgmlTypes.Q8Block != 0 ? GgmlType.F16 : matrixType;
+                var data = GgmlQuant.Encode(values, kind);
+                w.AddTensor(ggufName, dims, kind, data);
+                (count, bytes) = (count + 1, bytes + data.Length);
+            }
+        w.Save(path);
+        return (count, bytes);
+    }
+
+    /// <summary>
+    /// Reads a llama-architecture GGUF file (F32, F16, BF16 or Q8_0 tensors, decoded to fp32) with a GPT-2-style tokenizer
+    /// into a GenSharp model directory. Errors name the key or tensor; anything the file holds that the model would not
+    /// use is refused rather than dropped.
+    /// </summary>
+    public static (LlamaConfig Config, ITokenizer Tokenizer) Import(string path, string modelDir)
+    {
+        var f = GgufFile.Read(path);
+        var arch = f.Get<string>("general.architecture");
+        if (arch != "llama") throw new GgufFormatException(path, $"architecture '{arch}' is not supported (supported: llama)");
+        int U(string key) => f.FindInteger(key) is { } n && n is > 0 and <= int.MaxValue ? (int)n : throw new GgufFormatException(path, $"metadata '{key}' is missing or not a positive integer");
+        // An f32 constant read back as the decimal it was written from (1e-5, not 9.99999974737875e-6).
+        double D(string key, double fallback) => f.Metadata.TryGetValue(key, out var v)
+            ? v is double d ? double.Parse(((float)d).ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture)
+                : throw new GgufFormatException(path, $"metadata '{key}' is not a number")
+            : fallback;
+        var tokenizer = ReadTokenizer(f);
+        var config = new LlamaConfig
+        {
+            VocabSize = tokenizer.VocabSize, HiddenSize = U("llama.embedding_length"), IntermediateSize = U("llama.feed_forward_length"),
+            NumLayers = U("llama.block_count"), NumHeads = U("llama.attention.head_count"),
+            NumKvHeads = f.Metadata.ContainsKey("llama.attention.head_count_kv") ? U("llama.attention.head_count_kv") : U("llama.attention.head_count"),
+            MaxPositions = Math.Min(U("llama.context_length"), LlamaConfig.MaxContext), RopeTheta = D("llama.rope.freq_base", 10000),
+            RmsNormEps = D("llama.attention.layer_norm_rms_epsilon", 1e-5), TieWordEmbeddings = f.Tensors.All(t => t.Name != "output.weight"),
+            BosTokenId = f.FindInteger("tokenizer.ggml.bos_token_id") is { } bos ? (int)bos : null,
+            EosTokenId = f.FindInteger("tokenizer.ggml.eos_token_id") is { } eos ? (int)eos : null,
+        };
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw new GgufFormatException(path, e.Message); }
+        if (f.FindInteger("llama.rope.dimension_count") is { } rope && rope != config.HeadDim)
+            throw new GgufFormatException(path, $"llama.rope.dimension_count {rope} is not the head size {config.HeadDim} (partial rotary embeddings are not supported)");
+        if (f.Metadata.ContainsKey("llama.rope.scaling.type")) throw new GgufFormatException(path, "rope scaling is not supported yet");
+        using var model = new LlamaForCausalLM(config);
+        var used = new HashSet<string>();
+        using (no_grad())
+            foreach (var (name, parameter) in model.state_dict())
+            {
+                if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
+                var (ggufName, permuteHeads) = GgufName(name, config);
+                var t = f.Tensor(ggufName);
+                long[] expected = [.. parameter.shape.Reverse()];
+                if (!t.Dims.SequenceEqual(expected))
+                    throw new GgufFormatException(path, $"tensor '{ggufName}' is [{string.Join(", ", t.Dims)}], the config needs [{string.Join(", ", expected)}]");
+                using var values = tensor(f.ReadFloats(t)).reshape(parameter.shape);
+                using var hf = permuteHeads is { } heads ? FromInterleavedRope(values, heads) : values.alias();
+                parameter.copy_(hf);
+                used.Add(ggufName);
+            }
+        if (f.Tensors.FirstOrDefault(t => !used.Contains(t.Name)) is { } extra)
+            throw new GgufFormatException(path, $"tensor '{extra.Name}' has no place in a GenSharp Llama (the file may need features GenSharp lacks)");
+        ModelDirectory.Save(modelDir, model, tokenizer, $"""
+            ---
+            library_name: gensharp
+            tags: [llama, gguf-import]
+            ---
+            # {Path.GetFileNameWithoutExtension(path)}
+
+            Imported from `{Path.GetFileName(path)}` (GGUF v{f.Version}; tensors {string.Join(", ", f.Tensors.GroupBy(t => t.Type).Select(g => $"{g.Count()} {g.Key}"))}, decoded to fp32) by `gensharp import`.
+            {config.NumLayers} layers × {config.HiddenSize}, {config.NumHeads} heads ({config.NumKvHeads} key/value), vocabulary {config.VocabSize}, context {config.MaxPositions}.
+
+            """);
+        return (config, tokenizer);
+    }
+
+    static ITokenizer ReadTokenizer(GgufFile f)
+    {
+        var model = f.Get<string>("tokenizer.ggml.model");
+        if (model != "gpt2") throw new GgufFormatException(f.Path, $"tokenizer model '{model}' is not supported (supported: gpt2, byte-level BPE)");
+        var pre = f.Find<string>("tokenizer.ggml.pre") ?? "default";
+        if (pre is not ("gpt-2" or "gpt2"))
+            throw new GgufFormatException(f.Path, $"pre-tokenizer '{pre}' is not supported (supported: gpt-2)");
+        var tokens = f.Get<string[]>("tokenizer.ggml.tokens");
+        var merges = f.Find<string[]>("tokenizer.ggml.merges") ?? [];
+        var types = f.Find<long[]>("tokenizer.ggml.token_type");
+        if (types is not null && types.Length != tokens.Length)
+            throw new GgufFormatException(f.Path, $"tokenizer.ggml.token_type has {types.Length} entries for {tokens.Length} tokens");
+        var specials = new Dictionary<string, int>();
+        for (int i = 0; types is not null && i < types.Length; i++)
+            if (types[i] == 3) specials[tokens[i]] = i;
+        var unicode = new Dictionary<char, byte>();
+        for (int b = 0; b < 256; b++) unicode[ByteLevelBpeTokenizer.ByteToChar[b]] = (byte)b;
+        string? Character(string symbols)   // the text a token of byte symbols stands for, when it is exactly one character
+        {
+            if (symbols.Any(ch => !unicode.ContainsKey(ch))) return null;
+            try
+            {
+                var text = new UTF8Encoding(false, true).GetString([.. symbols.Select(ch => unicode[ch])]);
+                return text.EnumerateRunes().Count() == 1 ? text : null;
+            }
+            catch (DecoderFallbackException) { return null; }
+        }
+        try
+        {
+            var chars = tokens.Select(Character).ToList();
+            // Every token one whole character (a byte-level BPE has lone bytes ≥ 0x80, which are not): GenSharp's char vocabulary.
+            if (specials.Count == 0 && chars.All(c => c is not null)) return new CharTokenizer(chars.Select(c => c!));
+            var pairs = merges.Select((m, i) => m.IndexOf(' ') is var sp && sp > 0 && sp < m.Length - 1 ? (m[..sp], m[(sp + 1)..])
+                : throw new GgufFormatException(f.Path, $"tokenizer.ggml.merges[{i}] '{m}' is not two symbols")).ToList();
+            return new ByteLevelBpeTokenizer(tokens, pairs, specials);
+        }
+        catch (ArgumentException e) { throw new GgufFormatException(f.Path, $"the tokenizer cannot be read: {e.Message}"); }
+    }
+
+    // HF name → llama.cpp name, and the head count when q/k rows must be permuted.
+    static (string Name, int? PermuteHeads) GgufName(string name, LlamaConfig c)
+    {
+        if (name == "model.embed_tokens.weight") return ("token_embd.weight", null);
+        if (name == "model.norm.weight") return ("output_norm.weight", null);
+        if (name == "lm_head.weight") return ("output.weight", null);
+        var parts = name.Split('.');   // model.layers.N.<module>.<proj>.weight
+        if (parts.Length >= 5 && parts[0] == "model" && parts[1] == "layers" && int.TryParse(parts[2], out int layer))
+        {
+            var rest = string.Join('.', parts[3..]);
+            return rest switch
+            {
+                "input_layernorm.weight" => ($"blk.{layer}.attn_norm.weight", null),
+                "post_attention_layernorm.weight" => ($"blk.{layer}.ffn_norm.weight", null),
+                "self_attn.q_proj.weight" => ($"blk.{layer}.attn_q.weight", c.NumHeads),
+                "self_attn.k_proj.weight" => ($"blk.{layer}.attn_k.weight", c.NumKvHeads),
+                "self_attn.v_proj.weight" => ($"blk.{layer}.attn_v.weight", null),
+                "self_attn.o_proj.weight" => ($"blk.{layer}.attn_output.weight", null),
+                "mlp.gate_proj.weight" => ($"blk.{layer}.ffn_gate.weight", null),
+                "mlp.up_proj.weight" => ($"blk.{layer}.ffn_up.weight", null),
+                "mlp.down_proj.weight" => ($"blk.{layer}.ffn_down.weight", null),
+                _ => throw new InvalidDataException($"tensor '{name}' has no GGUF name (GGUF export covers the Llama decoder)"),
+            };
+        }
+        throw new InvalidDataException($"tensor '{name}' has no GGUF name (GGUF export covers the Llama decoder)");
+    }
+
+    // HF keeps each head's rotary pairs as (i, i + d/2); GGML's llama rope pairs (2i, 2i + 1). Row r = h·d + j of q or k moves
+    // so that the two halves interleave: reshape (heads, 2, d/2, in) → swap the middle axes → back.
+    static Tensor ToInterleavedRope(Tensor w, int heads) =>
+        w.reshape(heads, 2, w.shape[0] / heads / 2, w.shape[1]).transpose(1, 2).reshape(w.shape[0], w.shape[1]).contiguous();
+
+    static Tensor FromInterleavedRope(Tensor w, int heads) =>
+        w.reshape(heads, w.shape[0] / heads / 2, 2, w.shape[1]).transpose(1, 2).reshape(w.shape[0], w.shape[1]).contiguous();
+
+    static void WriteTokenizer(GgufWriter w, ITokenizer tokenizer, LlamaConfig c)
+    {
+        List<string> tokens;
+        var merges = new List<string>();
+        switch (tokenizer)
+        {
+            case ByteLevelBpeTokenizer bpe:
+                tokens = [.. bpe.Tokens];
+                merges.AddRange(bpe.MergeList.Select(m => $"{m.A} {m.B}"));
+                break;
+            case CharTokenizer chars:
+                tokens = [.. chars.Tokens.Select(ByteSymbols)];
+                foreach (var t in chars.Tokens)   // a multi-byte character: merge its byte symbols left to right
+                {
+                    var symbols = Encoding.UTF8.GetBytes(t).Select(b => ByteLevelBpeTokenizer.ByteToChar[b].ToString()).ToList();
+                    for (int i = 1; i < symbols.Count; i++) merges.Add($"{string.Concat(symbols.Take(i))} {symbols[i]}");
+                }
+                break;
+            default: throw new NotSupportedException($"{tokenizer.GetType().Name} cannot be written to GGUF");
+        }
+        if (!tokens.Contains(ByteSymbols("\n")))
+            throw new InvalidDataException("the vocabulary has no newline token, which llama.cpp requires of a GPT-2-style vocabulary");
+        var types = Enumerable.Repeat(1, tokens.Count).ToArray();   // llama_token_type: 1 normal, 3 control
+        foreach (var (_, id) in tokenizer.SpecialTokens) types[id] = 3;
+        w.Set("tokenizer.ggml.model", "gpt2")
+         .Set("tokenizer.ggml.pre", "gpt-2")   // llama.cpp's name for the GPT-2 pre-tokenizer regex
+         .Set("tokenizer.ggml.tokens", tokens)
+         .Set("tokenizer.ggml.token_type", types)
+         .Set("tokenizer.ggml.merges", merges)
+         .Set("tokenizer.ggml.add_bos_token", false)
+         .Set("tokenizer.ggml.add_eos_token", false);
+        if (c.BosTokenId is { } bos) w.Set("tokenizer.ggml.bos_token_id", (uint)bos);
+        if (c.EosTokenId is { } eos) w.Set("tokenizer.ggml.eos_token_id", (uint)eos);
+    }
+
+    static string ByteSymbols(string text) => string.Concat(Encoding.UTF8.GetBytes(text).Select(b => ByteLevelBpeTokenizer.ByteToChar[b]));
+}

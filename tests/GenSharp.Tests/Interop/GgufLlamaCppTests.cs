@@ -1,0 +1,110 @@
+using GenSharp.Interop;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Tests.Cli;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests.Interop;
+
+/// <summary>
+/// Our GGUF files in a real llama.cpp: the same tokens from its tokenizer, the same logits within tolerance, the same
+/// greedy continuation — for the bundled character model (f32, f16, q8_0) and for a byte-level BPE model with grouped-query
+/// attention; and GGUF read back into GenSharp.
+/// </summary>
+public sealed class GgufLlamaCppTests : TempDirectoryTest
+{
+    static readonly string[] Prompts = ["ROMEO:\nWhat light", "First Citizen:\nWe are accounted poor citizens", "\n\nKING HENRY VI:\n"];
+
+    [Fact]
+    public void TheBundledModelRunsInLlamaCppWithTheSameTokensLogitsAndGreedyText()
+    {
+        var dir = Path.Combine(CliRunner.Repo(), "models", "shakespeare-char");
+        var (model, tokenizer) = ModelDirectory.Load(dir);
+        using var _ = model;
+        foreach (var (type, tolerance) in new[] { ("f32", 1e-4), ("f16", 5e-3), ("q8_0", 0.15) })
+        {
+            var path = Path.Combine(_dir, $"model-{type}.gguf");
+            LlamaGguf.Export(dir, path, type);
+            using var cpp = new LlamaCpp(path);
+            // q8_0 is compared with the same weights read back into GenSharp (decoded), so only the arithmetic differs.
+            var reference = model;
+            using var imported = type == "q8_0" ? ModelDirectory.Load(ImportTo(path)).Model : null;
+            if (imported is not null) reference = imported;
+            foreach (var prompt in Prompts)
+            {
+                var ids = tokenizer.Encode(prompt);
+                Assert.Equal(ids, cpp.Tokenize(prompt));
+                var (logits, greedy) = cpp.Run(ids, 24);
+                double delta = LlamaCpp.Logits(reference, ids).Zip(logits, (a, b) => Math.Abs(a - b)).Max();
+                Assert.True(delta < tolerance, $"{type}: max |Δ logit| {delta} for '{prompt}'");
+                if (type != "q8_0") Assert.Equal(LlamaCpp.Greedy(reference, ids, 24), greedy);   // q8_0: llama.cpp quantizes activations too
+            }
+        }
+    }
+
+    string ImportTo(string gguf)
+    {
+        var dir = Path.Combine(_dir, Path.GetFileNameWithoutExtension(gguf));
+        LlamaGguf.Import(gguf, dir);
+        return dir;
+    }
+
+    [Fact]
+    public void AByteLevelBpeModelWithGroupedQueryAttentionSurvivesTheTrip()
+    {
+        var text = File.ReadAllText(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt"))[..60_000] + " 2024 12345 café naïve 😀 tabs\tand   spaces";
+        var tokenizer = new BpeTrainer(400, ["<|endoftext|>"]).Train(text);
+        manual_seed(3);
+        var config = new LlamaConfig { VocabSize = tokenizer.VocabSize, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+                                       MaxPositions = 128, InitializerRange = 0.2, EosTokenId = tokenizer.SpecialTokens["<|endoftext|>"] };
+        var dir = Path.Combine(_dir, "bpe");
+        using (var fresh = new LlamaForCausalLM(config)) ModelDirectory.Save(dir, fresh, tokenizer);
+        var (model, _) = ModelDirectory.Load(dir);
+        using var __ = model;
+        var path = Path.Combine(_dir, "bpe.gguf");
+        LlamaGguf.Export(dir, path);
+        using var cpp = new LlamaCpp(path);
+        // The GPT-2 pre-tokenizer's cases: contractions, digit runs, runs of spaces and tabs, accents, an emoji (4 bytes), a special token.
+        foreach (var prompt in new[] { "It's 2024: we'll see 12345 cafés.", "  two  spaces\tand\ta tab\n\n", "naïve 😀 emoji<|endoftext|>First" })
+        {
+            var ids = tokenizer.Encode(prompt);
+            Assert.Equal(ids, cpp.Tokenize(prompt));
+            var (logits, greedy) = cpp.Run(ids, 12);
+            double delta = LlamaCpp.Logits(model, ids).Zip(logits, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(delta < 2e-4, $"max |Δ logit| {delta} for '{prompt}'");
+            Assert.Equal(LlamaCpp.Greedy(model, ids, 12), greedy);
+        }
+        // Back into GenSharp: the f32 weights bit for bit (q/k rows permuted back), the same tokenizer and config.
+        var back = ImportTo(path);
+        var (again, againTokenizer) = ModelDirectory.Load(back);
+        using var ___ = again;
+        Assert.Equal(config with { HiddenDropout = 0 }, again.Config with { HiddenDropout = 0, InitializerRange = 0.2 });
+        var original = model.state_dict();
+        foreach (var (name, t) in again.state_dict()) Assert.True(t.equal(original[name]).all().item<bool>(), name);
+        Assert.Equal(tokenizer.Encode(text[..2000]), againTokenizer.Encode(text[..2000]));
+        Assert.IsType<ByteLevelBpeTokenizer>(againTokenizer);
+    }
+
+    [Fact]
+    public void TheCommandLineExportsAndImportsAndExplainsBadFiles()
+    {
+        var gguf = Path.Combine(_dir, "m.gguf");
+        var (code, output, err) = CliRunner.Run(null, "export", "--model", "models/shakespeare-char", "--type", "q8_0", "--out", gguf);
+        Assert.True(code == 0, err);
+        Assert.Contains("57 tensors", output);
+        (code, output, err) = CliRunner.Run(null, "import", gguf, "--out", Path.Combine(_dir, "imported"));
+        Assert.True(code == 0, err);
+        Assert.Contains("CharTokenizer", output);
+        (code, output, err) = CliRunner.Run(null, "generate", "--model", Path.Combine(_dir, "imported"), "--prompt", "ROMEO:", "--max-tokens", "8", "--temperature", "0");
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run(null, "export", "--model", "models/shakespeare-char", "--type", "q4_k", "--out", gguf);
+        Assert.Equal(1, code);
+        Assert.Contains("--type must be one of f32, f16, q8_0", err);
+        File.WriteAllBytes(Path.Combine(_dir, "half.gguf"), File.ReadAllBytes(gguf)[..5000]);
+        (code, _, err) = CliRunner.Run(null, "import", Path.Combine(_dir, "half.gguf"), "--out", Path.Combine(_dir, "x"));
+        Assert.Equal(1, code);
+        Assert.Contains("half.gguf: not a valid GGUF file", err);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "x", "model.safetensors")));
+    }
+}
