@@ -19,13 +19,26 @@ return args.FirstOrDefault() switch
     "rag-fusion" => RagFusionBench.Run(args[1..]),
     "rag-scale" => RagScaleBench.Run(args[1..]),
     "gguf" => GgufBench.Run(args[1..]),
+    "hf-fixture" => HfFixtureCommand(args[1..]),
     _ => Usage(),
 };
+
+// A hub-layout checkpoint with random weights (tests/…/HfFixtures.cs), for bench/reference/hf_llama_check.py.
+static int HfFixtureCommand(string[] args)
+{
+    string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+    GenSharp.Tests.Models.HfFixtures.Write(Arg("--out", "runs/hf-fixture"), Arg("--family", "llama"), Arg("--dtype", "bf16"), int.Parse(Arg("--shards", "1")),
+        Arg("--tied", "false") == "true").Dispose();
+    Console.WriteLine($"wrote {Arg("--out", "runs/hf-fixture")}");
+    return 0;
+}
 
 static int Usage()
 {
     Console.Error.WriteLine("""
         usage: gensharp-bench gemm                       fp32 GEMM throughput of this machine (peak = best size)
+               gensharp-bench hf-fixture --family llama|mistral|qwen2 --dtype bf16|f16|f32 [--shards N] [--tied true] --out DIR
+                                                         a hub-layout checkpoint with random weights (for bench/reference)
                gensharp-bench gguf [--model DIR]         the model as GGUF f32/f16/q8_0 in llama.cpp: tokens, |Δ logit|, greedy agreement
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Independent check that a GenSharp model directory means the same thing as HF transformers' Llama.
+"""Independent check that a GenSharp model directory means the same thing as HF transformers' Llama, Mistral or Qwen2.
 
 Re-implements the forward pass of transformers' LlamaForCausalLM (modeling_llama.py: LlamaRMSNorm in fp32,
 rotary embeddings with rotate_half, repeat_kv for grouped-query attention, causal softmax attention,
 SwiGLU MLP, optional tied lm_head) in plain PyTorch, loads config.json + model.safetensors with its own
-safetensors parser, and compares the logits with those GenSharp computed (`gensharp-bench logits`).
+safetensors parser (F32/F16/BF16, one file or the shards model.safetensors.index.json names; Qwen2's q/k/v biases),
+and compares the logits with those GenSharp computed (`gensharp-bench logits`).
 Usage: /usr/bin/python3 hf_llama_check.py MODEL_DIR LOGITS.safetensors
 """
 import json, struct, sys
@@ -14,12 +15,13 @@ def load_safetensors(path):
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8:8 + n]); base = 8 + n
-    dtypes = {"F32": torch.float32, "I64": torch.int64}
+    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
     out = {}
     for name, e in header.items():
         if name == "__metadata__": continue
         b, en = e["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(raw[base + b:base + en]), dtype=dtypes[e["dtype"]]).reshape(e["shape"])
+        t = torch.frombuffer(bytearray(raw[base + b:base + en]), dtype=dtypes[e["dtype"]]).reshape(e["shape"])
+        out[name] = t.float() if t.is_floating_point() else t
     return out
 
 def rms_norm(x, w, eps):
@@ -41,9 +43,10 @@ def forward(cfg, w, ids):
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
-        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(B, T, H, D).transpose(1, 2)
-        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(B, T, KV, D).transpose(1, 2)
-        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(B, T, KV, D).transpose(1, 2)
+        bias = lambda n: w.get(p + f"self_attn.{n}_proj.bias", 0)   # Qwen2 only
+        q = (h @ w[p + "self_attn.q_proj.weight"].T + bias("q")).view(B, T, H, D).transpose(1, 2)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T + bias("k")).view(B, T, KV, D).transpose(1, 2)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T + bias("v")).view(B, T, KV, D).transpose(1, 2)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k = k[:, :, None].expand(B, KV, H // KV, T, D).reshape(B, H, T, D)   # repeat_kv
         v = v[:, :, None].expand(B, KV, H // KV, T, D).reshape(B, H, T, D)
@@ -58,13 +61,18 @@ def forward(cfg, w, ids):
 
 model_dir, dump = sys.argv[1], sys.argv[2]
 cfg = json.load(open(f"{model_dir}/config.json"))
-assert cfg["model_type"] == "llama" and cfg["architectures"] == ["LlamaForCausalLM"]
-weights = load_safetensors(f"{model_dir}/model.safetensors")
+families = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
+assert cfg["architectures"] == [families[cfg["model_type"]]] and not cfg.get("rope_scaling")
+try:
+    shards = sorted(set(json.load(open(f"{model_dir}/model.safetensors.index.json"))["weight_map"].values()))
+except FileNotFoundError:
+    shards = ["model.safetensors"]
+weights = {k: v for f in shards for k, v in load_safetensors(f"{model_dir}/{f}").items()}
 ref = load_safetensors(dump)
 with torch.no_grad():
     logits = forward(cfg, weights, ref["input_ids"])
 diff = (logits - ref["logits"]).abs().max().item()
 same_argmax = bool((logits.argmax(-1) == ref["logits"].argmax(-1)).all())
-print(json.dumps({"model": model_dir, "tokens": ref["input_ids"].shape[1], "max_abs_logit_diff": diff,
+print(json.dumps({"model": model_dir, "family": cfg["model_type"], "shards": len(shards), "tokens": ref["input_ids"].shape[1], "max_abs_logit_diff": diff,
                   "logit_scale": ref["logits"].abs().max().item(), "same_argmax": same_argmax}))
 sys.exit(0 if diff < 1e-3 and same_argmax else 1)

@@ -32,6 +32,7 @@ public static class LlamaGguf
         var (model, tokenizer) = ModelDirectory.Load(modelDir);
         using var _ = model;
         var c = model.Config;
+        if (c.ModelType != "llama" || c.QkvBias) throw new ArgumentException($"GGUF export covers model_type llama (this model is {c.ModelType})");
         var w = new GgufWriter()
             .Set("general.architecture", "llama")
             .Set("general.name", Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')))
@@ -223,7 +224,7 @@ public static class LlamaGguf
                     for (int i = 1; i < symbols.Count; i++) merges.Add($"{string.Concat(symbols.Take(i))} {symbols[i]}");
                 }
                 break;
-            default: throw new NotSupportedException($"{tokenizer.GetType().Name} cannot be written to GGUF");
+            default: throw new ArgumentException($"{tokenizer.GetType().Name} cannot be written to GGUF");
         }
         if (!tokens.Contains(ByteSymbols("\n")))
             throw new InvalidDataException("the vocabulary has no newline token, which llama.cpp requires of a GPT-2-style vocabulary");

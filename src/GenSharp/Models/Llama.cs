@@ -94,9 +94,9 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     public LlamaAttention(LlamaConfig c, int layer) : base(nameof(LlamaAttention))
     {
         (_heads, _kvHeads, _headDim, _dropout, _layer) = (c.NumHeads, c.NumKvHeads, c.HeadDim, c.AttentionDropout, layer);
-        q_proj = Linear(c.HiddenSize, c.NumHeads * c.HeadDim, hasBias: false);
-        k_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: false);
-        v_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: false);
+        q_proj = Linear(c.HiddenSize, c.NumHeads * c.HeadDim, hasBias: c.QkvBias);
+        k_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: c.QkvBias);
+        v_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: c.QkvBias);
         o_proj = Linear(c.NumHeads * c.HeadDim, c.HiddenSize, hasBias: false);
         RegisterComponents();
     }
@@ -117,6 +117,7 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         qkv ??= is_grad_enabled()
                 ? F.linear(x, cat([q_proj.weight!, k_proj.weight!, v_proj.weight!], 0))
                 : cat([Inference.Linear(x, q_proj.weight!), Inference.Linear(x, k_proj.weight!), Inference.Linear(x, v_proj.weight!)], -1);
+        if (q_proj.bias is { } qb) qkv = qkv + cat([qb, k_proj.bias!, v_proj.bias!]);     // Qwen2's q, k, v biases (the fused products leave them out)
         if (Lora.Count > 0)                                                              // + (α/r)·B·A·x per adapted projection
             qkv = qkv + cat([Lora.Delta("q_proj", x, _heads * _headDim, training), Lora.Delta("k_proj", x, _kvHeads * _headDim, training),
                              Lora.Delta("v_proj", x, _kvHeads * _headDim, training)], -1);

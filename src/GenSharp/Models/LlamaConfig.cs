@@ -29,6 +29,18 @@ public sealed record LlamaConfig
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
 
+    /// <summary>The HF family the config came from (llama, mistral, qwen2): the same decoder, written back under its own name.</summary>
+    [JsonIgnore] public string ModelType { get; init; } = "llama";
+
+    /// <summary>Biases on the q, k and v projections (Qwen2).</summary>
+    [JsonIgnore] public bool QkvBias { get; init; }
+
+    /// <summary>The HF families this decoder reads, and the class transformers loads each with.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Families = new Dictionary<string, string>
+    {
+        ["llama"] = "LlamaForCausalLM", ["mistral"] = "MistralForCausalLM", ["qwen2"] = "Qwen2ForCausalLM",
+    };
+
     /// <summary>Upper bounds checked before allocation; well above today's open models (Llama 3: 128k vocabulary, 126 layers).</summary>
     public const int MaxVocab = 1 << 20, MaxHidden = 1 << 16, MaxIntermediate = 1 << 18, MaxLayers = 1024, MaxContext = 1 << 17;
 
@@ -61,7 +73,7 @@ public sealed record LlamaConfig
         get
         {
             long h = HiddenSize, kv = (long)NumKvHeads * HeadDim, i = IntermediateSize, v = VocabSize;
-            long layer = h * h + 2 * h * kv + h * h + 3 * h * i + 2 * h;   // q, k, v, o; gate, up, down; two norms
+            long layer = h * h + 2 * h * kv + h * h + 3 * h * i + 2 * h + (QkvBias ? h + 2 * kv : 0);   // q, k, v, o; gate, up, down; two norms; biases
             return v * h * (TieWordEmbeddings ? 1 : 2) + NumLayers * layer + h;
         }
     }
@@ -72,12 +84,15 @@ public sealed record LlamaConfig
     public string ToJson()
     {
         var node = JsonSerializer.SerializeToNode(this, Options)!.AsObject();
-        node.Insert(0, "architectures", new JsonArray("LlamaForCausalLM"));
-        node.Insert(1, "model_type", "llama");
+        node.Insert(0, "architectures", new JsonArray(Families[ModelType]));
+        node.Insert(1, "model_type", ModelType);
         node["head_dim"] = HeadDim;
         node["hidden_act"] = "silu";
-        node["attention_bias"] = false;
-        node["mlp_bias"] = false;
+        if (ModelType != "qwen2")   // Qwen2's biases are implied by its type
+        {
+            node["attention_bias"] = false;
+            node["mlp_bias"] = false;
+        }
         node["torch_dtype"] = "float32";
         return node.ToJsonString(Options);
     }
@@ -95,11 +110,21 @@ public sealed record LlamaConfig
     {
         try
         {
-            var type = (string?)node["model_type"];
-            if (type is not null and not "llama") throw new ArgumentException($"{source}: model_type '{type}' is not supported (expected 'llama')");
+            var type = (string?)node["model_type"] ?? "llama";
+            if (!Families.ContainsKey(type)) throw new ArgumentException($"{source}: model_type '{type}' is not supported (supported: {string.Join(", ", Families.Keys)})");
             var cfg = node.Deserialize<LlamaConfig>() ?? throw new JsonException("empty config");
             // HF defaults num_key_value_heads to num_attention_heads when absent.
             if (node["num_key_value_heads"] is null) cfg = cfg with { NumKvHeads = cfg.NumHeads };
+            cfg = cfg with { ModelType = type, QkvBias = type == "qwen2" };
+            // Features of these families this decoder does not compute are refused by name, never ignored.
+            if (node["rope_scaling"] is JsonObject scaling)
+                throw new ArgumentException($"{source}: rope_scaling (type '{(string?)(scaling["rope_type"] ?? scaling["type"])}') is not supported yet");
+            if (node["hidden_act"] is { } act && (string?)act != "silu") throw new ArgumentException($"{source}: hidden_act '{(string?)act}' is not supported (silu)");
+            foreach (var key in new[] { "attention_bias", "mlp_bias" })
+                if (type != "qwen2" && node[key] is { } flag && (bool)flag) throw new ArgumentException($"{source}: {key} true is not supported");
+            // A sliding window at least as long as the context is full attention; a shorter one caps the context at the window.
+            bool sliding = type == "mistral" || type == "qwen2" && node["use_sliding_window"] is { } use && (bool)use;
+            if (sliding && node["sliding_window"] is JsonValue window && (int)window < cfg.MaxPositions) cfg = cfg with { MaxPositions = (int)window };
             cfg.Validate();
             if (node["head_dim"] is { } hd && (int)hd != cfg.HeadDim)
                 throw new ArgumentException($"{source}: head_dim {(int)hd} differs from hidden_size/num_attention_heads = {cfg.HeadDim}");

@@ -16,13 +16,13 @@ public static class AutoPipeline
     /// <summary>The kind of model in <paramref name="config"/>; a config without <c>model_type</c> is a Llama model, as in transformers' LlamaConfig.</summary>
     public static ModelKind Kind(ModelConfigFile config) => config.ModelType switch
     {
-        null or "llama" => config.Json["architectures"] is JsonArray a && a.Count == 1 && (string?)a[0] == LlamaForSequenceClassification.Architecture
+        null or "llama" or "mistral" or "qwen2" => config.Json["architectures"] is JsonArray a && a.Count == 1 && (string?)a[0] == LlamaForSequenceClassification.Architecture
             ? ModelKind.Reward : ModelKind.Language,
         UNetConfig.Type or VaeConfig.Type or GanConfig.Type => ModelKind.Image,
         ClassifierConfig.Type => ModelKind.Classifier,
         BagEncoderConfig.Type => ModelKind.Embedder,
         var other => throw new ModelLoadException(
-            $"{config.Path}: model_type '{other}' is not supported (llama, {UNetConfig.Type}, {VaeConfig.Type}, {GanConfig.Type}, {ClassifierConfig.Type}, {BagEncoderConfig.Type})"),
+            $"{config.Path}: model_type '{other}' is not supported (llama, mistral, qwen2, {UNetConfig.Type}, {VaeConfig.Type}, {GanConfig.Type}, {ClassifierConfig.Type}, {BagEncoderConfig.Type})"),
     };
 
     /// <summary>The kind of model in <paramref name="dir"/>.</summary>

@@ -43,13 +43,13 @@ public static class ModelDirectory
         catch (ArgumentException e) { throw new ModelLoadException(e.Message); }
 
         var tokenizer = LoadTokenizer(file, config);
-        var weights = Path.Combine(file.Directory, WeightsFile);
-        long stored = CountParameters(weights);
+        var weights = WeightFiles(file.Directory);
+        long stored = weights.Sum(CountParameters);
         if (stored != config.ParameterCount)
-            throw new ModelLoadException($"{weights}: holds {stored:N0} parameters but {file.Path} describes {config.ParameterCount:N0} " +
+            throw new ModelLoadException($"{string.Join(", ", weights)}: hold {stored:N0} parameters but {file.Path} describes {config.ParameterCount:N0} " +
                 $"({config.NumLayers} layers × {config.HiddenSize} dims, vocabulary {config.VocabSize}); the config does not belong to these weights");
         var model = new LlamaForCausalLM(config);
-        LoadWeights(weights, model);
+        LoadStateDict(weights, model);
         if (device is not null) model.to(device);
         model.eval();
         return (model, tokenizer);
@@ -151,12 +151,63 @@ public static class ModelDirectory
     /// <summary>Copies a safetensors file into the model, checking that names, shapes and dtypes match exactly.</summary>
     public static void LoadWeights(string path, LlamaForCausalLM model) => LoadStateDict(path, model);
 
-    /// <summary>Copies a safetensors file into any module's state dict, checking that names, shapes and dtypes match exactly.</summary>
-    public static void LoadStateDict(string path, nn.Module model)
+    public const string WeightsIndexFile = "model.safetensors.index.json";
+
+    /// <summary>
+    /// The weight files of a model directory: model.safetensors, or the shards that model.safetensors.index.json's
+    /// weight_map names (plain file names in the directory; each tensor must be in the shard the map says).
+    /// </summary>
+    public static IReadOnlyList<string> WeightFiles(string dir)
     {
-        Dictionary<string, Tensor> tensors;
-        try { tensors = SafeTensors.Load(path); }
+        var single = Path.Combine(dir, WeightsFile);
+        var index = Path.Combine(dir, WeightsIndexFile);
+        if (File.Exists(single) || !File.Exists(index)) return [single];
+        JsonObject map;
+        try { map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"] as JsonObject ?? throw new ModelLoadException($"{index}: no \"weight_map\" object"); }
+        catch (JsonException e) { throw new ModelLoadException($"{index}: not valid JSON ({e.Message})"); }
+        var byFile = new Dictionary<string, HashSet<string>>();
+        foreach (var (tensor, node) in map)
+        {
+            var name = node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ModelLoadException($"{index}: weight_map['{tensor}'] is not a file name");
+            if (name.Length == 0 || name != Path.GetFileName(name) || name is "." or "..")
+                throw new ModelLoadException($"{index}: weight_map['{tensor}'] = '{name}' is not a file in the model directory");
+            (byFile.TryGetValue(name, out var set) ? set : byFile[name] = []).Add(tensor);
+        }
+        foreach (var (name, tensors) in byFile)
+        {
+            var path = Path.Combine(dir, name);
+            var held = SafeTensorNames(path);
+            if (tensors.FirstOrDefault(t => !held.Contains(t)) is { } missing) throw new ModelLoadException($"{index}: '{missing}' is not in {name}, as weight_map says");
+            if (held.FirstOrDefault(t => !tensors.Contains(t)) is { } stray) throw new ModelLoadException($"{path}: tensor '{stray}' is not in {WeightsIndexFile}'s weight_map");
+        }
+        return [.. byFile.Keys.Order(StringComparer.Ordinal).Select(n => Path.Combine(dir, n))];
+    }
+
+    static HashSet<string> SafeTensorNames(string path)
+    {
+        try { return [.. SafeTensors.ReadHeader(path).Tensors.Select(t => t.Name)]; }
         catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
+        catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
+    }
+
+    /// <summary>Copies a safetensors file into any module's state dict, checking that names, shapes and dtypes match exactly.</summary>
+    public static void LoadStateDict(string path, nn.Module model) => LoadStateDict([path], model);
+
+    /// <summary>
+    /// Copies safetensors files (one, or a checkpoint's shards) into a module's state dict: names and shapes must match
+    /// exactly; fp16 and bf16 tensors are widened to the module's fp32 (exactly), any other dtype must match.
+    /// </summary>
+    public static void LoadStateDict(IReadOnlyList<string> paths, nn.Module model)
+    {
+        var tensors = new Dictionary<string, Tensor>();
+        string path = string.Join(", ", paths);
+        try
+        {
+            foreach (var file in paths)
+                foreach (var (name, t) in SafeTensors.Load(file))
+                    if (!tensors.TryAdd(name, t)) throw new ModelLoadException($"{file}: tensor '{name}' is also in another shard");
+        }
+        catch (FileNotFoundException e) { throw new ModelLoadException($"{e.FileName ?? path}: file not found"); }
         catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
         try
         {
@@ -171,7 +222,8 @@ public static class ModelDirectory
                 var source = tensors[name];
                 if (!source.shape.SequenceEqual(target.shape))
                     throw new ModelLoadException($"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], the config needs [{string.Join(", ", target.shape)}]");
-                if (source.dtype != target.dtype)
+                bool widens = source.dtype is ScalarType.Float16 or ScalarType.BFloat16 && target.dtype == ScalarType.Float32;
+                if (source.dtype != target.dtype && !widens)
                     throw new ModelLoadException($"{path}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
                 if (source.is_floating_point() && !isfinite(source).all().item<bool>())
                     throw new ModelLoadException($"{path}: tensor '{name}' holds NaN or infinite values; the weights are damaged (or came from a run that diverged)");
