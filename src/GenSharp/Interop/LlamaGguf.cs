@@ -13,7 +13,7 @@ namespace GenSharp.Interop;
 /// llama.cpp's tensor names (token_embd, blk.N.attn_q, …, output), its metadata keys, and q/k rows permuted from HF's
 /// rotate-half layout to GGML's interleaved rotary pairs, as llama.cpp's convert_hf_to_gguf.py does. Norms stay F32;
 /// matrices are written as F32, F16 or Q8_0 (a matrix whose rows are not a multiple of 32 falls back to F16 for Q8_0).
-/// Tokenizers map to llama.cpp's "gpt2" model (byte-level BPE, pre-tokenizer "gpt-2"): a byte-level BPE as it is; a
+/// Tokenizers map to llama.cpp's "gpt2" model (byte-level BPE; pre-tokenizer gpt-2, llama-bpe or qwen2): a byte-level BPE as it is; a
 /// character vocabulary as its characters written in GPT-2's byte-to-unicode alphabet, a multi-byte character joined
 /// by merges of its bytes.
 /// </summary>
@@ -137,8 +137,8 @@ public static class LlamaGguf
         var model = f.Get<string>("tokenizer.ggml.model");
         if (model != "gpt2") throw new GgufFormatException(f.Path, $"tokenizer model '{model}' is not supported (supported: gpt2, byte-level BPE)");
         var pre = f.Find<string>("tokenizer.ggml.pre") ?? "default";
-        if (pre is not ("gpt-2" or "gpt2"))
-            throw new GgufFormatException(f.Path, $"pre-tokenizer '{pre}' is not supported (supported: gpt-2)");
+        var splitter = PreTokenizer.FromLlamaCppName(pre)
+            ?? throw new GgufFormatException(f.Path, $"pre-tokenizer '{pre}' is not supported (supported: gpt-2, llama-bpe, qwen2)");
         var tokens = f.Get<string[]>("tokenizer.ggml.tokens");
         var merges = f.Find<string[]>("tokenizer.ggml.merges") ?? [];
         var types = f.Find<long[]>("tokenizer.ggml.token_type");
@@ -163,10 +163,10 @@ public static class LlamaGguf
         {
             var chars = tokens.Select(Character).ToList();
             // Every token one whole character (a byte-level BPE has lone bytes ≥ 0x80, which are not): GenSharp's char vocabulary.
-            if (specials.Count == 0 && chars.All(c => c is not null)) return new CharTokenizer(chars.Select(c => c!));
+            if (specials.Count == 0 && chars.All(c => c is not null) && splitter == PreTokenizer.Gpt2) return new CharTokenizer(chars.Select(c => c!));
             var pairs = merges.Select((m, i) => m.IndexOf(' ') is var sp && sp > 0 && sp < m.Length - 1 ? (m[..sp], m[(sp + 1)..])
                 : throw new GgufFormatException(f.Path, $"tokenizer.ggml.merges[{i}] '{m}' is not two symbols")).ToList();
-            return new ByteLevelBpeTokenizer(tokens, pairs, specials);
+            return new ByteLevelBpeTokenizer(tokens, pairs, specials, splitter, ignoreMerges: splitter == PreTokenizer.Llama3);
         }
         catch (ArgumentException e) { throw new GgufFormatException(f.Path, $"the tokenizer cannot be read: {e.Message}"); }
     }
@@ -210,9 +210,13 @@ public static class LlamaGguf
     {
         List<string> tokens;
         var merges = new List<string>();
+        string pre = "gpt-2";
         switch (tokenizer)
         {
             case ByteLevelBpeTokenizer bpe:
+                pre = bpe.Splitter.LlamaCppName ?? throw new ArgumentException($"llama.cpp has no pre-tokenizer for this tokenizer's pattern ({bpe.Splitter.Pattern})");
+                if (bpe.IgnoreMerges != (pre == "llama-bpe"))   // llama.cpp ignores merges exactly for Llama 3's pre-tokenizer
+                    throw new ArgumentException($"llama.cpp's '{pre}' tokenizer {(pre == "llama-bpe" ? "ignores" : "applies")} merges for whole-vocabulary pieces; this tokenizer does not");
                 tokens = [.. bpe.Tokens];
                 merges.AddRange(bpe.MergeList.Select(m => $"{m.A} {m.B}"));
                 break;
@@ -231,7 +235,7 @@ public static class LlamaGguf
         var types = Enumerable.Repeat(1, tokens.Count).ToArray();   // llama_token_type: 1 normal, 3 control
         foreach (var (_, id) in tokenizer.SpecialTokens) types[id] = 3;
         w.Set("tokenizer.ggml.model", "gpt2")
-         .Set("tokenizer.ggml.pre", "gpt-2")   // llama.cpp's name for the GPT-2 pre-tokenizer regex
+         .Set("tokenizer.ggml.pre", pre)   // llama.cpp's name for the pre-tokenizer regex: gpt-2, llama-bpe, qwen2
          .Set("tokenizer.ggml.tokens", tokens)
          .Set("tokenizer.ggml.token_type", types)
          .Set("tokenizer.ggml.merges", merges)

@@ -20,11 +20,8 @@ public sealed class BpeTrainer(int vocabSize, IReadOnlyList<string>? specialToke
         // Distinct pieces with their counts; special-token strings are not learned from.
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var part in _specials.Count == 0 ? [text] : text.Split(_specials.ToArray(), StringSplitOptions.None))
-            foreach (var m in ByteLevelBpeTokenizer.PreTokenizer().EnumerateMatches(part))
-            {
-                var piece = part.Substring(m.Index, m.Length);
+            foreach (var piece in PreTokenizer.Gpt2.Split(part))
                 counts[piece] = counts.GetValueOrDefault(piece) + 1;
-            }
         var words = counts.Keys.Select(p => Encoding.UTF8.GetBytes(p).Select(b => (int)b).ToList()).ToArray();
         var freq = counts.Values.ToArray();
 

@@ -5,15 +5,13 @@ using System.Text.RegularExpressions;
 namespace GenSharp.Tokenizers;
 
 /// <summary>
-/// GPT-2-style byte-level BPE: text is split by the GPT-2 pattern, each piece's UTF-8 bytes are mapped to
-/// printable symbols, then merges are applied by rank. Any string round-trips exactly (lone UTF-16
+/// Byte-level BPE: text is split by a pre-tokenizer (GPT-2's pattern unless another family's is given: Llama 3, Qwen2),
+/// each piece's UTF-8 bytes are mapped to printable symbols, then merges are applied by rank — or, with ignore_merges
+/// (Llama 3), a piece that is itself a vocabulary entry is that entry. Any string round-trips exactly (lone UTF-16
 /// surrogates, which have no UTF-8 form, become U+FFFD as in <see cref="Encoding.UTF8"/>).
 /// </summary>
-public sealed partial class ByteLevelBpeTokenizer : ITokenizer
+public sealed class ByteLevelBpeTokenizer : ITokenizer
 {
-    // The GPT-2 pre-tokenization pattern used by HF's ByteLevel pre-tokenizer (use_regex: true).
-    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.CultureInvariant)]
-    internal static partial Regex PreTokenizer();
 
     /// <summary>GPT-2's bytes_to_unicode: each byte maps to a printable character so vocab entries are text.</summary>
     internal static readonly char[] ByteToChar = BuildByteToChar();
@@ -38,10 +36,14 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
     readonly Regex? _specialSplit;
     readonly Dictionary<string, int[]> _cache = new();
 
-    public ByteLevelBpeTokenizer(IReadOnlyList<string> tokens, IReadOnlyList<(string A, string B)> merges, IReadOnlyDictionary<string, int> specials)
+    readonly Dictionary<string, int> _ids;
+
+    public ByteLevelBpeTokenizer(IReadOnlyList<string> tokens, IReadOnlyList<(string A, string B)> merges, IReadOnlyDictionary<string, int> specials,
+        PreTokenizer? preTokenizer = null, bool ignoreMerges = false, bool nfc = false)
     {
+        (Splitter, IgnoreMerges, Nfc) = (preTokenizer ?? PreTokenizer.Gpt2, ignoreMerges, nfc);
         _tokens = tokens.ToList();
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = _ids = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < _tokens.Count; i++) ids.TryAdd(_tokens[i], i);
         for (int b = 0; b < 256; b++)
             if (!ids.TryGetValue(ByteToChar[b].ToString(), out _byteIds[b]))
@@ -65,6 +67,15 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
     public IReadOnlyDictionary<string, int> SpecialTokens => _specials;
     public IReadOnlyList<string> Tokens => _tokens;
     public IReadOnlyList<(string A, string B)> MergeList { get; }
+    public PreTokenizer Splitter { get; }
+    /// <summary>A piece that is a vocabulary entry as a whole is that entry, merges or not (HF's ignore_merges, Llama 3).</summary>
+    public bool IgnoreMerges { get; }
+    /// <summary>
+    /// The file asks for Unicode normal form C first (HF's NFC normalizer, Qwen2): recorded and written back, but text is
+    /// encoded as given — as llama.cpp does — since GenSharp runs with invariant globalization, where .NET does not
+    /// normalize. Text that is not already NFC (rare: decomposed accents) may tokenize differently from HF tokenizers.
+    /// </summary>
+    public bool Nfc { get; }
 
     public int[] Encode(string text)
     {
@@ -82,9 +93,8 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
 
     void EncodeOrdinary(string text, List<int> ids)
     {
-        foreach (var match in PreTokenizer().EnumerateMatches(text))
+        foreach (var piece in Splitter.Split(text))
         {
-            var piece = text.Substring(match.Index, match.Length);
             if (!_cache.TryGetValue(piece, out var pieceIds))
             {
                 pieceIds = EncodePiece(Encoding.UTF8.GetBytes(piece));
@@ -96,6 +106,7 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
 
     int[] EncodePiece(byte[] bytes)
     {
+        if (IgnoreMerges && _ids.TryGetValue(string.Concat(bytes.Select(b => ByteToChar[b])), out int whole)) return [whole];
         var word = new List<int>(bytes.Length);
         foreach (var b in bytes) word.Add(_byteIds[b]);
         while (word.Count > 1)
@@ -158,9 +169,18 @@ public sealed partial class ByteLevelBpeTokenizer : ITokenizer
             ["id"] = s.Value, ["content"] = s.Key, ["single_word"] = false, ["lstrip"] = false,
             ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
         }).ToArray());
-        root["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true };
+        root["pre_tokenizer"] = Splitter.Pattern == PreTokenizer.Gpt2Pattern
+            ? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true }
+            : new JsonObject
+            {
+                ["type"] = "Sequence", ["pretokenizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = Splitter.Pattern }, ["behavior"] = "Isolated", ["invert"] = false },
+                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
+            };
+        if (Nfc) root["normalizer"] = new JsonObject { ["type"] = "NFC" };
         root["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true };
         root["model"] = TokenizerJson.BpeModel(vocab, merges);
+        root["model"]!["ignore_merges"] = IgnoreMerges;
         TokenizerJson.Write(path, root);
     }
 }

@@ -58,10 +58,11 @@ public static class TokenizerJson
             if (tokens.Count > 0 && tokens.Keys.Last() != tokens.Count - 1)
                 throw new TokenizerFormatException(path, $"vocab ids are not contiguous 0..{tokens.Count - 1}");
 
-            if (preType == "ByteLevel")
+            if (preType is "ByteLevel" or "Sequence")
             {
                 var pairs = merges.Select(m => ParseMerge(m, path)).ToList();
-                return new ByteLevelBpeTokenizer(tokens.Values.ToList(), pairs, specials);
+                bool ignoreMerges = model["ignore_merges"] is JsonValue im && im.GetValue<bool>();
+                return new ByteLevelBpeTokenizer(tokens.Values.ToList(), pairs, specials, Splitter(root["pre_tokenizer"]!.AsObject(), path), ignoreMerges, Nfc(root["normalizer"], path));
             }
             if (preType is null && merges.Count == 0)
                 return new CharTokenizer(tokens.Values);
@@ -72,6 +73,39 @@ public static class TokenizerJson
             throw new TokenizerFormatException(path, $"malformed tokenizer.json ({e.Message})");
         }
     }
+
+    // The byte-level pre-tokenizers real checkpoints ship: ByteLevel with its own (GPT-2) regex, or a Split by a regex
+    // (Isolated) followed by ByteLevel without one (Llama 3, Qwen2, and others by their pattern).
+    static PreTokenizer Splitter(JsonObject pre, string path)
+    {
+        bool Flag(JsonNode? node, string key, bool fallback) => node?[key] is JsonValue v ? v.GetValue<bool>() : fallback;
+        if ((string?)pre["type"] == "ByteLevel")
+        {
+            if (Flag(pre, "add_prefix_space", false)) throw new TokenizerFormatException(path, "ByteLevel add_prefix_space true is not supported");
+            return Flag(pre, "use_regex", true) ? PreTokenizer.Gpt2 : throw new TokenizerFormatException(path, "ByteLevel without a regex and without a Split before it is not supported");
+        }
+        var steps = pre["pretokenizers"] as JsonArray ?? throw new TokenizerFormatException(path, "a Sequence pre_tokenizer without 'pretokenizers'");
+        if (steps.Count != 2 || (string?)steps[0]?["type"] != "Split" || (string?)steps[1]?["type"] != "ByteLevel")
+            throw new TokenizerFormatException(path, $"pre_tokenizer Sequence of [{string.Join(", ", steps.Select(x => (string?)x?["type"]))}] is not supported (Split then ByteLevel)");
+        var split = steps[0]!;
+        var pattern = (string?)split["pattern"]?["Regex"] ?? throw new TokenizerFormatException(path, "the Split pre-tokenizer has no pattern.Regex");
+        if ((string?)split["behavior"] != "Isolated" || Flag(split, "invert", false))
+            throw new TokenizerFormatException(path, $"Split behavior '{(string?)split["behavior"]}' (invert {Flag(split, "invert", false)}) is not supported (Isolated)");
+        if (Flag(steps[1], "use_regex", true) || Flag(steps[1], "add_prefix_space", false))
+            throw new TokenizerFormatException(path, "the ByteLevel after a Split must have use_regex and add_prefix_space false");
+        return pattern switch
+        {
+            PreTokenizer.Gpt2Pattern => PreTokenizer.Gpt2, PreTokenizer.Llama3Pattern => PreTokenizer.Llama3, PreTokenizer.Qwen2Pattern => PreTokenizer.Qwen2,
+            _ => new PreTokenizer(pattern),
+        };
+    }
+
+    static bool Nfc(JsonNode? normalizer, string path) => normalizer switch
+    {
+        null => false,
+        JsonObject n when (string?)n["type"] == "NFC" => true,
+        _ => throw new TokenizerFormatException(path, $"normalizer '{(string?)normalizer["type"]}' is not supported (none or NFC)"),
+    };
 
     // Merges are "a b" strings (tokenizers < 0.20) or ["a", "b"] pairs (newer); accept both.
     static (string, string) ParseMerge(JsonNode? m, string path)

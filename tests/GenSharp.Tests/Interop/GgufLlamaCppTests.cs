@@ -86,6 +86,32 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
         Assert.IsType<ByteLevelBpeTokenizer>(againTokenizer);
     }
 
+    [Theory]
+    [InlineData("llama-bpe")]
+    [InlineData("qwen2")]
+    public void Llama3AndQwen2PreTokenizersTokenizeAsLlamaCppDoes(string family)
+    {
+        var text = File.ReadAllText(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt"))[..60_000];
+        var trained = new BpeTrainer(600, ["<|endoftext|>"]).Train(text);
+        var splitter = PreTokenizer.FromLlamaCppName(family)!;
+        var tokenizer = new ByteLevelBpeTokenizer(trained.Tokens, trained.MergeList, trained.SpecialTokens, splitter, ignoreMerges: family == "llama-bpe");
+        var config = new LlamaConfig { VocabSize = tokenizer.VocabSize, HiddenSize = 32, IntermediateSize = 64, NumLayers = 1, NumHeads = 2, NumKvHeads = 2, MaxPositions = 256 };
+        var dir = Path.Combine(_dir, family);
+        using (var fresh = new LlamaForCausalLM(config)) ModelDirectory.Save(dir, fresh, tokenizer);
+        var path = Path.Combine(_dir, $"{family}.gguf");
+        LlamaGguf.Export(dir, path);
+        using var cpp = new LlamaCpp(path);
+        string[] samples =
+        [
+            "It's 2024: I'M here, we'll see 1234567 citizens.", "x +=\n     y\n\n\tz", "  leading spaces and trailing   ",
+            "Grüße 世界 😀! café naïve", "ROMEO:\nBut soft, what light through yonder window breaks?<|endoftext|>JULIET:", text[1000..2500],
+        ];
+        foreach (var sample in samples) Assert.Equal(tokenizer.Encode(sample), cpp.Tokenize(sample));
+        var back = Assert.IsType<ByteLevelBpeTokenizer>(ModelDirectory.Load(ImportTo(path)).Tokenizer);
+        Assert.Same(splitter, back.Splitter);
+        Assert.Equal(tokenizer.Encode(text[..5000]), back.Encode(text[..5000]));
+    }
+
     [Fact]
     public void TheCommandLineExportsAndImportsAndExplainsBadFiles()
     {
