@@ -10,15 +10,24 @@ static class InteropCommands
     public static Command Export()
     {
         var model = new Option<string>("--model") { Description = "The model directory", Required = true };
-        var format = Cli.Opt("--format", "Output format: gguf", "gguf");
-        var type = Cli.Opt("--type", $"Matrix type: {string.Join(", ", LlamaGguf.Types)} (norms stay f32)", "f32");
-        var output = new Option<string>("--out") { Description = "The file to write (e.g. model.gguf)", Required = true };
-        var cmd = new Command("export", "Write a model for another runtime: GGUF for llama.cpp, Ollama, LM Studio") { model, format, type, output };
+        var format = Cli.Opt("--format", "Output format: gguf (llama.cpp, Ollama, LM Studio) or hf (transformers, accelerate, DeepSpeed)", "gguf");
+        var type = Cli.Opt("--type", $"gguf: matrix type, {string.Join(", ", LlamaGguf.Types)} (norms stay f32)", "f32");
+        var dtype = Cli.Opt("--dtype", $"hf: weight dtype, {string.Join(", ", HfCheckpoint.DTypes)}", "bf16");
+        var shard = Cli.Opt("--max-shard-mb", "hf: largest weight file; more weights go in shards with model.safetensors.index.json", 5120L);
+        var output = new Option<string>("--out") { Description = "gguf: the file to write (model.gguf); hf: the directory", Required = true };
+        var cmd = new Command("export", "Write a model for another runtime: GGUF for llama.cpp, Ollama, LM Studio; the Hugging Face layout for transformers")
+            { model, format, type, dtype, shard, output };
         cmd.SetAction(r => Cli.Run(() =>
         {
-            if (r.GetValue(format) is var f && f != "gguf") throw new UserError($"--format must be gguf (got '{f}')");
             var dir = Cli.FindShippedOr(r.GetValue(model)!);
             var path = r.GetValue(output)!;
+            if (r.GetValue(format) == "hf")
+            {
+                var files = HfCheckpoint.Export(dir, path, r.GetValue(dtype)!, r.GetValue(shard) << 20);
+                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{path}[/]: {r.GetValue(dtype)} weights in {files.Count} file(s), config.json, tokenizer.json (Hugging Face layout)");
+                return 0;
+            }
+            if (r.GetValue(format) is var f && f != "gguf") throw new UserError($"--format must be gguf or hf (got '{f}')");
             var (tensors, bytes) = LlamaGguf.Export(dir, path, r.GetValue(type)!);
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{path}[/]: {tensors} tensors, {bytes / 1048576.0:F1} MiB of {r.GetValue(type)} weights (GGUF v3, architecture llama)");
             return 0;
