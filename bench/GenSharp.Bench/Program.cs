@@ -28,7 +28,12 @@ static int HfFixtureCommand(string[] args)
 {
     string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
     GenSharp.Tests.Models.HfFixtures.Write(Arg("--out", "runs/hf-fixture"), Arg("--family", "llama"), Arg("--dtype", "bf16"), int.Parse(Arg("--shards", "1")),
-        Arg("--tied", "false") == "true").Dispose();
+        Arg("--tied", "false") == "true", ropeScaling: Arg("--rope-scaling", "") switch
+        {
+            "llama3" => new GenSharp.Models.RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 },
+            "linear" => new GenSharp.Models.RopeScaling { RopeType = "linear", Factor = 4 },
+            _ => null,
+        }).Dispose();
     Console.WriteLine($"wrote {Arg("--out", "runs/hf-fixture")}");
     return 0;
 }
@@ -37,7 +42,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: gensharp-bench gemm                       fp32 GEMM throughput of this machine (peak = best size)
-               gensharp-bench hf-fixture --family llama|mistral|qwen2 --dtype bf16|f16|f32 [--shards N] [--tied true] --out DIR
+               gensharp-bench hf-fixture --family llama|mistral|qwen2 --dtype bf16|f16|f32 [--shards N] [--tied true] [--rope-scaling llama3|linear] --out DIR
                                                          a hub-layout checkpoint with random weights (for bench/reference)
                gensharp-bench gguf [--model DIR]         the model as GGUF f32/f16/q8_0 in llama.cpp: tokens, |Δ logit|, greedy agreement
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]

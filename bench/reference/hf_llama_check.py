@@ -36,6 +36,20 @@ def forward(cfg, w, ids):
     H, KV, C = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
     D = C // H; B, T = ids.shape; eps = cfg["rms_norm_eps"]
     inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))
+    rs = cfg.get("rope_scaling")
+    if rs:   # transformers' modeling_rope_utils: linear, llama3
+        kind, factor = rs.get("rope_type", rs.get("type")), rs["factor"]
+        if kind == "linear":
+            inv_freq = inv_freq / factor
+        else:
+            assert kind == "llama3"
+            lo, hi, old = rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+            wavelen = 2 * torch.pi / inv_freq
+            scaled = torch.where(wavelen > old / lo, inv_freq / factor, inv_freq)
+            smooth = (old / wavelen - lo) / (hi - lo)
+            smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+            medium = ~(wavelen < old / hi) * ~(wavelen > old / lo)
+            inv_freq = torch.where(medium, smoothed, scaled)
     freqs = torch.outer(torch.arange(T).float(), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1); cos, sin = emb.cos(), emb.sin()
     mask = torch.full((T, T), float("-inf")).triu(1)
@@ -62,7 +76,7 @@ def forward(cfg, w, ids):
 model_dir, dump = sys.argv[1], sys.argv[2]
 cfg = json.load(open(f"{model_dir}/config.json"))
 families = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
-assert cfg["architectures"] == [families[cfg["model_type"]]] and not cfg.get("rope_scaling")
+assert cfg["architectures"] == [families[cfg["model_type"]]]
 try:
     shards = sorted(set(json.load(open(f"{model_dir}/model.safetensors.index.json"))["weight_map"].values()))
 except FileNotFoundError:

@@ -33,6 +33,7 @@ public static class LlamaGguf
         using var _ = model;
         var c = model.Config;
         if (c.ModelType != "llama" || c.QkvBias) throw new ArgumentException($"GGUF export covers model_type llama (this model is {c.ModelType})");
+        if (c.RopeScaling is not null) throw new ArgumentException($"GGUF export of rope_scaling ({c.RopeScaling.Kind}) is not written yet");
         var w = new GgufWriter()
             .Set("general.architecture", "llama")
             .Set("general.name", Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')))

@@ -49,11 +49,12 @@ internal sealed class LlamaRMSNorm : Module<Tensor, Tensor>
 internal static class Rope
 {
     /// <summary>cos and sin tables for <paramref name="positions"/> of any shape (…), each (…, head_dim).</summary>
-    public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta)
+    public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta, RopeScaling? scaling = null)
     {
         using var scope = NewDisposeScope();
-        // inv_freq_i = theta^(-2i/d), i = 0 … d/2-1  (RoFormer eq. 15)
+        // inv_freq_i = theta^(-2i/d), i = 0 … d/2-1  (RoFormer eq. 15), stretched by rope_scaling when the config has it
         var invFreq = pow(theta, arange(0, headDim, 2, float64, positions.device) / headDim).reciprocal();
+        if (scaling is not null) invFreq = tensor(scaling.Apply(invFreq.cpu().data<double>().ToArray()), float64, positions.device);
         var freqs = positions.to(float64).unsqueeze(-1) * invFreq;      // (…, d/2)
         var emb = cat([freqs, freqs], -1);                                  // (T, d)
         return (emb.cos().to(float32).MoveToOuterDisposeScope(), emb.sin().to(float32).MoveToOuterDisposeScope());
@@ -264,7 +265,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         long T = inputIds.shape[1];
         if (T > _config.MaxPositions)
             throw new ArgumentException($"sequence length {T} exceeds max_position_embeddings {_config.MaxPositions}");
-        var (cos, sin) = Rope.Tables(arange(T, device: inputIds.device), _config.HeadDim, _config.RopeTheta);
+        var (cos, sin) = Rope.Tables(arange(T, device: inputIds.device), _config.HeadDim, _config.RopeTheta, _config.RopeScaling);
         (cos, sin) = (cos.unsqueeze(1), Rope.SignedSin(sin).unsqueeze(1));                  // (T, 1, hs): broadcast over heads
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
         foreach (var layer in layers) x = Layer(() => layer.forward(x, cos, sin));
@@ -283,7 +284,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     /// <summary>Hidden states (B, T, C) of the new tokens of a cached step; positions come from the cache.</summary>
     public Tensor Forward(Tensor inputIds, KvCache.Step cache)
     {
-        var (cos, sin) = Rope.Tables(cache.Positions, _config.HeadDim, _config.RopeTheta);  // (B, T, hs)
+        var (cos, sin) = Rope.Tables(cache.Positions, _config.HeadDim, _config.RopeTheta, _config.RopeScaling);  // (B, T, hs)
         (cos, sin) = (cos.unsqueeze(2), Rope.SignedSin(sin).unsqueeze(2));                 // (B, T, 1, hs)
         var x = embed_tokens.forward(inputIds);                 // (B, T, C)
         foreach (var layer in layers) x = Layer(() => layer.Forward(x, cos, sin, cache));

@@ -19,6 +19,7 @@ public sealed record LlamaConfig
     [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; } = 64; // context length
     [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    [JsonPropertyName("rope_scaling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RopeScaling? RopeScaling { get; init; }   // linear or llama3
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; } = false;
     [JsonPropertyName("attention_dropout")] public double AttentionDropout { get; init; } = 0.0;
     /// <summary>Dropout on the residual branches; our extension (HF ignores unknown keys; it is inactive at inference).</summary>
@@ -64,6 +65,7 @@ public sealed record LlamaConfig
         ConfigCheck.Range(InitializerRange, "initializer_range", 0, 10);
         if (BosTokenId is { } bos) ConfigCheck.Range(bos, "bos_token_id", 0, VocabSize - 1);
         if (EosTokenId is { } eos) ConfigCheck.Range(eos, "eos_token_id", 0, VocabSize - 1);
+        RopeScaling?.Validate();
         return this;
     }
 
@@ -117,8 +119,6 @@ public sealed record LlamaConfig
             if (node["num_key_value_heads"] is null) cfg = cfg with { NumKvHeads = cfg.NumHeads };
             cfg = cfg with { ModelType = type, QkvBias = type == "qwen2" };
             // Features of these families this decoder does not compute are refused by name, never ignored.
-            if (node["rope_scaling"] is JsonObject scaling)
-                throw new ArgumentException($"{source}: rope_scaling (type '{(string?)(scaling["rope_type"] ?? scaling["type"])}') is not supported yet");
             if (node["hidden_act"] is { } act && (string?)act != "silu") throw new ArgumentException($"{source}: hidden_act '{(string?)act}' is not supported (silu)");
             foreach (var key in new[] { "attention_bias", "mlp_bias" })
                 if (type != "qwen2" && node[key] is { } flag && (bool)flag) throw new ArgumentException($"{source}: {key} true is not supported");

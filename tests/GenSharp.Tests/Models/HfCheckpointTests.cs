@@ -53,6 +53,31 @@ public sealed class HfCheckpointTests : TempDirectoryTest
     }
 
     [Fact]
+    public void RopeScalingStretchesTheFrequenciesAsLlama31AndPositionInterpolationSay()
+    {
+        double[] invFreq = [1, 0.1, 0.01, 0.001];   // wavelengths 6.3, 63, 628, 6283 against λ_hi = 64/4 = 16 and λ_lo = 64/1 = 64
+        var llama3 = new RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 };
+        var scaled = llama3.Apply(invFreq);
+        Assert.Equal(1, scaled[0]);                                  // high frequency: kept
+        Assert.Equal(0.0130423, scaled[1], 6);                       // between: s = (64/62.83 − 1)/3 = 0.0062, (1 − s)·0.1/8 + s·0.1
+        Assert.Equal(0.00125, scaled[2], 12);                        // low frequency: divided by the factor
+        Assert.Equal(0.000125, scaled[3], 12);
+        Assert.Equal([0.25, 0.025, 0.0025, 0.00025], new RopeScaling { LegacyType = "linear", Factor = 4 }.Apply(invFreq));
+        // In a model: the hub fixture with llama3 scaling opens, keeps its rope_scaling when saved, and its logits differ from unscaled.
+        var dir = Path.Combine(_dir, "rope");
+        using var expected = HfFixtures.Write(dir, "llama", "f32", ropeScaling: llama3);
+        var (model, tokenizer) = ModelDirectory.Load(dir);
+        using var _ = model;
+        Assert.Equal(llama3, model.Config.RopeScaling);
+        var ids = tokenizer.Encode("ROMEO:\nBut soft, what light through yonder window breaks? It is the east.");
+        Assert.True(Logits(model, ids).equal(Logits(expected, ids)).all().item<bool>());
+        using var plain = new LlamaForCausalLM(model.Config with { RopeScaling = null });
+        using (no_grad()) foreach (var (name, t) in plain.state_dict()) t.copy_(model.state_dict()[name]);
+        Assert.True((Logits(plain, ids) - Logits(model, ids)).abs().max().item<float>() > 1e-4);
+        Assert.Contains("\"rope_type\": \"llama3\"", model.Config.ToJson());
+    }
+
+    [Fact]
     public void BadCheckpointsAreRefusedNamingTheFileAndTheProblem()
     {
         string Error(string dir) => Assert.Throws<ModelLoadException>(() => ModelDirectory.Load(dir)).Message;
@@ -85,8 +110,10 @@ public sealed class HfCheckpointTests : TempDirectoryTest
         File.Delete(Path.Combine(d, "model-00002-of-00002.safetensors"));
         Assert.Contains("model-00002-of-00002.safetensors: file not found", Error(d));
         d = Fixture("rope", shards: 1);
+        EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0 });
+        Assert.Contains("rope_scaling type 'yarn' is not supported (linear, llama3)", Error(d));
         EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0 });
-        Assert.Contains("rope_scaling (type 'llama3') is not supported yet", Error(d));
+        Assert.Contains("rope_scaling llama3 needs low_freq_factor", Error(d));
         d = Fixture("gelu", shards: 1);
         EditConfig(d, c => c["hidden_act"] = "gelu");
         Assert.Contains("hidden_act 'gelu' is not supported", Error(d));

@@ -15,7 +15,7 @@ namespace GenSharp.Tests.Models;
 static class HfFixtures
 {
     /// <summary>Writes a <paramref name="family"/> (llama, mistral, qwen2) checkpoint; returns the fp32 model its files hold.</summary>
-    public static LlamaForCausalLM Write(string dir, string family, string dtype = "bf16", int shards = 1, bool tied = false, long seed = 1)
+    public static LlamaForCausalLM Write(string dir, string family, string dtype = "bf16", int shards = 1, bool tied = false, long seed = 1, RopeScaling? ropeScaling = null)
     {
         var text = "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n";
         var tokenizer = CharTokenizer.Train(text + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?'\n");
@@ -23,7 +23,7 @@ static class HfFixtures
         {
             ModelType = family, QkvBias = family == "qwen2", VocabSize = tokenizer.VocabSize, HiddenSize = 64, IntermediateSize = 160, NumLayers = 3,
             NumHeads = 8, NumKvHeads = 2, MaxPositions = 256, RopeTheta = family == "qwen2" ? 1_000_000 : 10_000, RmsNormEps = 1e-6,
-            TieWordEmbeddings = tied, InitializerRange = 0.1, BosTokenId = 1, EosTokenId = 2,
+            TieWordEmbeddings = tied, InitializerRange = 0.1, BosTokenId = 1, EosTokenId = 2, RopeScaling = ropeScaling,
         };
         manual_seed(seed);
         var model = new LlamaForCausalLM(config);
@@ -42,7 +42,7 @@ static class HfFixtures
         node["torch_dtype"] = dtype switch { "bf16" => "bfloat16", "f16" => "float16", _ => "float32" };
         if (family == "mistral") node["sliding_window"] = null;                   // v0.2+: full attention
         if (family == "qwen2") { node["use_sliding_window"] = false; node["sliding_window"] = 32768; node["max_window_layers"] = 21; }
-        node["rope_scaling"] = null;
+        node["rope_scaling"] ??= null;
         File.WriteAllText(Path.Combine(dir, "config.json"), node.ToJsonString());
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), """{"bos_token_id": 1, "eos_token_id": 2, "do_sample": true, "temperature": 0.7, "top_p": 0.8}""");
         tokenizer.Save(Path.Combine(dir, "tokenizer.json"));
