@@ -50,6 +50,7 @@ public static class LlamaGguf
             .Set("llama.rope.freq_base", (float)c.RopeTheta)
             .Set("llama.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
         WriteTokenizer(w, tokenizer, c);
+        if (ChatTemplate.Load(modelDir).Jinja is { } jinja) w.Set("tokenizer.chat_template", jinja);   // the model's own template travels with it
         int count = 0;
         long bytes = 0;
         using (no_grad())
@@ -119,6 +120,17 @@ public static class LlamaGguf
             }
         if (f.Tensors.FirstOrDefault(t => !used.Contains(t.Name)) is { } extra)
             throw new GgufFormatException(path, $"tensor '{extra.Name}' has no place in a GenSharp Llama (the file may need features GenSharp lacks)");
+        if (f.Find<string>("tokenizer.chat_template") is { } jinja)   // the file's template, with the texts of its BOS and EOS tokens
+        {
+            string Text(string key) => f.FindInteger(key) is { } id && id >= 0 && id < tokenizer.VocabSize
+                ? Encoding.UTF8.GetString(tokenizer.DecodeBytes([(int)id])) : "";
+            ChatTemplate.FromJinja(jinja, Text("tokenizer.ggml.bos_token_id"), Text("tokenizer.ggml.eos_token_id"), path);   // refuse one that does not parse
+            Directory.CreateDirectory(modelDir);
+            AtomicFile.WriteAllText(Path.Combine(modelDir, "tokenizer_config.json"), System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["chat_template"] = jinja, ["bos_token"] = Text("tokenizer.ggml.bos_token_id"), ["eos_token"] = Text("tokenizer.ggml.eos_token_id"),
+            }));
+        }
         ModelDirectory.Save(modelDir, model, tokenizer, $"""
             ---
             library_name: gensharp

@@ -23,7 +23,7 @@ public static class ModelDirectory
         SaveWeights(Path.Combine(dir, WeightsFile), model);
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.Config.ToJson());
         tokenizer.Save(Path.Combine(dir, TokenizerFile));
-        if (!File.Exists(Path.Combine(dir, ChatTemplate.FileName)))   // keep a template the user edited
+        if (!File.Exists(Path.Combine(dir, ChatTemplate.FileName)) && ChatTemplate.Load(dir).Jinja is null)   // keep a template the user edited, or the checkpoint's own
             ChatTemplate.Default.Save(Path.Combine(dir, ChatTemplate.FileName));
         if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
     }

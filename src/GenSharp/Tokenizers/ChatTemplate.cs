@@ -8,8 +8,9 @@ namespace GenSharp.Tokenizers;
 /// <summary>
 /// Turns messages into the prompt text a model was trained on. Stored as <c>chat_template.json</c> in the
 /// model directory: a format string per role with <c>{content}</c> in it, the text that opens the
-/// assistant's reply, and stop sequences that end it. (Hugging Face keeps Jinja templates in
-/// tokenizer_config.json; GenSharp's format is deliberately simpler and needs no template engine.)
+/// assistant's reply, and stop sequences that end it. A checkpoint from the Hugging Face hub brings its own Jinja
+/// template (chat_template.jinja, or tokenizer_config.json's chat_template) with its BOS and EOS tokens: that template is
+/// rendered by <see cref="JinjaTemplate"/> (sandboxed, bounded), and the EOS text ends the reply.
 /// </summary>
 public sealed record ChatTemplate
 {
@@ -19,6 +20,12 @@ public sealed record ChatTemplate
     [JsonPropertyName("roles")] public required IReadOnlyDictionary<string, string> Roles { get; init; }
     [JsonPropertyName("generation_prompt")] public string GenerationPrompt { get; init; } = "";
     [JsonPropertyName("stop")] public IReadOnlyList<string> Stop { get; init; } = [];
+
+    /// <summary>The model's own Jinja template, when it has one (then <see cref="Roles"/> only lists the roles it takes).</summary>
+    [JsonIgnore] public string? Jinja { get; init; }
+    [JsonIgnore] public string BosToken { get; init; } = "";
+    [JsonIgnore] public string EosToken { get; init; } = "";
+    JinjaTemplate? _compiled;
 
     /// <summary>
     /// The default for GenSharp's own models: a play script, which even a character-level model trained on
@@ -39,6 +46,15 @@ public sealed record ChatTemplate
     /// <summary>The prompt for <paramref name="messages"/>, ending with the generation prompt when asked.</summary>
     public string Render(IEnumerable<ChatMessage> messages, bool addGenerationPrompt = true)
     {
+        if (Jinja is not null)
+        {
+            _compiled ??= JinjaTemplate.Parse(Jinja);
+            return _compiled.Render(new Dictionary<string, object?>
+            {
+                ["messages"] = messages.Select(m => (object?)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList(),
+                ["add_generation_prompt"] = addGenerationPrompt, ["bos_token"] = BosToken, ["eos_token"] = EosToken,
+            });
+        }
         var sb = new StringBuilder();
         foreach (var m in messages)
         {
@@ -54,11 +70,32 @@ public sealed record ChatTemplate
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 
-    /// <summary>Reads <c>chat_template.json</c> from a model directory, or returns <see cref="Default"/> when there is none.</summary>
+    /// <summary>A Jinja template with the BOS and EOS texts it may use; syntax errors name <paramref name="origin"/>.</summary>
+    public static ChatTemplate FromJinja(string source, string bos, string eos, string origin)
+    {
+        try { JinjaTemplate.Parse(source); }
+        catch (FormatException e) { throw new InvalidDataException($"{origin}: the chat template does not parse ({e.Message})"); }
+        return new ChatTemplate { Roles = KnownRoles.ToDictionary(r => r, _ => "{content}"), Jinja = source, BosToken = bos, EosToken = eos, Stop = eos.Length > 0 ? [eos] : [] };
+    }
+
+    /// <summary>
+    /// The template of a model directory: GenSharp's <c>chat_template.json</c>; else the checkpoint's Jinja template
+    /// (chat_template.jinja, chat_template.json's "chat_template", or tokenizer_config.json's "chat_template", the
+    /// "default" one of a list); else <see cref="Default"/>.
+    /// </summary>
     public static ChatTemplate Load(string modelDir)
     {
         var path = Path.Combine(modelDir, FileName);
-        if (!File.Exists(path)) return Default;
+        var config = Path.Combine(modelDir, "tokenizer_config.json");
+        var (bos, eos, fromConfig) = File.Exists(config) ? HfTokens(config) : ("", "", null);
+        string? processorTemplate = null;
+        if (!File.Exists(path) || IsHfProcessorTemplate(path, out processorTemplate))
+        {
+            if (processorTemplate is not null) return FromJinja(processorTemplate, bos, eos, path);
+            var jinja = Path.Combine(modelDir, "chat_template.jinja");
+            if (File.Exists(jinja)) return FromJinja(File.ReadAllText(jinja), bos, eos, jinja);
+            return fromConfig is null ? Default : FromJinja(fromConfig, bos, eos, config);
+        }
         ChatTemplate? t;
         try { t = JsonSerializer.Deserialize<ChatTemplate>(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid chat template ({e.Message})"); }
@@ -66,5 +103,40 @@ public sealed record ChatTemplate
             throw new InvalidDataException($"{path}: every role needs a format containing {{content}}");
         if (t.Stop.Any(string.IsNullOrEmpty)) throw new InvalidDataException($"{path}: a stop sequence is empty");
         return t;
+    }
+
+    // transformers' processors save {"chat_template": "…"} under the same file name GenSharp uses.
+    static bool IsHfProcessorTemplate(string path, out string? template)
+    {
+        template = null;
+        if (!File.Exists(path)) return false;
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) is System.Text.Json.Nodes.JsonObject o && o["roles"] is null && o["chat_template"] is System.Text.Json.Nodes.JsonValue v)
+                template = v.GetValue<string>();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { }
+        return template is not null;
+    }
+
+    // BOS and EOS texts (a string or {"content": …}) and the chat template (a string, or a list of {name, template}) of tokenizer_config.json.
+    static (string Bos, string Eos, string? Template) HfTokens(string path)
+    {
+        System.Text.Json.Nodes.JsonNode? root;
+        try { root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
+        static string Token(System.Text.Json.Nodes.JsonNode? n) => n switch
+        {
+            System.Text.Json.Nodes.JsonValue v when v.TryGetValue<string>(out var s) => s,
+            System.Text.Json.Nodes.JsonObject o => (string?)o["content"] ?? "",
+            _ => "",
+        };
+        string? template = root?["chat_template"] switch
+        {
+            System.Text.Json.Nodes.JsonValue v when v.TryGetValue<string>(out var s) => s,
+            System.Text.Json.Nodes.JsonArray a => (string?)(a.FirstOrDefault(x => (string?)x?["name"] == "default") ?? a.FirstOrDefault())?["template"],
+            _ => null,
+        };
+        return (Token(root?["bos_token"]), Token(root?["eos_token"]), template);
     }
 }

@@ -154,7 +154,7 @@ public sealed class EmbedderTests : TempDirectoryTest
         var run = Path.Combine(_dir, "run");
         var opt = new EmbedderOptions
         {
-            Data = data, Model = new BagEncoderConfig { Buckets = 1 << 16, HiddenSize = 32 }, Steps = 80, BatchSize = 64, EvalInterval = 40,
+            Data = data, Model = new BagEncoderConfig { Buckets = 1 << 16, HiddenSize = 32 }, Steps = 120, BatchSize = 64, EvalInterval = 60,
             WarmupSteps = 5, LearningRate = 2e-2, MinLr = 2e-3, EvalFraction = 0.1, LogInterval = 5, FeatureDropout = 0.1,
         };
         double before;
@@ -162,7 +162,7 @@ public sealed class EmbedderTests : TempDirectoryTest
         {
             before = loop.Task.Evaluate().Single(m => m.Name == "eval_accuracy").Value;
             var result = loop.Run();
-            Assert.Equal(80, result.Step);
+            Assert.Equal(120, result.Step);
         }
         var log = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var losses = log.Where(e => e.TryGetProperty("loss", out _)).Select(e => e.GetProperty("loss").GetDouble()).ToList();
@@ -183,8 +183,8 @@ public sealed class EmbedderTests : TempDirectoryTest
         Assert.Contains("--feature-dropout must be in [0, 1)", Assert.Throws<ArgumentException>(() => (opt with { FeatureDropout = 1 }).Validate()).Message);
         Assert.Contains("in-batch negatives need a second passage", Assert.Throws<ArgumentException>(() => (opt with { BatchSize = 1 }).Validate()).Message);
 
-        using var resumed = TrainingLoop.Resume(run, CPU, steps: 90);
-        Assert.Equal(80, resumed.Step);
-        Assert.Equal(90, resumed.Run().Step);
+        using var resumed = TrainingLoop.Resume(run, CPU, steps: 130);
+        Assert.Equal(120, resumed.Step);
+        Assert.Equal(130, resumed.Run().Step);
     }
 }

@@ -59,7 +59,11 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
         var config = new LlamaConfig { VocabSize = tokenizer.VocabSize, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
                                        MaxPositions = 128, InitializerRange = 0.2, EosTokenId = tokenizer.SpecialTokens["<|endoftext|>"] };
         var dir = Path.Combine(_dir, "bpe");
+        const string jinja = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), $$"""{"chat_template": {{System.Text.Json.JsonSerializer.Serialize(jinja)}}, "eos_token": "<|endoftext|>"}""");
         using (var fresh = new LlamaForCausalLM(config)) ModelDirectory.Save(dir, fresh, tokenizer);
+        Assert.Equal(jinja, ChatTemplate.Load(dir).Jinja);                                // the checkpoint's template is kept, not replaced
         var (model, _) = ModelDirectory.Load(dir);
         using var __ = model;
         var path = Path.Combine(_dir, "bpe.gguf");
@@ -84,6 +88,11 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
         foreach (var (name, t) in again.state_dict()) Assert.True(t.equal(original[name]).all().item<bool>(), name);
         Assert.Equal(tokenizer.Encode(text[..2000]), againTokenizer.Encode(text[..2000]));
         Assert.IsType<ByteLevelBpeTokenizer>(againTokenizer);
+        // The chat template travels in the GGUF file (tokenizer.chat_template) and back, with the EOS text it uses.
+        Assert.Equal(jinja, GenSharp.IO.GgufFile.Read(path).Get<string>("tokenizer.chat_template"));
+        var template = ChatTemplate.Load(back);
+        Assert.Equal(jinja, template.Jinja);
+        Assert.Equal("<|user|>Hi<|endoftext|><|assistant|>", template.Render([new ChatMessage("user", "Hi")]));
     }
 
     [Theory]
