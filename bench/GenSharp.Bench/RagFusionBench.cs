@@ -19,44 +19,36 @@ static class RagFusionBench
         var queries = RetrievalEvaluator.ReadQueries(Arg("--queries"));
         var retriever = new Retriever(index, embedder);
         var lists = queries.Select(q => (Bm25: retriever.Search(q.Query, 100, SearchMode.Bm25), Dense: retriever.Search(q.Query, 100, SearchMode.Dense))).ToList();
+        // Each setting judged on both halves of the queries (odd and even lines): the ranking of query i comes from rank(i).
+        (RetrievalReport Odd, RetrievalReport Even) Halves(string name, Func<int, IReadOnlyList<SearchHit>> rank)
+        {
+            RetrievalReport Half(int parity)
+            {
+                var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
+                var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
+                return RetrievalEvaluator.Evaluate(name, [.. half.Select(i => queries[i])], (q, n) => rank(byQuery[q]), 10);
+            }
+            return (Half(1), Half(0));
+        }
+        static string Row((RetrievalReport Odd, RetrievalReport Even) r) => $"{r.Odd.RecallAtK:P1} | {r.Even.RecallAtK:P1} | {r.Odd.Mrr:F3} | {r.Even.Mrr:F3} |";
         Console.WriteLine("| k | depth | recall@10 odd half | recall@10 even half | MRR odd | MRR even |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var k in new[] { 1, 10, 30, 60, 120 })
             foreach (var depth in new[] { 10, 20, 50, 100 })
-            {
-                RetrievalReport Half(int parity)
-                {
-                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
-                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
-                    return RetrievalEvaluator.Evaluate("hybrid", [.. half.Select(i => queries[i])], (q, n) =>
-                        ReciprocalRankFusion.Fuse([lists[byQuery[q]].Bm25.Take(depth).ToList(), lists[byQuery[q]].Dense.Take(depth).ToList()], k), 10);
-                }
-                var (odd, even) = (Half(1), Half(0));
-                Console.WriteLine($"| {k} | {depth} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} |");
-            }
+                Console.WriteLine($"| {k} | {depth} | {Row(Halves("hybrid", i => ReciprocalRankFusion.Fuse([lists[i].Bm25.Take(depth).ToList(), lists[i].Dense.Take(depth).ToList()], k)))}");
         // Convex combination of scores normalised per list (Bruch et al. 2023): α·bm25/max + (1 − α)·(cos − min)/(max − min).
         Console.WriteLine();
         Console.WriteLine("| α (BM25 weight) | depth | recall@10 odd half | recall@10 even half | MRR odd | MRR even |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var alpha in new[] { 0.2, 0.3, 0.4, 0.5, 0.6, 0.7 })
             foreach (var depth in new[] { 20, 50, 100 })
-            {
-                RetrievalReport Half(int parity)
-                {
-                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
-                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
-                    return RetrievalEvaluator.Evaluate("convex", [.. half.Select(i => queries[i])], (q, n) =>
-                        ConvexFuse(lists[byQuery[q]].Bm25.Take(depth).ToList(), lists[byQuery[q]].Dense.Take(depth).ToList(), alpha), 10);
-                }
-                var (odd, even) = (Half(1), Half(0));
-                Console.WriteLine($"| {alpha} | {depth} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} |");
-            }
+                Console.WriteLine($"| {alpha} | {depth} | {Row(Halves("convex", i => ConvexFuse(lists[i].Bm25.Take(depth).ToList(), lists[i].Dense.Take(depth).ToList(), alpha)))}");
         // Pseudo-relevance feedback for the dense side (Rocchio): q' = q + β·mean(vectors of the fused top m), searched again, fused again.
         var gen = embedder.Generator;
         float[] Embed(string t) => gen.GenerateAsync([t]).GetAwaiter().GetResult()[0].Vector.ToArray();
         Console.WriteLine();
-        Console.WriteLine("| PRF m | β | recall@10 odd half | recall@10 even half | MRR odd | MRR even |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| PRF m | β | recall@10 odd half | recall@10 even half | MRR odd | MRR even | dense alone odd / even |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         var qv = queries.Select(q => Embed(q.Query)).ToList();
         foreach (var m in new[] { 3, 5, 10 })
         {
@@ -69,31 +61,16 @@ static class RagFusionBench
                     foreach (var f in fb[i]) for (int j = 0; j < v.Length; j++) v[j] += (float)(beta / fb[i].Count) * f[j];
                     return index.SearchVectors(v, 100);
                 }).ToList();
-                RetrievalReport Half(int parity)
-                {
-                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
-                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
-                    return RetrievalEvaluator.Evaluate("prf", [.. half.Select(i => queries[i])], (q, n) =>
-                        ReciprocalRankFusion.Fuse([lists[byQuery[q]].Bm25, prf[byQuery[q]]], 10), 10);
-                }
-                RetrievalReport DenseHalf(int parity)
-                {
-                    var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
-                    var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
-                    return RetrievalEvaluator.Evaluate("prf-dense", [.. half.Select(i => queries[i])], (q, n) => prf[byQuery[q]], 10);
-                }
-                var (odd, even) = (Half(1), Half(0));
-                Console.WriteLine($"| {m} | {beta} | {odd.RecallAtK:P1} | {even.RecallAtK:P1} | {odd.Mrr:F3} | {even.Mrr:F3} | dense alone {DenseHalf(1).RecallAtK:P1} / {DenseHalf(0).RecallAtK:P1}");
+                var dense = Halves("prf-dense", i => prf[i]);
+                Console.WriteLine($"| {m} | {beta} | {Row(Halves("prf", i => ReciprocalRankFusion.Fuse([lists[i].Bm25, prf[i]], 10)))} {dense.Odd.RecallAtK:P1} / {dense.Even.RecallAtK:P1} |");
             }
         }
         foreach (var (mode, pick) in new (string, Func<(IReadOnlyList<SearchHit> Bm25, IReadOnlyList<SearchHit> Dense), IReadOnlyList<SearchHit>>)[] { ("bm25", l => l.Bm25), ("dense", l => l.Dense) })
-            foreach (int parity in new[] { 1, 0 })
-            {
-                var half = Enumerable.Range(0, queries.Count).Where(i => i % 2 == parity).ToList();
-                var byQuery = half.ToDictionary(i => queries[i].Query, i => i);
-                var r = RetrievalEvaluator.Evaluate(mode, [.. half.Select(i => queries[i])], (q, n) => pick(lists[byQuery[q]]), 10);
-                Console.WriteLine($"{mode} alone, {(parity == 1 ? "odd" : "even")} half: recall@10 {r.RecallAtK:P1}, MRR {r.Mrr:F3}");
-            }
+        {
+            var (odd, even) = Halves(mode, i => pick(lists[i]));
+            Console.WriteLine($"{mode} alone, odd half: recall@10 {odd.RecallAtK:P1}, MRR {odd.Mrr:F3}");
+            Console.WriteLine($"{mode} alone, even half: recall@10 {even.RecallAtK:P1}, MRR {even.Mrr:F3}");
+        }
         return 0;
     }
 

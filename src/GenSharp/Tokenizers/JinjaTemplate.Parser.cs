@@ -232,7 +232,7 @@ public sealed partial class JinjaTemplate
         Expr Concat() { var e = Add(); while (Accept("~")) e = new Binary("~", e, Add()); return e; }
         Expr Add() { var e = Mul(); while (Peek.Kind == 'o' && Peek.Text is "+" or "-") { var op = t[_i++].Text; e = new Binary(op, e, Mul()); } return e; }
         Expr Mul() { var e = Unary(); while (Peek.Kind == 'o' && Peek.Text is "*" or "/" or "//" or "%") { var op = t[_i++].Text; e = new Binary(op, e, Unary()); } return e; }
-        Expr Unary() => Peek.Kind == 'o' && Peek.Text == "-" ? (++_i > 0 ? new Unary("-", Unary()) : null!) : Filtered();
+        Expr Unary() => Accept("-") ? new Unary("-", Unary()) : Filtered();
 
         Expr Filtered()
         {
