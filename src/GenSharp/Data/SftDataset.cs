@@ -241,6 +241,8 @@ public sealed class SftDataset
             for (int i = 0; i < messages.Count; i++)
             {
                 var m = messages[i];
+                if (template.Jinja is not null)   // loss masks come from each role's format, which a Jinja template does not have
+                    throw Bad("conversations need a role-format chat template (chat_template.json) for their loss masks; this model's is Jinja: use prompt/completion rows");
                 if (!template.Roles.TryGetValue(m.Role, out var format)) throw Bad($"the chat template has no format for role '{m.Role}'");
                 int at = format.IndexOf("{content}", StringComparison.Ordinal);
                 bool target = m.Role == "assistant" && i >= trainFrom;

@@ -68,7 +68,20 @@ public sealed record ChatTemplate
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    /// <summary>
+    /// Writes the template beside the model: GenSharp's role format as <c>chat_template.json</c> at <paramref name="path"/>; a
+    /// Jinja template as <c>chat_template.jinja</c> in the same directory, with its BOS and EOS texts in tokenizer_config.json
+    /// when the directory has none — so a fine-tuned hub model keeps its own template.
+    /// </summary>
+    public void Save(string path)
+    {
+        if (Jinja is null) { AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json)); return; }
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        AtomicFile.WriteAllText(Path.Combine(dir, "chat_template.jinja"), Jinja);
+        var config = Path.Combine(dir, "tokenizer_config.json");
+        if (!File.Exists(config))
+            AtomicFile.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, string> { ["bos_token"] = BosToken, ["eos_token"] = EosToken }, Json));
+    }
 
     /// <summary>A Jinja template with the BOS and EOS texts it may use; syntax errors name <paramref name="origin"/>.</summary>
     public static ChatTemplate FromJinja(string source, string bos, string eos, string origin)

@@ -81,6 +81,13 @@ public sealed class JinjaTemplateTests : TempDirectoryTest
         var chat = AutoPipeline.OpenChat(dir);
         var prompt = chat.Format.Encode(Chat(("system", "Be brief."), ("user", "Hi")), 16, ContextPolicy.Reject);   // the "default" of the file's templates
         Assert.Equal("SYSTEM: Be brief.\nUSER: Hi\nASSISTANT: ", prompt.Text);
+        // Saved with a fine-tuned model, the template stays the model's own (chat_template.jinja and its EOS text).
+        var saved = Path.Combine(_dir, "saved");
+        Directory.CreateDirectory(saved);
+        template.Save(Path.Combine(saved, ChatTemplate.FileName));
+        var reloaded = ChatTemplate.Load(saved);
+        Assert.Equal((template.Jinja, template.EosToken), (reloaded.Jinja, reloaded.EosToken));
+        Assert.False(File.Exists(Path.Combine(saved, ChatTemplate.FileName)));
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), "{\"chat_template\": \"{% if %}\"}");
         Assert.Contains("tokenizer_config.json: the chat template does not parse", Assert.ThrowsAny<Exception>(() => ChatTemplate.Load(dir)).Message);
     }
