@@ -159,10 +159,15 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>Transformer sinusoidal embedding of the timestep (Vaswani et al. 2017 §3.5): (B) → (B, dim).</summary>
     public static Tensor TimestepEmbedding(Tensor t, int dim)
     {
-        int half = dim / 2;
-        var freqs = exp(arange(half, dtype: float32, device: t.device) * (-Math.Log(10000.0) / half));   // (half)
-        var args = t.to(float32).unsqueeze(1) * freqs.unsqueeze(0);                                     // (B, half)
+        var args = t.to(float32).unsqueeze(1) * TimestepFrequencies(dim, t.device).unsqueeze(0);         // (B, dim/2)
         return cat([args.cos(), args.sin()], 1);
+    }
+
+    /// <summary>The embedding's frequencies exp(−ln(10000)·i/(dim/2)), i = 0 … dim/2−1.</summary>
+    internal static Tensor TimestepFrequencies(int dim, Device? device = null)
+    {
+        int half = dim / 2;
+        return exp(arange(half, dtype: float32, device: device) * (-Math.Log(10000.0) / half));
     }
 
     public long ParameterCount => parameters().Sum(p => p.numel());

@@ -53,6 +53,6 @@ public sealed class HfExportTests : TempDirectoryTest
         Assert.Contains("--dtype must be one of f32, bf16, f16", err);
         (code, _, err) = CliRunner.Run(null, "export", "--model", "models/shakespeare-char", "--format", "onnx2", "--out", Path.Combine(_dir, "x"));
         Assert.Equal(1, code);
-        Assert.Contains("--format must be gguf or hf", err);
+        Assert.Contains("--format must be gguf, onnx or hf", err);
     }
 }
