@@ -104,6 +104,40 @@ public sealed class OnnxExportTests : TempDirectoryTest
     }
 
     [Fact]
+    public void OnnxRuntimeGenAIRunsTheExportedDirectoryAsItIs()
+    {
+        // A byte-level BPE model with an end-of-sequence token: GenAI's tokenizer reads tokenizer.json as GenSharp does, and its
+        // greedy search (genai_config.json) gives GenSharp's tokens and stops where GenSharp's would.
+        var text = File.ReadAllText(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt"))[..40_000];
+        var tokenizer = new GenSharp.Tokenizers.BpeTrainer(300, ["<|endoftext|>"]).Train(text);
+        manual_seed(11);
+        var config = new LlamaConfig { VocabSize = tokenizer.VocabSize, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+                                       MaxPositions = 64, InitializerRange = 0.2, EosTokenId = tokenizer.SpecialTokens["<|endoftext|>"] };
+        var dir = Path.Combine(_dir, "bpe");
+        using (var fresh = new LlamaForCausalLM(config)) ModelDirectory.Save(dir, fresh, tokenizer);
+        var (model, _) = ModelDirectory.Load(dir);
+        using var __ = model;
+        var export = OnnxExport.Export(dir, Path.Combine(_dir, "bpe-onnx"));
+        using var genai = new Microsoft.ML.OnnxRuntimeGenAI.Model(Path.GetDirectoryName(export.ModelFile)!);
+        using var genaiTokenizer = new Microsoft.ML.OnnxRuntimeGenAI.Tokenizer(genai);
+        foreach (var prompt in new[] { "ROMEO:\nWhat light", "First Citizen: we'll see 12 cats." })
+        {
+            var ids = tokenizer.Encode(prompt);
+            Assert.Equal(ids, genaiTokenizer.Encode(prompt)[0].ToArray());
+            using var search = new Microsoft.ML.OnnxRuntimeGenAI.GeneratorParams(genai);
+            using var generator = new Microsoft.ML.OnnxRuntimeGenAI.Generator(genai, search);
+            generator.AppendTokens(ids);
+            while (!generator.IsDone()) generator.GenerateNextToken();
+            var generated = generator.GetSequence(0).ToArray()[ids.Length..];
+            var ours = LlamaCpp.Greedy(model, ids, config.MaxPositions - ids.Length);
+            int eos = Array.IndexOf(ours, config.EosTokenId!.Value);
+            Assert.Equal(eos < 0 ? ours : ours[..(eos + 1)], generated);
+            Assert.Equal(prompt, System.Text.Encoding.UTF8.GetString(tokenizer.DecodeBytes(ids)));
+            Assert.Equal(prompt, genaiTokenizer.Decode(ids));
+        }
+    }
+
+    [Fact]
     public void TheUNetPredictsTheSameNoise()
     {
         var config = new UNetConfig { ImageSize = 16, BaseChannels = 16, ChannelMults = [1, 2], NumClasses = 3, Groups = 4, Dropout = 0 };
