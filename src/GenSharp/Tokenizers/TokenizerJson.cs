@@ -58,6 +58,16 @@ public static class TokenizerJson
             if (tokens.Count > 0 && tokens.Keys.Last() != tokens.Count - 1)
                 throw new TokenizerFormatException(path, $"vocab ids are not contiguous 0..{tokens.Count - 1}");
 
+            if (SentencePieceForm(root!.AsObject(), model, path) is var (prefix, split))
+            {
+                int? unk = null;
+                if ((string?)model["unk_token"] is { } u)
+                    unk = tokens.Where(t => t.Value == u).Select(t => (int?)t.Key).FirstOrDefault()
+                        ?? throw new TokenizerFormatException(path, $"unk_token '{u}' is not in the vocabulary");
+                bool fallback = model["byte_fallback"] is JsonValue bf && bf.GetValue<bool>();
+                return new SentencePieceBpeTokenizer([.. tokens.Values], [.. merges.Select(m => ParseMerge(m, path))], specials, unk, fallback, prefix, split,
+                    (JsonObject)root.AsObject().DeepClone());
+            }
             if (preType is "ByteLevel" or "Sequence")
             {
                 var pairs = merges.Select(m => ParseMerge(m, path)).ToList();
@@ -98,6 +108,46 @@ public static class TokenizerJson
             PreTokenizer.Gpt2Pattern => PreTokenizer.Gpt2, PreTokenizer.Llama3Pattern => PreTokenizer.Llama3, PreTokenizer.Qwen2Pattern => PreTokenizer.Qwen2,
             _ => new PreTokenizer(pattern),
         };
+    }
+
+    /// <summary>
+    /// Llama 2 / Mistral's SentencePiece-style files: spaces as '▁' by the legacy normalizer (Prepend '▁' + Replace ' ' → '▁')
+    /// or by the Metaspace pre-tokenizer. Null when the file is not of that form; anything else around it is refused by name.
+    /// </summary>
+    static (SentencePieceBpeTokenizer.Prefix Prefix, bool Split)? SentencePieceForm(JsonObject root, JsonObject model, string path)
+    {
+        var normalizer = root["normalizer"] as JsonObject;
+        var pre = root["pre_tokenizer"] as JsonObject;
+        string space = SentencePieceBpeTokenizer.Space.ToString();
+        bool IsReplace(JsonNode? n) => (string?)n?["type"] == "Replace" && (string?)n["pattern"]?["String"] == " " && (string?)n["content"] == space;
+        bool IsPrepend(JsonNode? n) => (string?)n?["type"] == "Prepend" && (string?)n["prepend"] == space;
+        if ((string?)pre?["type"] == "Metaspace")
+        {
+            if (normalizer is not null) throw new TokenizerFormatException(path, $"normalizer '{(string?)normalizer["type"]}' before a Metaspace pre-tokenizer is not supported");
+            if ((string?)pre["replacement"] is { } r && r != space) throw new TokenizerFormatException(path, $"Metaspace replacement '{r}' is not supported (U+2581)");
+            var scheme = (string?)pre["prepend_scheme"] ?? (pre["add_prefix_space"] is JsonValue a && !a.GetValue<bool>() ? "never" : "always");
+            var prefix = scheme switch
+            {
+                "always" => SentencePieceBpeTokenizer.Prefix.Always, "first" => SentencePieceBpeTokenizer.Prefix.First, "never" => SentencePieceBpeTokenizer.Prefix.Never,
+                _ => throw new TokenizerFormatException(path, $"Metaspace prepend_scheme '{scheme}' is not supported (always, first, never)"),
+            };
+            return (prefix, pre["split"] is not JsonValue sp || sp.GetValue<bool>());
+        }
+        var steps = (string?)normalizer?["type"] == "Sequence" ? [.. (normalizer!["normalizers"] as JsonArray ?? [])] : normalizer is null ? new List<JsonNode?>() : [normalizer];
+        bool legacy = steps.Count switch
+        {
+            2 => IsPrepend(steps[0]) && IsReplace(steps[1]),
+            1 => IsReplace(steps[0]),
+            _ => false,
+        };
+        if (legacy)
+        {
+            if (pre is not null) throw new TokenizerFormatException(path, $"pre_tokenizer '{(string?)pre["type"]}' after the '▁' normalizer is not supported");
+            return (steps.Count == 2 ? SentencePieceBpeTokenizer.Prefix.Always : SentencePieceBpeTokenizer.Prefix.Never, false);
+        }
+        if (model["byte_fallback"] is JsonValue fb && fb.GetValue<bool>())
+            throw new TokenizerFormatException(path, "byte_fallback without the '▁' normalizer or a Metaspace pre-tokenizer is not supported");
+        return null;
     }
 
     static bool Nfc(JsonNode? normalizer, string path) => normalizer switch

@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using GenSharp.Tests.Cli;
+using GenSharp.Tokenizers;
+
+namespace GenSharp.Tests.Tokenizers;
+
+/// <summary>
+/// SentencePiece-style BPE (Llama 2, Mistral) against Google's own SentencePiece: a BPE model trained by spm_train with
+/// Llama 2's settings (byte fallback, split digits, dummy prefix; bench/reference/spm_fixture.sh) is written as the hub's
+/// tokenizer.json in both forms (the legacy '▁' normalizer and the Metaspace pre-tokenizer), and GenSharp must give the ids
+/// spm_encode gave for every sample: Shakespeare, digits, runs of spaces and tabs, accents, CJK and an emoji (bytes).
+/// </summary>
+public sealed class SentencePieceBpeTests : TempDirectoryTest
+{
+    static readonly string Fixture = Path.Combine(CliRunner.Repo(), "tests", "GenSharp.Tests", "Tokenizers", "Fixtures", "spm");
+
+    /// <summary>
+    /// tokenizer.json as transformers' converter writes it from a SentencePiece BPE model: the pieces in id order, merges
+    /// of every piece split into two pieces, ranked by the merged piece's score (its line in the .vocab file).
+    /// </summary>
+    static string WriteTokenizerJson(string dir, bool metaspace)
+    {
+        var pieces = File.ReadLines(Path.Combine(Fixture, "spm.vocab")).Select(l => l.Split('\t')[0]).ToList();
+        var ids = pieces.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
+        var merges = new JsonArray();
+        foreach (var piece in pieces.Where(p => !p.StartsWith('<')))
+            foreach (var (l, r) in Enumerable.Range(1, piece.Length - 1).Select(k => (piece[..k], piece[k..]))
+                         .Where(s => ids.ContainsKey(s.Item1) && ids.ContainsKey(s.Item2)).OrderBy(s => ids[s.Item1]).ThenBy(s => ids[s.Item2]))
+                merges.Add($"{l} {r}");
+        var vocab = new JsonObject();
+        foreach (var (p, i) in ids) vocab[p] = i;
+        var added = new JsonArray();
+        foreach (var (content, id) in new[] { ("<unk>", 0), ("<s>", 1), ("</s>", 2) })
+            added.Add(new JsonObject { ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true });
+        const string space = "\u2581";
+        var root = new JsonObject
+        {
+            ["version"] = "1.0", ["truncation"] = null, ["padding"] = null, ["added_tokens"] = added,
+            ["normalizer"] = metaspace ? null : new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = space },
+                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = space }),
+            },
+            ["pre_tokenizer"] = metaspace ? new JsonObject { ["type"] = "Metaspace", ["replacement"] = space, ["prepend_scheme"] = "first", ["split"] = false } : null,
+            ["post_processor"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "Sequence", ["decoders"] = new JsonArray(new JsonObject { ["type"] = "ByteFallback" }, new JsonObject { ["type"] = "Fuse" }) },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = "<unk>", ["continuing_subword_prefix"] = null, ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = true, ["byte_fallback"] = true, ["ignore_merges"] = false, ["vocab"] = vocab, ["merges"] = merges,
+            },
+        };
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "tokenizer.json");
+        File.WriteAllText(path, root.ToJsonString());
+        return path;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EncodesEverySampleAsSentencePieceDoes(bool metaspace)
+    {
+        var tokenizer = Assert.IsType<SentencePieceBpeTokenizer>(TokenizerJson.Load(WriteTokenizerJson(Path.Combine(_dir, "t"), metaspace)));
+        var samples = File.ReadAllLines(Path.Combine(Fixture, "samples.txt"));
+        var expected = File.ReadAllLines(Path.Combine(Fixture, "expected.ids"));
+        Assert.Equal(samples.Length, expected.Length);
+        Assert.True(samples.Length >= 30);
+        for (int i = 0; i < samples.Length; i++)
+        {
+            var ids = tokenizer.Encode(samples[i]);
+            Assert.True(expected[i] == string.Join(" ", ids), $"line {i + 1} '{samples[i]}': spm {expected[i]}, ours {string.Join(" ", ids)}");
+            Assert.Equal(" " + samples[i], Encoding.UTF8.GetString(tokenizer.DecodeBytes(ids)));   // the dummy prefix's space, then the text
+        }
+        Assert.Contains(tokenizer.Encode("😀"), id => tokenizer.Tokens[id] == "<0xF0>");            // not in the vocabulary: its bytes
+    }
+
+    [Fact]
+    public void SpecialTokensSplitTheTextAndEachFormPrefixesAsTheHubDoes()
+    {
+        var legacy = TokenizerJson.Load(WriteTokenizerJson(Path.Combine(_dir, "legacy"), metaspace: false));
+        var metaspace = TokenizerJson.Load(WriteTokenizerJson(Path.Combine(_dir, "metaspace"), metaspace: true));
+        string Text(ITokenizer t, IEnumerable<int> ids) => Encoding.UTF8.GetString(t.DecodeBytes(ids));
+        // Legacy (Prepend normalizer): every stretch between special tokens gets the '▁'; Metaspace "first": only a stretch at
+        // the very start of the text (tokenizers checks its offset is 0), so none here, after <s>.
+        var a = legacy.Encode("<s>the king</s>the queen");
+        var b = metaspace.Encode("<s>the king</s>the queen");
+        Assert.Equal(1, a[0]);
+        Assert.Equal(" the king", Text(legacy, a[1..Array.IndexOf(a, 2)]));
+        Assert.Equal(" the queen", Text(legacy, a[(Array.IndexOf(a, 2) + 1)..]));
+        Assert.Equal("the queen", Text(metaspace, b[(Array.IndexOf(b, 2) + 1)..]));
+        Assert.Equal("the king", Text(metaspace, b[1..Array.IndexOf(b, 2)]));
+        Assert.Equal(" the king", Text(metaspace, metaspace.Encode("the king")));
+        // Saved and loaded again: the same file, the same ids.
+        var path = Path.Combine(_dir, "saved.json");
+        metaspace.Save(path);
+        Assert.Equal(b, TokenizerJson.Load(path).Encode("<s>the king</s>the queen"));
+        // A whole document is one stretch of merges (no pre-split): it still encodes in one pass.
+        var play = File.ReadAllText(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt"))[..200_000];
+        Assert.Equal(" " + play, Text(legacy, legacy.Encode(play)));
+    }
+
+    [Fact]
+    public void FilesOfAnotherFormAreRefusedByName()
+    {
+        var path = WriteTokenizerJson(Path.Combine(_dir, "bad"), metaspace: true);
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        root["pre_tokenizer"]!["prepend_scheme"] = "sometimes";
+        File.WriteAllText(path, root.ToJsonString());
+        Assert.Contains("Metaspace prepend_scheme 'sometimes' is not supported", Assert.Throws<TokenizerFormatException>(() => TokenizerJson.Load(path)).Message);
+        root["pre_tokenizer"] = null;
+        File.WriteAllText(path, root.ToJsonString());
+        Assert.Contains("byte_fallback without the '▁' normalizer or a Metaspace pre-tokenizer", Assert.Throws<TokenizerFormatException>(() => TokenizerJson.Load(path)).Message);
+        root["normalizer"] = new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "\u2581" };
+        root["model"]!["unk_token"] = "<nope>";
+        File.WriteAllText(path, root.ToJsonString());
+        Assert.Contains("unk_token '<nope>' is not in the vocabulary", Assert.Throws<TokenizerFormatException>(() => TokenizerJson.Load(path)).Message);
+    }
+}
