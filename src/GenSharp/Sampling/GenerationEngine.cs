@@ -58,6 +58,7 @@ public sealed class GenerationEngine : IDisposable
         }
         var ids = tokenizer.Encode(prompt);
         if (ids.Length == 0) throw new ArgumentException("the prompt is empty; give at least one character for the model to continue");
+        if (tokenizer.PromptPrefix is { Length: > 0 } prefix && !ids.AsSpan().StartsWith(prefix)) ids = [.. prefix, .. ids];   // the post-processor's BOS, once
         if (ids.Length >= context)
             throw new ArgumentException($"the prompt is {ids.Length} tokens but the model's context is {context} tokens (at most {context - 1} leave room to generate)");
         return ids;

@@ -77,6 +77,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// </summary>
     public bool Nfc { get; }
 
+    /// <inheritdoc/>
+    public int[] PromptPrefix { get; init; } = [];
+
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 4);
@@ -181,6 +184,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         root["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true };
         root["model"] = TokenizerJson.BpeModel(vocab, merges);
         root["model"]!["ignore_merges"] = IgnoreMerges;
+        if (PromptPrefix.Length > 0) root["post_processor"] = TokenizerJson.PrefixProcessor(PromptPrefix.Select(id => _tokens[id]).ToArray(), PromptPrefix);
         TokenizerJson.Write(path, root);
     }
 }

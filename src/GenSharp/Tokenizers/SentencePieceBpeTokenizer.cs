@@ -60,6 +60,9 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     /// <summary>Metaspace's split: merges stay inside each '▁'-led word (the legacy form merges across the whole text).</summary>
     public bool SplitOnSpace { get; }
 
+    /// <inheritdoc/>
+    public int[] PromptPrefix { get; init; } = [];
+
     public int[] Encode(string text)
     {
         var ids = new List<int>();

@@ -66,13 +66,14 @@ public static class TokenizerJson
                         ?? throw new TokenizerFormatException(path, $"unk_token '{u}' is not in the vocabulary");
                 bool fallback = model["byte_fallback"] is JsonValue bf && bf.GetValue<bool>();
                 return new SentencePieceBpeTokenizer([.. tokens.Values], [.. merges.Select(m => ParseMerge(m, path))], specials, unk, fallback, prefix, split,
-                    (JsonObject)root.AsObject().DeepClone());
+                    (JsonObject)root.AsObject().DeepClone()) { PromptPrefix = PromptPrefix(root["post_processor"], tokens.Count, path) };
             }
             if (preType is "ByteLevel" or "Sequence")
             {
                 var pairs = merges.Select(m => ParseMerge(m, path)).ToList();
                 bool ignoreMerges = model["ignore_merges"] is JsonValue im && im.GetValue<bool>();
-                return new ByteLevelBpeTokenizer(tokens.Values.ToList(), pairs, specials, Splitter(root["pre_tokenizer"]!.AsObject(), path), ignoreMerges, Nfc(root["normalizer"], path));
+                return new ByteLevelBpeTokenizer(tokens.Values.ToList(), pairs, specials, Splitter(root["pre_tokenizer"]!.AsObject(), path), ignoreMerges, Nfc(root["normalizer"], path))
+                    { PromptPrefix = PromptPrefix(root["post_processor"], tokens.Count, path) };
             }
             if (preType is null && merges.Count == 0)
                 return new CharTokenizer(tokens.Values);
@@ -148,6 +149,47 @@ public static class TokenizerJson
         if (model["byte_fallback"] is JsonValue fb && fb.GetValue<bool>())
             throw new TokenizerFormatException(path, "byte_fallback without the '▁' normalizer or a Metaspace pre-tokenizer is not supported");
         return null;
+    }
+
+    /// <summary>
+    /// The special tokens a post-processor puts before a single text: TemplateProcessing's <c>single</c> up to the
+    /// <c>$A</c> sequence (alone or inside a Sequence of post-processors, as Llama 3 ships it). ByteLevel's only adjusts
+    /// offsets. Tokens after the text, or another kind of post-processor, are refused by name.
+    /// </summary>
+    static int[] PromptPrefix(JsonNode? processor, int vocabSize, string path)
+    {
+        switch ((string?)processor?["type"])
+        {
+            case null or "ByteLevel": return [];
+            case "Sequence":
+                var all = (processor!["processors"] as JsonArray ?? []).Select(p => PromptPrefix(p, vocabSize, path)).Where(p => p.Length > 0).ToList();
+                return all.Count <= 1 ? all.FirstOrDefault() ?? [] : throw new TokenizerFormatException(path, "more than one post-processor adds tokens");
+            case "TemplateProcessing":
+                var prefix = new List<int>();
+                bool text = false;
+                foreach (var piece in processor!["single"] as JsonArray ?? throw new TokenizerFormatException(path, "TemplateProcessing without 'single'"))
+                {
+                    if (piece?["Sequence"] is not null) { text = true; continue; }
+                    var name = (string?)piece?["SpecialToken"]?["id"] ?? throw new TokenizerFormatException(path, "a TemplateProcessing piece is neither Sequence nor SpecialToken");
+                    if (text) throw new TokenizerFormatException(path, $"the post-processor adds '{name}' after the text; only tokens before it are supported");
+                    var ids = processor["special_tokens"]?[name]?["ids"] as JsonArray ?? throw new TokenizerFormatException(path, $"TemplateProcessing's special_tokens has no ids for '{name}'");
+                    foreach (var id in ids)
+                        prefix.Add((int?)id is { } i && i >= 0 && i < vocabSize ? i : throw new TokenizerFormatException(path, $"post-processor token '{name}' has id {id} outside the vocabulary"));
+                }
+                return [.. prefix];
+            case var other: throw new TokenizerFormatException(path, $"post_processor '{other}' is not supported (TemplateProcessing, ByteLevel)");
+        }
+    }
+
+    /// <summary>A TemplateProcessing post-processor that puts <paramref name="tokens"/> before a text (and each text of a pair).</summary>
+    internal static JsonObject PrefixProcessor(string[] tokens, int[] ids)
+    {
+        var special = new JsonObject();
+        for (int i = 0; i < tokens.Length; i++) special[tokens[i]] = new JsonObject { ["id"] = tokens[i], ["ids"] = new JsonArray(ids[i]), ["tokens"] = new JsonArray(tokens[i]) };
+        JsonArray Template(params string[] sequences) => new([.. sequences.SelectMany(seq =>
+            tokens.Select(t => (JsonNode)new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = t, ["type_id"] = 0 } })
+                .Append(new JsonObject { ["Sequence"] = new JsonObject { ["id"] = seq, ["type_id"] = 0 } }))]);
+        return new JsonObject { ["type"] = "TemplateProcessing", ["single"] = Template("A"), ["pair"] = Template("A", "B"), ["special_tokens"] = special };
     }
 
     static bool Nfc(JsonNode? normalizer, string path) => normalizer switch

@@ -103,6 +103,38 @@ public sealed class SentencePieceBpeTests : TempDirectoryTest
     }
 
     [Fact]
+    public void APostProcessorsBosStartsEveryPromptOnce()
+    {
+        var path = WriteTokenizerJson(Path.Combine(_dir, "bos"), metaspace: false);
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        root["post_processor"] = TokenizerJson.PrefixProcessor(["<s>"], [1]);   // Llama 2's: <s> $A (and <s> $A <s> $B)
+        File.WriteAllText(path, root.ToJsonString());
+        var tokenizer = TokenizerJson.Load(path);
+        Assert.Equal([1], tokenizer.PromptPrefix);
+        var text = tokenizer.Encode("the king");
+        Assert.DoesNotContain(1, text);                                                        // Encode: no special tokens added
+        Assert.Equal([1, .. text], GenSharp.Sampling.GenerationEngine.EncodePrompt(tokenizer, "the king", 4096));
+        Assert.Equal(tokenizer.Encode("<s>the king"), GenSharp.Sampling.GenerationEngine.EncodePrompt(tokenizer, "<s>the king", 4096));   // not twice
+        // A byte-level BPE with Llama 3's form (Sequence of ByteLevel and TemplateProcessing) keeps it through Save and Load.
+        var bpe = new BpeTrainer(300, ["<|begin_of_text|>"]).Train(File.ReadAllText(Path.Combine(CliRunner.Repo(), "data", "tinyshakespeare.txt"))[..20_000]);
+        var bpePath = Path.Combine(_dir, "bpe.json");
+        bpe.Save(bpePath);
+        var bpeRoot = JsonNode.Parse(File.ReadAllText(bpePath))!.AsObject();
+        int bos = bpe.SpecialTokens["<|begin_of_text|>"];
+        bpeRoot["post_processor"] = new JsonObject { ["type"] = "Sequence", ["processors"] = new JsonArray(
+            new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = false, ["use_regex"] = true },
+            TokenizerJson.PrefixProcessor(["<|begin_of_text|>"], [bos])) };
+        File.WriteAllText(bpePath, bpeRoot.ToJsonString());
+        var loaded = TokenizerJson.Load(bpePath);
+        loaded.Save(bpePath);
+        Assert.Equal([bos], TokenizerJson.Load(bpePath).PromptPrefix);
+        // Tokens after the text (an EOS suffix) are refused by name.
+        root["post_processor"]!["single"]!.AsArray().Add(new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "<s>", ["type_id"] = 0 } });
+        File.WriteAllText(path, root.ToJsonString());
+        Assert.Contains("adds '<s>' after the text", Assert.Throws<TokenizerFormatException>(() => TokenizerJson.Load(path)).Message);
+    }
+
+    [Fact]
     public void FilesOfAnotherFormAreRefusedByName()
     {
         var path = WriteTokenizerJson(Path.Combine(_dir, "bad"), metaspace: true);
