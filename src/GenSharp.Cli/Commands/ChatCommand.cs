@@ -22,8 +22,8 @@ static class ChatCommand
         foreach (var o in sampling.All) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
-            var options = sampling.Read(r).Validate();
             var dir = r.GetValue(model)!;
+            var options = sampling.Read(r, dir).Validate();
             var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r), adapter: r.GetValue(adapter));
             string? systemMessage = r.GetValue(system) is { } s ? SamplingFlags.CheckText(s, "--system") : null;
             var turns = new List<ChatMessage>();

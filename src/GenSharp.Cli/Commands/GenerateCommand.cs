@@ -41,7 +41,7 @@ static class GenerateCommand
             if (AutoPipeline.Kind(r.GetValue(model)!) == ModelKind.Image)
                 return image.Run(r, r.GetValue(model)!, r.GetValue(n), r.GetValue(sampling.Seed), compute.Resolve(r));
             var text = r.GetValue(promptFile) is { } file ? SamplingFlags.ReadUtf8(file) : SamplingFlags.CheckText(r.GetValue(prompt)!, "--prompt");
-            var options = sampling.Read(r) with
+            var options = sampling.Read(r, r.GetValue(model)) with
             {
                 N = r.GetValue(n), Beams = r.GetValue(beams), LengthPenalty = r.GetValue(lengthPenalty),
                 Logprobs = r.GetValue(logprobs) || r.GetValue(topLogprobs) > 0, TopLogprobs = r.GetValue(topLogprobs),

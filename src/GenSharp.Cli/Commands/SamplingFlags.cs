@@ -26,7 +26,23 @@ sealed class SamplingFlags
 
     public IEnumerable<Option> All => [_maxTokens, _temperature, _topK, _topP, _minP, _typicalP, _repetition, _presence, _frequency, _stop, _bias, _seed];
 
-    public GenerationOptions Read(ParseResult r) => new()
+    /// <summary>
+    /// The options the flags give; a control not given on the command line comes from the model's generation_config.json
+    /// (<paramref name="modelDir"/>) when it sets one, else from the flag's default.
+    /// </summary>
+    public GenerationOptions Read(ParseResult r, string? modelDir = null)
+    {
+        var defaults = modelDir is null || !Directory.Exists(modelDir) ? GenerationDefaults.None : GenerationDefaults.Load(modelDir);
+        var flags = new Dictionary<string, Option>
+        {
+            [nameof(GenerationOptions.MaxTokens)] = _maxTokens, [nameof(GenerationOptions.Temperature)] = _temperature, [nameof(GenerationOptions.TopK)] = _topK,
+            [nameof(GenerationOptions.TopP)] = _topP, [nameof(GenerationOptions.MinP)] = _minP, [nameof(GenerationOptions.TypicalP)] = _typicalP,
+            [nameof(GenerationOptions.RepetitionPenalty)] = _repetition,
+        };
+        return defaults.ApplyTo(ReadFlags(r), name => r.GetResult(flags[name]) is { Implicit: false });
+    }
+
+    GenerationOptions ReadFlags(ParseResult r) => new()
     {
         MaxTokens = r.GetValue(_maxTokens), Temperature = r.GetValue(_temperature), TopK = r.GetValue(_topK),
         TopP = r.GetValue(_topP), MinP = r.GetValue(_minP), TypicalP = r.GetValue(_typicalP),

@@ -34,14 +34,16 @@ static class TextGeneration
             foreach (var (key, value) in lb)
                 bias[int.TryParse(key, out int id) && id < vocab ? id : throw ApiException.BadRequest($"logit_bias key '{key}' is not a token id in 0…{vocab - 1}", "logit_bias")] = (float)value;
         }
+        var d = model.Defaults;   // the checkpoint's generation_config.json, for what the request leaves unset
         var options = new GenerationOptions
         {
-            MaxTokens = maxTokens ?? room,
-            Temperature = r.Temperature ?? 1,
-            TopP = r.TopP ?? 1,
-            TopK = r.TopK ?? 0,
-            MinP = r.MinP ?? 0,
-            RepetitionPenalty = r.RepetitionPenalty ?? 1,
+            MaxTokens = maxTokens ?? Math.Min(room, d.MaxNewTokens ?? room),
+            Temperature = r.Temperature ?? d.Temperature ?? 1,
+            TopP = r.TopP ?? d.TopP ?? 1,
+            TopK = r.TopK ?? d.TopK ?? 0,
+            MinP = r.MinP ?? d.MinP ?? 0,
+            TypicalP = d.TypicalP ?? 1,
+            RepetitionPenalty = r.RepetitionPenalty ?? d.RepetitionPenalty ?? 1,
             PresencePenalty = r.PresencePenalty ?? 0,
             FrequencyPenalty = r.FrequencyPenalty ?? 0,
             N = r.N ?? 1,

@@ -48,6 +48,8 @@ public sealed class LanguageModelWorker : IDisposable
 
     public string Name { get; }
     public LlamaForCausalLM Model { get; }
+    /// <summary>The checkpoint's generation_config.json: what a request that leaves a control unset gets.</summary>
+    public GenerationDefaults Defaults { get; init; } = GenerationDefaults.None;
     public ITokenizer Tokenizer { get; }
     /// <summary>The library's chat path for this model (template, encoding, context policy, stops).</summary>
     public ChatFormat Chat { get; }

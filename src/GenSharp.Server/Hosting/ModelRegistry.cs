@@ -1,5 +1,6 @@
 using GenSharp.Models;
 using GenSharp.Pipelines;
+using GenSharp.Sampling;
 using GenSharp.Tokenizers;
 using static TorchSharp.torch;
 
@@ -55,8 +56,8 @@ public sealed class ModelRegistry : IDisposable
             var baseName = BaseOf(adapterDir, chats);
             slots.Add((adapterName, baseName, LoraAdapter.Serve(adapterDir, adapterName, chats[baseName].Chat.Text.Model)));
         }
-        foreach (var (name, (_, chat)) in chats)
-            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue);
+        foreach (var (name, (dir, chat)) in chats)
+            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue) { Defaults = GenerationDefaults.Load(dir) };
         foreach (var (name, baseName, slot) in slots) _adapters[name] = new LanguageModelRoute(name, _lms[baseName], slot, baseName);
         if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");
     }
