@@ -32,23 +32,35 @@ public static class LlamaGguf
         var (model, tokenizer) = ModelDirectory.Load(modelDir);
         using var _ = model;
         var c = model.Config;
-        if (c.ModelType != "llama" || c.QkvBias) throw new ArgumentException($"GGUF export covers model_type llama (this model is {c.ModelType})");
-        if (c.RopeScaling is not null) throw new ArgumentException($"GGUF export of rope_scaling ({c.RopeScaling.Kind}) is not written yet");
+        // llama.cpp's architectures: Mistral's decoder is "llama" (its sliding window already caps the context); Qwen2 is
+        // "qwen2", with q/k/v biases and rotate-half ("neox") rope, so its q/k rows keep HF's layout.
+        string arch = c.ModelType == "qwen2" ? "qwen2" : "llama";
+        if (c.RopeScaling is { Kind: "llama3" } && arch != "llama") throw new ArgumentException("GGUF export of rope_scaling llama3 covers the llama architecture");
         var w = new GgufWriter()
-            .Set("general.architecture", "llama")
+            .Set("general.architecture", arch)
             .Set("general.name", Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')))
             .Set("general.file_type", matrixType switch { GgmlType.F32 => 0u, GgmlType.F16 => 1u, _ => 7u })   // llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q8_0
             .Set("general.alignment", (uint)GgufFile.DefaultAlignment)
-            .Set("llama.vocab_size", (uint)c.VocabSize)
-            .Set("llama.context_length", (uint)c.MaxPositions)
-            .Set("llama.embedding_length", (uint)c.HiddenSize)
-            .Set("llama.block_count", (uint)c.NumLayers)
-            .Set("llama.feed_forward_length", (uint)c.IntermediateSize)
-            .Set("llama.attention.head_count", (uint)c.NumHeads)
-            .Set("llama.attention.head_count_kv", (uint)c.NumKvHeads)
-            .Set("llama.rope.dimension_count", (uint)c.HeadDim)
-            .Set("llama.rope.freq_base", (float)c.RopeTheta)
-            .Set("llama.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
+            .Set($"{arch}.vocab_size", (uint)c.VocabSize)
+            .Set($"{arch}.context_length", (uint)c.MaxPositions)
+            .Set($"{arch}.embedding_length", (uint)c.HiddenSize)
+            .Set($"{arch}.block_count", (uint)c.NumLayers)
+            .Set($"{arch}.feed_forward_length", (uint)c.IntermediateSize)
+            .Set($"{arch}.attention.head_count", (uint)c.NumHeads)
+            .Set($"{arch}.attention.head_count_kv", (uint)c.NumKvHeads)
+            .Set($"{arch}.rope.dimension_count", (uint)c.HeadDim)
+            .Set($"{arch}.rope.freq_base", (float)c.RopeTheta)
+            .Set($"{arch}.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
+        if (c.RopeScaling is { Kind: "linear" } linear)
+            w.Set($"{arch}.rope.scaling.type", "linear").Set($"{arch}.rope.scaling.factor", (float)linear.Factor);
+        if (c.RopeScaling is { Kind: "llama3" } llama3)
+        {
+            // llama.cpp takes Llama 3.1's bands as rope_freqs: per frequency, the factor it divides by (unscaled / scaled).
+            var inv = Enumerable.Range(0, c.HeadDim / 2).Select(i => Math.Pow(c.RopeTheta, -2.0 * i / c.HeadDim)).ToArray();
+            var factors = inv.Zip(llama3.Apply(inv), (a, b) => (float)(a / b)).ToArray();
+            w.AddTensor("rope_freqs.weight", [factors.Length], GgmlType.F32, GgmlQuant.Encode(factors, GgmlType.F32));
+            w.Set(RopeScalingKey, System.Text.Json.JsonSerializer.Serialize(llama3));   // so GenSharp's import gets the parameters back
+        }
         WriteTokenizer(w, tokenizer, c);
         if (ChatTemplate.Load(modelDir).Jinja is { } jinja) w.Set("tokenizer.chat_template", jinja);   // the model's own template travels with it
         int count = 0;
@@ -58,7 +70,7 @@ public static class LlamaGguf
             {
                 if (name == "lm_head.weight" && c.TieWordEmbeddings) continue;
                 var (ggufName, permuteHeads) = GgufName(name, c);
-                using var t = permuteHeads is { } heads ? ToInterleavedRope(tensor, heads) : tensor.detach().contiguous();
+                using var t = permuteHeads is { } heads && arch == "llama" ? ToInterleavedRope(tensor, heads) : tensor.detach().contiguous();
                 var values = t.to_type(ScalarType.Float32).data<float>().ToArray();
                 long[] dims = [.. t.shape.Reverse()];
                 var kind = dims.Length == 1 ? GgmlType.F32 : matrixType == GgmlType.Q8_0 && dims[0] % GgmlTypes.Q8Block != 0 ? GgmlType.F16 : matrixType;
@@ -79,7 +91,7 @@ public static class LlamaGguf
     {
         var f = GgufFile.Read(path);
         var arch = f.Get<string>("general.architecture");
-        if (arch != "llama") throw new GgufFormatException(path, $"architecture '{arch}' is not supported (supported: llama)");
+        if (arch is not ("llama" or "qwen2")) throw new GgufFormatException(path, $"architecture '{arch}' is not supported (supported: llama, qwen2)");
         int U(string key) => f.FindInteger(key) is { } n && n is > 0 and <= int.MaxValue ? (int)n : throw new GgufFormatException(path, $"metadata '{key}' is missing or not a positive integer");
         // An f32 constant read back as the decimal it was written from (1e-5, not 9.99999974737875e-6).
         double D(string key, double fallback) => f.Metadata.TryGetValue(key, out var v)
@@ -87,23 +99,42 @@ public static class LlamaGguf
                 : throw new GgufFormatException(path, $"metadata '{key}' is not a number")
             : fallback;
         var tokenizer = ReadTokenizer(f);
+        RopeScaling? scaling = null;
+        if (f.Find<string>($"{arch}.rope.scaling.type") is { } scalingType)
+            scaling = scalingType == "linear" ? new RopeScaling { RopeType = "linear", Factor = D($"{arch}.rope.scaling.factor", 1) }
+                : throw new GgufFormatException(path, $"{arch}.rope.scaling.type '{scalingType}' is not supported (linear)");
         var config = new LlamaConfig
         {
-            VocabSize = tokenizer.VocabSize, HiddenSize = U("llama.embedding_length"), IntermediateSize = U("llama.feed_forward_length"),
-            NumLayers = U("llama.block_count"), NumHeads = U("llama.attention.head_count"),
-            NumKvHeads = f.Metadata.ContainsKey("llama.attention.head_count_kv") ? U("llama.attention.head_count_kv") : U("llama.attention.head_count"),
-            MaxPositions = Math.Min(U("llama.context_length"), LlamaConfig.MaxContext), RopeTheta = D("llama.rope.freq_base", 10000),
-            RmsNormEps = D("llama.attention.layer_norm_rms_epsilon", 1e-5), TieWordEmbeddings = f.Tensors.All(t => t.Name != "output.weight"),
+            ModelType = arch, QkvBias = arch == "qwen2",
+            VocabSize = tokenizer.VocabSize, HiddenSize = U($"{arch}.embedding_length"), IntermediateSize = U($"{arch}.feed_forward_length"),
+            NumLayers = U($"{arch}.block_count"), NumHeads = U($"{arch}.attention.head_count"),
+            NumKvHeads = f.Metadata.ContainsKey($"{arch}.attention.head_count_kv") ? U($"{arch}.attention.head_count_kv") : U($"{arch}.attention.head_count"),
+            MaxPositions = Math.Min(U($"{arch}.context_length"), LlamaConfig.MaxContext), RopeTheta = D($"{arch}.rope.freq_base", 10000),
+            RmsNormEps = D($"{arch}.attention.layer_norm_rms_epsilon", 1e-5), TieWordEmbeddings = f.Tensors.All(t => t.Name != "output.weight"),
             BosTokenId = f.FindInteger("tokenizer.ggml.bos_token_id") is { } bos ? (int)bos : null,
             EosTokenId = f.FindInteger("tokenizer.ggml.eos_token_id") is { } eos ? (int)eos : null,
+            RopeScaling = scaling,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new GgufFormatException(path, e.Message); }
-        if (f.FindInteger("llama.rope.dimension_count") is { } rope && rope != config.HeadDim)
-            throw new GgufFormatException(path, $"llama.rope.dimension_count {rope} is not the head size {config.HeadDim} (partial rotary embeddings are not supported)");
-        if (f.Metadata.ContainsKey("llama.rope.scaling.type")) throw new GgufFormatException(path, "rope scaling is not supported yet");
-        using var model = new LlamaForCausalLM(config);
+        if (f.FindInteger($"{arch}.rope.dimension_count") is { } rope && rope != config.HeadDim)
+            throw new GgufFormatException(path, $"{arch}.rope.dimension_count {rope} is not the head size {config.HeadDim} (partial rotary embeddings are not supported)");
         var used = new HashSet<string>();
+        if (f.Tensors.Any(t => t.Name == "rope_freqs.weight"))
+        {
+            // Per-frequency rope factors (Llama 3.1's bands): taken when they are what GenSharp's own key says they are.
+            RopeScaling? llama3 = null;
+            try { llama3 = f.Find<string>(RopeScalingKey) is { } json ? System.Text.Json.JsonSerializer.Deserialize<RopeScaling>(json) : null; }
+            catch (System.Text.Json.JsonException) { }
+            var factors = f.ReadFloats(f.Tensor("rope_freqs.weight"));
+            var inv = Enumerable.Range(0, config.HeadDim / 2).Select(i => Math.Pow(config.RopeTheta, -2.0 * i / config.HeadDim)).ToArray();
+            if (llama3 is not { Kind: "llama3" } || factors.Length != inv.Length
+                || inv.Zip(llama3.Apply(inv), (a, b) => (float)(a / b)).Zip(factors).Any(p => Math.Abs(p.First - p.Second) > 1e-6 * Math.Abs(p.First)))
+                throw new GgufFormatException(path, "tensor 'rope_freqs.weight' (per-frequency rope factors) is only read with the llama3 rope_scaling GenSharp writes beside it");
+            config = config with { RopeScaling = llama3 };
+            used.Add("rope_freqs.weight");
+        }
+        using var model = new LlamaForCausalLM(config);
         using (no_grad())
             foreach (var (name, parameter) in model.state_dict())
             {
@@ -114,7 +145,7 @@ public static class LlamaGguf
                 if (!t.Dims.SequenceEqual(expected))
                     throw new GgufFormatException(path, $"tensor '{ggufName}' is [{string.Join(", ", t.Dims)}], the config needs [{string.Join(", ", expected)}]");
                 using var values = tensor(f.ReadFloats(t)).reshape(parameter.shape);
-                using var hf = permuteHeads is { } heads ? FromInterleavedRope(values, heads) : values.alias();
+                using var hf = permuteHeads is { } heads && arch == "llama" ? FromInterleavedRope(values, heads) : values.alias();
                 parameter.copy_(hf);
                 used.Add(ggufName);
             }
@@ -201,6 +232,9 @@ public static class LlamaGguf
                 "self_attn.q_proj.weight" => ($"blk.{layer}.attn_q.weight", c.NumHeads),
                 "self_attn.k_proj.weight" => ($"blk.{layer}.attn_k.weight", c.NumKvHeads),
                 "self_attn.v_proj.weight" => ($"blk.{layer}.attn_v.weight", null),
+                "self_attn.q_proj.bias" => ($"blk.{layer}.attn_q.bias", null),   // Qwen2's, whose rope needs no permutation
+                "self_attn.k_proj.bias" => ($"blk.{layer}.attn_k.bias", null),
+                "self_attn.v_proj.bias" => ($"blk.{layer}.attn_v.bias", null),
                 "self_attn.o_proj.weight" => ($"blk.{layer}.attn_output.weight", null),
                 "mlp.gate_proj.weight" => ($"blk.{layer}.ffn_gate.weight", null),
                 "mlp.up_proj.weight" => ($"blk.{layer}.ffn_up.weight", null),
@@ -218,6 +252,9 @@ public static class LlamaGguf
 
     static Tensor FromInterleavedRope(Tensor w, int heads) =>
         w.reshape(heads, w.shape[0] / heads / 2, 2, w.shape[1]).transpose(1, 2).reshape(w.shape[0], w.shape[1]).contiguous();
+
+    /// <summary>GenSharp's own key: a llama3 rope_scaling as JSON, beside the rope_freqs llama.cpp reads.</summary>
+    const string RopeScalingKey = "gensharp.rope_scaling";
 
     static void WriteTokenizer(GgufWriter w, ITokenizer tokenizer, LlamaConfig c)
     {

@@ -43,6 +43,41 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
         }
     }
 
+    public static TheoryData<string, bool, string?> Families => new()
+    {
+        { "llama", false, "llama3" }, { "mistral", false, "linear" }, { "qwen2", true, null },
+    };
+
+    [Theory, MemberData(nameof(Families))]
+    public void HubFamiliesAndRopeScalingsRunInLlamaCppAndComeBack(string family, bool tied, string? rope)
+    {
+        var scaling = rope switch
+        {
+            "linear" => new RopeScaling { RopeType = "linear", Factor = 4 },
+            "llama3" => new RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 },
+            _ => null,
+        };
+        var dir = Path.Combine(_dir, family);
+        using var model = GenSharp.Tests.Models.HfFixtures.Write(dir, family, "f32", tied: tied, ropeScaling: scaling);
+        var (_, tokenizer) = ModelDirectory.Load(dir);
+        var path = Path.Combine(_dir, $"{family}.gguf");
+        LlamaGguf.Export(dir, path);
+        using (var cpp = new LlamaCpp(path))
+            foreach (var prompt in new[] { "ROMEO:\nBut soft", "It is the east, and Juliet is the sun. " })
+            {
+                var ids = tokenizer.Encode(prompt);
+                Assert.Equal(ids, cpp.Tokenize(prompt));
+                var (logits, greedy) = cpp.Run(ids, 24);   // 24 steps: positions past the llama3 fixture's original context of 64
+                double delta = LlamaCpp.Logits(model, ids).Zip(logits, (a, b) => Math.Abs(a - b)).Max();
+                Assert.True(delta < 1e-4, $"{family}: max |Δ logit| {delta} for '{prompt}'");
+                Assert.Equal(LlamaCpp.Greedy(model, ids, 24), greedy);
+            }
+        var (back, _) = ModelDirectory.Load(ImportTo(path));
+        using var __ = back;
+        Assert.Equal((family == "qwen2" ? "qwen2" : "llama", family == "qwen2", scaling), (back.Config.ModelType, back.Config.QkvBias, back.Config.RopeScaling));
+        foreach (var (name, t) in back.state_dict()) Assert.True(t.equal(model.state_dict()[name]).all().item<bool>(), name);
+    }
+
     string ImportTo(string gguf)
     {
         var dir = Path.Combine(_dir, Path.GetFileNameWithoutExtension(gguf));
