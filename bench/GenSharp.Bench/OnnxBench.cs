@@ -29,8 +29,7 @@ static class OnnxBench
             Console.WriteLine($"| model | export | model.onnx | nodes | max |Δ logit| (prompt, every step) | greedy tokens equal (of {Steps} × {Prompts.Length}) | greedy decode, ONNX Runtime | greedy decode, GenSharp |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|");
             Language("models/shakespeare-char", "bundled (llama, char)", work);
-            foreach (var (family, tied, rope) in new[] { ("llama", false, (RopeScaling?)null), ("mistral", false, new RopeScaling { RopeType = "linear", Factor = 4 }),
-                         ("qwen2", true, new RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 }) })
+            foreach (var (family, tied, rope) in new[] { ("llama", false, HfFixtures.Scaling(null)), ("mistral", false, HfFixtures.Scaling("linear")), ("qwen2", true, HfFixtures.Scaling("llama3")) })
             {
                 var dir = Path.Combine(work, family);
                 HfFixtures.Write(dir, family, "f32", tied: tied, ropeScaling: rope).Dispose();

@@ -29,12 +29,7 @@ static int HfFixtureCommand(string[] args)
 {
     string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
     GenSharp.Tests.Models.HfFixtures.Write(Arg("--out", "runs/hf-fixture"), Arg("--family", "llama"), Arg("--dtype", "bf16"), int.Parse(Arg("--shards", "1")),
-        Arg("--tied", "false") == "true", ropeScaling: Arg("--rope-scaling", "") switch
-        {
-            "llama3" => new GenSharp.Models.RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 },
-            "linear" => new GenSharp.Models.RopeScaling { RopeType = "linear", Factor = 4 },
-            _ => null,
-        }).Dispose();
+        Arg("--tied", "false") == "true", ropeScaling: GenSharp.Tests.Models.HfFixtures.Scaling(Arg("--rope-scaling", ""))).Dispose();
     Console.WriteLine($"wrote {Arg("--out", "runs/hf-fixture")}");
     return 0;
 }

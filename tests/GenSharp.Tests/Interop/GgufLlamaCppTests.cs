@@ -51,12 +51,7 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
     [Theory, MemberData(nameof(Families))]
     public void HubFamiliesAndRopeScalingsRunInLlamaCppAndComeBack(string family, bool tied, string? rope)
     {
-        var scaling = rope switch
-        {
-            "linear" => new RopeScaling { RopeType = "linear", Factor = 4 },
-            "llama3" => new RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 },
-            _ => null,
-        };
+        var scaling = GenSharp.Tests.Models.HfFixtures.Scaling(rope);
         var dir = Path.Combine(_dir, family);
         using var model = GenSharp.Tests.Models.HfFixtures.Write(dir, family, "f32", tied: tied, ropeScaling: scaling);
         var (_, tokenizer) = ModelDirectory.Load(dir);

@@ -14,6 +14,15 @@ namespace GenSharp.Tests.Models;
 /// </summary>
 static class HfFixtures
 {
+    /// <summary>The rope scalings the fixtures use, by name: linear ×4, or llama3 (×8, bands 1–4, original context 64: every branch taken).</summary>
+    public static RopeScaling? Scaling(string? name) => name switch
+    {
+        "linear" => new RopeScaling { RopeType = "linear", Factor = 4 },
+        "llama3" => new RopeScaling { RopeType = "llama3", Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalContext = 64 },
+        null or "" => null,
+        _ => throw new ArgumentException($"no fixture rope scaling '{name}' (linear, llama3)"),
+    };
+
     /// <summary>Writes a <paramref name="family"/> (llama, mistral, qwen2) checkpoint; returns the fp32 model its files hold.</summary>
     public static LlamaForCausalLM Write(string dir, string family, string dtype = "bf16", int shards = 1, bool tied = false, long seed = 1, RopeScaling? ropeScaling = null)
     {
