@@ -9,13 +9,14 @@ using static TorchSharp.torch;
 namespace GenSharp.Interop;
 
 /// <summary>
-/// A GenSharp language model as a GGUF file for llama.cpp (and Ollama, LM Studio), and back. Architecture "llama":
-/// llama.cpp's tensor names (token_embd, blk.N.attn_q, …, output), its metadata keys, and q/k rows permuted from HF's
-/// rotate-half layout to GGML's interleaved rotary pairs, as llama.cpp's convert_hf_to_gguf.py does. Norms stay F32;
-/// matrices are written as F32, F16 or Q8_0 (a matrix whose rows are not a multiple of 32 falls back to F16 for Q8_0).
-/// Tokenizers map to llama.cpp's "gpt2" model (byte-level BPE; pre-tokenizer gpt-2, llama-bpe or qwen2): a byte-level BPE as it is; a
-/// character vocabulary as its characters written in GPT-2's byte-to-unicode alphabet, a multi-byte character joined
-/// by merges of its bytes.
+/// A GenSharp language model as a GGUF file for llama.cpp (and Ollama, LM Studio), and back. Architecture "llama" (llama,
+/// mistral) or "qwen2": llama.cpp's tensor names (token_embd, blk.N.attn_q, …, output), its metadata keys, and for "llama"
+/// q/k rows permuted from HF's rotate-half layout to GGML's interleaved rotary pairs, as llama.cpp's convert_hf_to_gguf.py
+/// does (qwen2's rope is rotate-half in llama.cpp too). Norms stay F32; matrices are written as F32, F16 or Q8_0 (a matrix
+/// whose rows are not a multiple of 32 falls back to F16 for Q8_0). Tokenizers map to llama.cpp's "gpt2" model (byte-level
+/// BPE; pre-tokenizer gpt-2, llama-bpe or qwen2): a byte-level BPE as it is; a character vocabulary as its characters
+/// written in GPT-2's byte-to-unicode alphabet, a multi-byte character joined by merges of its bytes; or to its "llama"
+/// model (SentencePiece BPE with scores).
 /// </summary>
 public static class LlamaGguf
 {
@@ -179,7 +180,8 @@ public static class LlamaGguf
     static ITokenizer ReadTokenizer(GgufFile f)
     {
         var model = f.Get<string>("tokenizer.ggml.model");
-        if (model != "gpt2") throw new GgufFormatException(f.Path, $"tokenizer model '{model}' is not supported (supported: gpt2, byte-level BPE)");
+        if (model == "llama") return ReadSentencePiece(f);
+        if (model != "gpt2") throw new GgufFormatException(f.Path, $"tokenizer model '{model}' is not supported (supported: gpt2, byte-level BPE; llama, SentencePiece BPE)");
         var pre = f.Find<string>("tokenizer.ggml.pre") ?? "default";
         var splitter = PreTokenizer.FromLlamaCppName(pre)
             ?? throw new GgufFormatException(f.Path, $"pre-tokenizer '{pre}' is not supported (supported: gpt-2, llama-bpe, qwen2)");
@@ -211,6 +213,46 @@ public static class LlamaGguf
             var pairs = merges.Select((m, i) => m.IndexOf(' ') is var sp && sp > 0 && sp < m.Length - 1 ? (m[..sp], m[(sp + 1)..])
                 : throw new GgufFormatException(f.Path, $"tokenizer.ggml.merges[{i}] '{m}' is not two symbols")).ToList();
             return new ByteLevelBpeTokenizer(tokens, pairs, specials, splitter, ignoreMerges: splitter == PreTokenizer.Llama3);
+        }
+        catch (ArgumentException e) { throw new GgufFormatException(f.Path, $"the tokenizer cannot be read: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// llama.cpp's "llama" tokenizer model (SentencePiece BPE: pieces with scores) as GenSharp's SentencePiece-style BPE:
+    /// merges are every split of a piece into two pieces, ranked by the piece's score (highest first) — the rule
+    /// transformers' converter uses, and the order llama.cpp's score-driven merging follows.
+    /// </summary>
+    static SentencePieceBpeTokenizer ReadSentencePiece(GgufFile f)
+    {
+        var tokens = f.Get<string[]>("tokenizer.ggml.tokens");
+        var scores = f.Find<double[]>("tokenizer.ggml.scores") ?? throw new GgufFormatException(f.Path, "a 'llama' tokenizer without tokenizer.ggml.scores");
+        var types = f.Find<long[]>("tokenizer.ggml.token_type") ?? throw new GgufFormatException(f.Path, "a 'llama' tokenizer without tokenizer.ggml.token_type");
+        if (scores.Length != tokens.Length || types.Length != tokens.Length)
+            throw new GgufFormatException(f.Path, $"tokenizer.ggml.scores ({scores.Length}) and token_type ({types.Length}) must have one entry per token ({tokens.Length})");
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
+        var merges = new List<(double Score, int L, int R, string A, string B)>();
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if (types[i] != 1) continue;
+            var t = tokens[i];
+            for (int k = 1; k < t.Length; k++)
+                if (!char.IsLowSurrogate(t[k]) && ids.TryGetValue(t[..k], out int l) && ids.TryGetValue(t[k..], out int r) && types[l] == 1 && types[r] == 1)
+                    merges.Add((scores[i], l, r, t[..k], t[k..]));
+        }
+        var ordered = merges.OrderByDescending(m => m.Score).ThenBy(m => m.L).ThenBy(m => m.R).Select(m => (m.A, m.B)).ToList();
+        var specials = Enumerable.Range(0, tokens.Length).Where(i => types[i] == 3).ToDictionary(i => tokens[i], i => i);
+        int? unk = f.FindInteger("tokenizer.ggml.unknown_token_id") is { } u ? (int)u : Array.IndexOf(types, 2L) is var x && x >= 0 ? x : null;
+        bool fallback = Enumerable.Range(0, 256).All(b => ids.ContainsKey($"<0x{b:X2}>"));
+        bool prefix = f.Metadata.TryGetValue("tokenizer.ggml.add_space_prefix", out var p) ? p is true : true;
+        bool addBos = f.Metadata.TryGetValue("tokenizer.ggml.add_bos_token", out var ab) ? ab is true : true;
+        try
+        {
+            return new SentencePieceBpeTokenizer(tokens, ordered, specials, unk, fallback,
+                prefix ? SentencePieceBpeTokenizer.Prefix.Always : SentencePieceBpeTokenizer.Prefix.Never, splitOnSpace: false)
+            {
+                PromptPrefix = addBos && f.FindInteger("tokenizer.ggml.bos_token_id") is { } bos && bos >= 0 && bos < tokens.Length ? [(int)bos] : [],
+            };
         }
         catch (ArgumentException e) { throw new GgufFormatException(f.Path, $"the tokenizer cannot be read: {e.Message}"); }
     }
@@ -258,6 +300,7 @@ public static class LlamaGguf
 
     static void WriteTokenizer(GgufWriter w, ITokenizer tokenizer, LlamaConfig c)
     {
+        if (tokenizer is SentencePieceBpeTokenizer spm) { WriteSentencePiece(w, spm, c); return; }
         List<string> tokens;
         var merges = new List<string>();
         string pre = "gpt-2";
@@ -289,10 +332,48 @@ public static class LlamaGguf
          .Set("tokenizer.ggml.tokens", tokens)
          .Set("tokenizer.ggml.token_type", types)
          .Set("tokenizer.ggml.merges", merges)
-         .Set("tokenizer.ggml.add_bos_token", false)
          .Set("tokenizer.ggml.add_eos_token", false);
-        if (c.BosTokenId is { } bos) w.Set("tokenizer.ggml.bos_token_id", (uint)bos);
+        WriteSpecialIds(w, tokenizer, c);
+    }
+
+    // BOS/EOS ids, and whether a prompt starts with BOS (the tokenizer's post-processor, as llama.cpp's add_bos_token).
+    static void WriteSpecialIds(GgufWriter w, ITokenizer tokenizer, LlamaConfig c)
+    {
+        int? bos = c.BosTokenId ?? (tokenizer.PromptPrefix is [var first] ? first : null);
+        if (tokenizer.PromptPrefix.Length > 1 || tokenizer.PromptPrefix is [var p] && p != bos)
+            throw new ArgumentException($"the tokenizer puts [{string.Join(", ", tokenizer.PromptPrefix)}] before a prompt; GGUF can say only 'BOS ({bos})'");
+        w.Set("tokenizer.ggml.add_bos_token", tokenizer.PromptPrefix.Length == 1);
+        if (bos is { } b) w.Set("tokenizer.ggml.bos_token_id", (uint)b);
         if (c.EosTokenId is { } eos) w.Set("tokenizer.ggml.eos_token_id", (uint)eos);
+    }
+
+    /// <summary>
+    /// SentencePiece-style BPE as llama.cpp's "llama" tokenizer model, which merges by score, highest first: a piece's score
+    /// is minus the rank of the first merge that makes it, so its order of merges is the file's. llama.cpp puts the '▁'
+    /// prefix before the text and after each special token — the legacy form; a Metaspace "first" tokenizer would differ after
+    /// special tokens, so it is refused. Token types: 2 unknown, 3 control (special), 6 byte (&lt;0xXX&gt;), 1 normal.
+    /// </summary>
+    static void WriteSentencePiece(GgufWriter w, SentencePieceBpeTokenizer spm, LlamaConfig c)
+    {
+        if (spm.SplitOnSpace || spm.PrefixScheme == SentencePieceBpeTokenizer.Prefix.First)
+            throw new ArgumentException("llama.cpp's SentencePiece tokenizer prefixes '▁' after every special token and merges across spaces; this tokenizer (Metaspace first or split) does not");
+        var scores = new float[spm.VocabSize];
+        Array.Fill(scores, float.NegativeInfinity);
+        var ids = spm.Tokens.Select((t, i) => (t, i)).GroupBy(x => x.t).ToDictionary(g => g.Key, g => g.First().i);
+        for (int rank = spm.MergeList.Count - 1; rank >= 0; rank--) scores[ids[spm.MergeList[rank].A + spm.MergeList[rank].B]] = -rank;
+        for (int i = 0; i < scores.Length; i++) if (float.IsNegativeInfinity(scores[i])) scores[i] = -spm.MergeList.Count - i;   // never made by a merge
+        var types = new int[spm.VocabSize];
+        for (int i = 0; i < types.Length; i++)
+            types[i] = spm.SpecialTokens.Values.Contains(i) ? 3 : i == spm.UnkId ? 2 : spm.Tokens[i] is { Length: 6 } t && t.StartsWith("<0x") && t.EndsWith('>') ? 6 : 1;
+        if (spm.UnkId is { } unk) types[unk] = 2;
+        w.Set("tokenizer.ggml.model", "llama")
+         .Set("tokenizer.ggml.tokens", spm.Tokens.ToList())
+         .Set("tokenizer.ggml.scores", scores)
+         .Set("tokenizer.ggml.token_type", types)
+         .Set("tokenizer.ggml.add_space_prefix", spm.PrefixScheme == SentencePieceBpeTokenizer.Prefix.Always)
+         .Set("tokenizer.ggml.add_eos_token", false);
+        if (spm.UnkId is { } u) w.Set("tokenizer.ggml.unknown_token_id", (uint)u);
+        WriteSpecialIds(w, spm, c);
     }
 
     static string ByteSymbols(string text) => string.Concat(Encoding.UTF8.GetBytes(text).Select(b => ByteLevelBpeTokenizer.ByteToChar[b]));

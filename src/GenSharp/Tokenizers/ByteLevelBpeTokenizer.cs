@@ -167,11 +167,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             if (!_specials.ContainsKey(_tokens[i])) vocab[_tokens[i]] = i;
         var merges = new JsonArray(MergeList.Select(m => (JsonNode)JsonValue.Create($"{m.A} {m.B}")!).ToArray());
         var root = TokenizerJson.Skeleton();
-        root["added_tokens"] = new JsonArray(_specials.OrderBy(s => s.Value).Select(s => (JsonNode)new JsonObject
-        {
-            ["id"] = s.Value, ["content"] = s.Key, ["single_word"] = false, ["lstrip"] = false,
-            ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-        }).ToArray());
+        root["added_tokens"] = TokenizerJson.AddedTokens(_specials);
         root["pre_tokenizer"] = Splitter.Pattern == PreTokenizer.Gpt2Pattern
             ? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true }
             : new JsonObject

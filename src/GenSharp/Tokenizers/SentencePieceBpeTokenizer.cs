@@ -26,10 +26,9 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     readonly int[] _byteIds = new int[256];                 // -1 where the vocabulary has no <0xXX> token
     readonly Dictionary<string, int> _specials;
     readonly Regex? _specialSplit;
-    readonly JsonObject _json;                              // the file as read, written back by Save
 
     public SentencePieceBpeTokenizer(IReadOnlyList<string> tokens, IReadOnlyList<(string A, string B)> merges, IReadOnlyDictionary<string, int> specials,
-        int? unkId, bool byteFallback, Prefix prefix, bool splitOnSpace, JsonObject json)
+        int? unkId, bool byteFallback, Prefix prefix, bool splitOnSpace)
     {
         _tokens = [.. tokens];
         for (int i = 0; i < _tokens.Length; i++) _ids.TryAdd(_tokens[i], i);
@@ -48,12 +47,13 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             if ((uint)id >= (uint)_tokens.Length) throw new ArgumentException($"special token '{content}' has id {id} outside the vocabulary");
         if (_specials.Count > 0)
             _specialSplit = new Regex("(" + string.Join("|", _specials.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)) + ")");
-        (UnkId, ByteFallback, PrefixScheme, SplitOnSpace, _json) = (unkId, byteFallback, prefix, splitOnSpace, json);
+        (UnkId, ByteFallback, PrefixScheme, SplitOnSpace, MergeList) = (unkId, byteFallback, prefix, splitOnSpace, [.. merges]);
     }
 
     public int VocabSize => _tokens.Length;
     public IReadOnlyDictionary<string, int> SpecialTokens => _specials;
     public IReadOnlyList<string> Tokens => _tokens;
+    public IReadOnlyList<(string A, string B)> MergeList { get; }
     public int? UnkId { get; }
     public bool ByteFallback { get; }
     public Prefix PrefixScheme { get; }
@@ -140,5 +140,30 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         return [.. bytes];
     }
 
-    public void Save(string path) => TokenizerJson.Write(path, (JsonObject)_json.DeepClone());
+    /// <summary>Writes tokenizer.json in the form it was read: the legacy '▁' normalizer (prefix on every stretch, or none) or Metaspace.</summary>
+    public void Save(string path)
+    {
+        var vocab = new JsonObject();
+        for (int i = 0; i < _tokens.Length; i++) vocab.TryAdd(_tokens[i], i);
+        var root = TokenizerJson.Skeleton();
+        root["added_tokens"] = TokenizerJson.AddedTokens(_specials);
+        string space = Space.ToString();
+        var replace = new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = space };
+        if (PrefixScheme == Prefix.First || SplitOnSpace)
+            root["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace", ["replacement"] = space, ["prepend_scheme"] = PrefixScheme.ToString().ToLowerInvariant(), ["split"] = SplitOnSpace };
+        else
+            root["normalizer"] = PrefixScheme == Prefix.Always
+                ? new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = space }, replace) }
+                : replace;
+        root["decoder"] = new JsonObject { ["type"] = "Sequence", ["decoders"] = new JsonArray(
+            new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = space }, ["content"] = " " },
+            new JsonObject { ["type"] = "ByteFallback" }, new JsonObject { ["type"] = "Fuse" }) };
+        if (PromptPrefix.Length > 0) root["post_processor"] = TokenizerJson.PrefixProcessor([.. PromptPrefix.Select(id => _tokens[id])], PromptPrefix);
+        var model = TokenizerJson.BpeModel(vocab, new JsonArray([.. MergeList.Select(m => (JsonNode)JsonValue.Create($"{m.A} {m.B}")!)]));
+        model["unk_token"] = UnkId is { } u ? _tokens[u] : null;
+        model["fuse_unk"] = true;
+        model["byte_fallback"] = ByteFallback;
+        root["model"] = model;
+        TokenizerJson.Write(path, root);
+    }
 }

@@ -23,6 +23,11 @@ public static class TokenizerJson
         ["vocab"] = vocab, ["merges"] = merges,
     };
 
+    internal static JsonArray AddedTokens(IReadOnlyDictionary<string, int> specials) => new([.. specials.OrderBy(s => s.Value).Select(s => (JsonNode)new JsonObject
+    {
+        ["id"] = s.Value, ["content"] = s.Key, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+    })]);
+
     internal static void Write(string path, JsonObject root) => AtomicFile.WriteAllText(path, root.ToJsonString(Pretty));
 
     /// <summary>Loads a tokenizer saved by <see cref="ITokenizer.Save"/> (char-level or byte-level BPE).</summary>
@@ -65,8 +70,8 @@ public static class TokenizerJson
                     unk = tokens.Where(t => t.Value == u).Select(t => (int?)t.Key).FirstOrDefault()
                         ?? throw new TokenizerFormatException(path, $"unk_token '{u}' is not in the vocabulary");
                 bool fallback = model["byte_fallback"] is JsonValue bf && bf.GetValue<bool>();
-                return new SentencePieceBpeTokenizer([.. tokens.Values], [.. merges.Select(m => ParseMerge(m, path))], specials, unk, fallback, prefix, split,
-                    (JsonObject)root.AsObject().DeepClone()) { PromptPrefix = PromptPrefix(root["post_processor"], tokens.Count, path) };
+                return new SentencePieceBpeTokenizer([.. tokens.Values], [.. merges.Select(m => ParseMerge(m, path))], specials, unk, fallback, prefix, split)
+                    { PromptPrefix = PromptPrefix(root["post_processor"], tokens.Count, path) };
             }
             if (preType is "ByteLevel" or "Sequence")
             {

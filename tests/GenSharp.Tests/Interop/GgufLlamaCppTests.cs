@@ -73,6 +73,43 @@ public sealed class GgufLlamaCppTests : TempDirectoryTest
         foreach (var (name, t) in back.state_dict()) Assert.True(t.equal(model.state_dict()[name]).all().item<bool>(), name);
     }
 
+    [Fact]
+    public void ASentencePieceModelRunsInLlamaCppWithItsTokensAndComesBack()
+    {
+        // Google's SentencePiece BPE (the spm fixture) in llama.cpp's "llama" tokenizer model: same ids on every sample
+        // (byte fallback, digits, runs of spaces, CJK, emoji), same logits and greedy tokens, the same tokenizer on import.
+        var json = GenSharp.Tests.Tokenizers.SentencePieceBpeTests.WriteTokenizerJson(Path.Combine(_dir, "spm-tok"), metaspace: false);
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!.AsObject();
+        root["post_processor"] = TokenizerJson.PrefixProcessor(["<s>"], [1]);   // Llama 2's BOS
+        File.WriteAllText(json, root.ToJsonString());
+        var tokenizer = TokenizerJson.Load(json);
+        manual_seed(5);
+        var config = new LlamaConfig { VocabSize = tokenizer.VocabSize, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+                                       MaxPositions = 256, InitializerRange = 0.2, BosTokenId = 1, EosTokenId = 2 };
+        var dir = Path.Combine(_dir, "spm");
+        using (var fresh = new LlamaForCausalLM(config)) ModelDirectory.Save(dir, fresh, tokenizer);
+        var (model, _) = ModelDirectory.Load(dir);
+        using var __ = model;
+        var path = Path.Combine(_dir, "spm.gguf");
+        LlamaGguf.Export(dir, path);
+        var samples = File.ReadAllLines(Path.Combine(CliRunner.Repo(), "tests", "GenSharp.Tests", "Tokenizers", "Fixtures", "spm", "samples.txt"));
+        var (back, backTokenizer) = ModelDirectory.Load(ImportTo(path));
+        using var ___ = back;
+        Assert.Equal([1], backTokenizer.PromptPrefix);
+        using var cpp = new LlamaCpp(path);
+        foreach (var sample in samples.Append("<s>the king</s>the queen"))
+        {
+            var ids = tokenizer.Encode(sample);
+            Assert.Equal(ids, cpp.Tokenize(sample));
+            Assert.Equal(ids, backTokenizer.Encode(sample));
+        }
+        var prompt = tokenizer.Encode("ROMEO:\nBut soft, what light");
+        var (logits, greedy) = cpp.Run(prompt, 12);
+        double delta = LlamaCpp.Logits(model, prompt).Zip(logits, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(delta < 2e-4, $"max |Δ logit| {delta}");
+        Assert.Equal(LlamaCpp.Greedy(model, prompt, 12), greedy);
+    }
+
     string ImportTo(string gguf)
     {
         var dir = Path.Combine(_dir, Path.GetFileNameWithoutExtension(gguf));

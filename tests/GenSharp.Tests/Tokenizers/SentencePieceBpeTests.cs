@@ -19,7 +19,7 @@ public sealed class SentencePieceBpeTests : TempDirectoryTest
     /// tokenizer.json as transformers' converter writes it from a SentencePiece BPE model: the pieces in id order, merges
     /// of every piece split into two pieces, ranked by the merged piece's score (its line in the .vocab file).
     /// </summary>
-    static string WriteTokenizerJson(string dir, bool metaspace)
+    internal static string WriteTokenizerJson(string dir, bool metaspace)
     {
         var pieces = File.ReadLines(Path.Combine(Fixture, "spm.vocab")).Select(l => l.Split('\t')[0]).ToList();
         var ids = pieces.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
