@@ -235,14 +235,13 @@ public sealed class SftDataset
         {
             if (options.System is { } system && messages[0].Role != "system") { messages.Insert(0, new ChatMessage("system", system)); trainFrom++; }
             if (!messages.Skip(trainFrom).Any(m => m.Role == "assistant")) throw Bad("no assistant message to learn from");
+            if (template.Jinja is not null) return JinjaConversation(messages, trainFrom);
             var tokens = new List<int>();
             var train = new List<bool>();
             bool ok = true;
             for (int i = 0; i < messages.Count; i++)
             {
                 var m = messages[i];
-                if (template.Jinja is not null)   // loss masks come from each role's format, which a Jinja template does not have
-                    throw Bad("conversations need a role-format chat template (chat_template.json) for their loss masks; this model's is Jinja: use prompt/completion rows");
                 if (!template.Roles.TryGetValue(m.Role, out var format)) throw Bad($"the chat template has no format for role '{m.Role}'");
                 int at = format.IndexOf("{content}", StringComparison.Ordinal);
                 bool target = m.Role == "assistant" && i >= trainFrom;
@@ -255,6 +254,40 @@ public sealed class SftDataset
                 }
             }
             return ok ? Fit(new SftExample([.. tokens], [.. train])) : null;
+        }
+
+        // A Jinja template has no per-role formats, so the conversation is rendered prefix by prefix: an assistant message's
+        // target is what rendering messages 1…i adds to rendering messages 1…i−1 with the generation prompt — its content
+        // and end of turn. The whole text is tokenized once, as inference does, and a character boundary falls after the
+        // tokens the text up to it shares with the whole (a token merged across a boundary goes to the later span).
+        SftExample? JinjaConversation(List<ChatMessage> messages, int trainFrom)
+        {
+            string Render(int count, bool generationPrompt)
+            {
+                try { return template.Render(messages.Take(count), generationPrompt); }
+                catch (Exception e) when (e is ArgumentException or InvalidDataException or InvalidOperationException)
+                { throw Bad($"the chat template refuses the conversation: {e.Message}"); }
+            }
+            var full = Render(messages.Count, false);
+            var ids = Encode(full, out bool ok);
+            if (!ok) return null;
+            int TokensBefore(int chars)
+            {
+                var prefix = tokenizer.Encode(full[..chars]);
+                int n = 0;
+                while (n < prefix.Length && n < ids.Length && prefix[n] == ids[n]) n++;
+                return n;
+            }
+            var train = new bool[ids.Length];
+            for (int i = trainFrom; i < messages.Count; i++)
+            {
+                if (messages[i].Role != "assistant") continue;
+                string before = Render(i, true), through = Render(i + 1, false);
+                if (!through.StartsWith(before, StringComparison.Ordinal) || !full.StartsWith(through, StringComparison.Ordinal))
+                    throw Bad($"the chat template does not render message {i + 1} as an extension of the messages before it, so its tokens cannot be told apart; use prompt/completion rows");
+                for (int t = TokensBefore(before.Length), end = TokensBefore(through.Length); t < end; t++) train[t] = true;
+            }
+            return Fit(new SftExample(ids, train));
         }
 
         SftExample Fit(SftExample e)

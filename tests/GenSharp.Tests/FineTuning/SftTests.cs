@@ -52,6 +52,24 @@ public sealed class SftTests : JsonlTest
     }
 
     [Fact]
+    public void AJinjaTemplatesConversationsTrainOnTheAssistantsSpansRenderedPrefixByPrefix()
+    {
+        // ChatML's shape in the characters the test tokenizer has: a role header, the content, an end-of-turn marker.
+        var chatml = ChatTemplate.FromJinja("{% for m in messages %}:{{ m.role | upper }}:\n{{ m.content }}!!\n{% endfor %}{% if add_generation_prompt %}:ASSISTANT:\n{% endif %}", "", "!!", "test");
+        var path = Jsonl("chat.jsonl", Chat(("user", "hi"), ("assistant", "yo"), ("user", "ok?"), ("assistant", "ay")));
+        var data = SftDataset.Load(path, Chars, chatml, 128, new SftDataOptions { EvalFraction = 0, System = "be brief" });
+        var e = Assert.Single(data.Train);
+        Assert.Equal(":SYSTEM:\nbe brief!!\n:USER:\nhi!!\n:ASSISTANT:\nyo!!\n:USER:\nok?!!\n:ASSISTANT:\nay!!\n", Chars.Decode(e.Tokens));
+        var trained = string.Concat(e.Tokens.Where((_, i) => e.Train[i]).Select(t => Chars.Decode([t])));
+        Assert.Equal("yo!!\nay!!\n", trained);   // each reply and its end of turn; headers, system and user turns are context
+
+        // A template whose rendering of a conversation is not its prefix's extended (it numbers the last message) is refused by name.
+        var shifting = ChatTemplate.FromJinja("{% for m in messages %}{% if loop.last %}LAST {% endif %}{{ m.content }}\n{% endfor %}", "", "", "test");
+        var error = Assert.Throws<InvalidDataException>(() => SftDataset.Load(path, Chars, shifting, 128, new SftDataOptions { EvalFraction = 0 }));
+        Assert.Contains("does not render message 2 as an extension of the messages before it", error.Message);
+    }
+
+    [Fact]
     public void BadLinesAreNamedByFileAndLineOrSkippedAndCounted()
     {
         var lines = new object[]
