@@ -50,6 +50,12 @@ public sealed class HfCheckpointTests : TempDirectoryTest
         Assert.Equal(LlamaConfig.Families[family], (string?)json["architectures"]![0]);
         using var again = ModelDirectory.Load(saved).Model;
         Assert.True(Logits(again, ids).equal(Logits(expected, ids)).all().item<bool>());
+        // And exported to the hub layout again in the fixture's dtype and sharding: the very weights the fixture holds.
+        var hub = Path.Combine(_dir, $"{family}-hub");
+        GenSharp.Interop.HfCheckpoint.Export(dir, hub, dtype, maxShardBytes: shards > 1 ? 1 << 20 : 5L << 30);
+        using var exported = ModelDirectory.Load(hub).Model;
+        foreach (var (name, t) in exported.state_dict()) Assert.True(t.equal(state[name]).all().item<bool>(), $"{name} differs after export");
+        Assert.Equal(family, (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(hub, "config.json")))!["model_type"]);
     }
 
     [Fact]
