@@ -28,11 +28,12 @@ static class TrainEmbedderCommand
         var lr = Cli.Opt("--lr", "Peak learning rate", d.LearningRate);
         var temperature = Cli.Opt("--temperature", "InfoNCE temperature", d.Temperature);
         var dropout = Cli.Opt("--feature-dropout", "Share of a training text's hashed features dropped at each step (a regulariser)", d.FeatureDropout);
+        var queryWords = Cli.Opt("--query-words", "Queries are random spans of 3 to N words of a passage's sentence (random cropping); 0 = whole sentences", d.QueryWords);
         var hard = Cli.Opt<bool>("--hard-negatives", "With --index/--store: give each chunk the best full-text hit from another file as a hard negative");
         var evalFraction = Cli.Opt("--eval-fraction", "Fraction of the passages held out for evaluation", d.EvalFraction);
         var evalInterval = Cli.Opt("--eval-interval", "Steps between evaluations and checkpoints", d.EvalInterval);
         var cmd = f.Command("embedder", "Train a retrieval encoder on your own documents without labels (inverse cloze task, in-batch negatives)",
-            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, dropout, hard, evalFraction, evalInterval]);
+            [.. store.Options, collection, tenant, data, dims, buckets, batch, lr, temperature, dropout, queryWords, hard, evalFraction, evalInterval]);
         cmd.SetAction(r => Cli.Run(() => f.Train(r, (dir, dev) =>
         {
             bool fromIndex = r.GetValue(store.Index) is not null || r.GetValue(store.Url) is not null;
@@ -48,7 +49,7 @@ static class TrainEmbedderCommand
             {
                 Data = Path.GetFullPath(source), Model = d.Model with { HiddenSize = r.GetValue(dims), Buckets = r.GetValue(buckets) },
                 Steps = r.GetValue(f.Steps) ?? d.Steps, BatchSize = r.GetValue(batch), LearningRate = peak, MinLr = peak / 10,
-                Temperature = r.GetValue(temperature), FeatureDropout = r.GetValue(dropout), EvalFraction = r.GetValue(evalFraction), EvalInterval = r.GetValue(evalInterval),
+                Temperature = r.GetValue(temperature), FeatureDropout = r.GetValue(dropout), QueryWords = r.GetValue(queryWords), EvalFraction = r.GetValue(evalFraction), EvalInterval = r.GetValue(evalInterval),
                 Seed = r.GetValue(f.Seed) ?? d.Seed,
             };
             var loop = EmbedderTrainer.Create(dir, opt.Validate(), Cli.CommandLine(), dev);

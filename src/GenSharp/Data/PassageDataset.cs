@@ -101,9 +101,11 @@ public sealed partial class PassageDataset
 
     /// <summary>
     /// Batch <paramref name="step"/>: <paramref name="size"/> distinct training passages, a query for each, and one of its
-    /// hard negatives when it has any (else null); a function of seed and step.
+    /// hard negatives when it has any (else null); a function of seed and step. With <paramref name="queryWords"/> &gt; 0
+    /// the query is a random span of 3 to that many words of the sentence (random cropping, as Contriever trains: queries
+    /// as short as people type); 0 keeps the whole sentence.
     /// </summary>
-    public List<(string Query, string Passage, string? Negative)> Draw(int size, long seed, long step)
+    public List<(string Query, string Passage, string? Negative)> Draw(int size, long seed, long step, int queryWords = 0)
     {
         size = Math.Min(size, Train.Count);
         var picked = new HashSet<int>();
@@ -112,7 +114,7 @@ public sealed partial class PassageDataset
         {
             int index = (int)(SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x1C7UL) % (ulong)Train.Count);
             if (!picked.Add(index)) continue;
-            var (query, passage) = Pair(Train[index], SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x5E1UL));
+            var (query, passage) = Pair(Train[index], SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x5E1UL), queryWords);
             var negatives = Negatives[index];
             string? negative = negatives.Length == 0 ? null
                 : string.Join(' ', Train[negatives[(int)(SplitMix64.Hash((ulong)seed, (ulong)step, i, 0x4E6UL) % (ulong)negatives.Length)]]);
@@ -126,11 +128,18 @@ public sealed partial class PassageDataset
         [.. Eval.Take(max).Select((p, i) => Pair(p, SplitMix64.Hash((ulong)seed, (ulong)i, 0xE7UL)))];
 
     // The query is a sentence of 4–64 words; the passage is the rest, or (10 %) the whole passage.
-    static (string Query, string Passage) Pair(string[] sentences, ulong random)
+    static (string Query, string Passage) Pair(string[] sentences, ulong random, int queryWords = 0)
     {
         var candidates = Enumerable.Range(0, sentences.Length).Where(i => Words(sentences[i]) >= MinQueryWords).ToArray();
         int q = candidates[(int)(random % (ulong)candidates.Length)];
-        var query = string.Join(' ', Word().Matches(sentences[q]).Take(MaxQueryWords).Select(m => m.Value));
+        var words = Word().Matches(sentences[q]).Select(m => m.Value).ToArray();
+        var query = string.Join(' ', words.Take(MaxQueryWords));
+        if (queryWords > 0)
+        {
+            int length = Math.Min(words.Length, 3 + (int)(SplitMix64.Hash(random, 0xC20UL) % (ulong)Math.Max(1, queryWords - 2)));
+            int start = (int)(SplitMix64.Hash(random, 0xC21UL) % (ulong)(words.Length - length + 1));
+            query = string.Join(' ', words.Skip(start).Take(length));
+        }
         bool mask = (SplitMix64.Mix(random) % 1000) < MaskRate * 1000;
         var passage = string.Join(' ', sentences.Where((_, i) => !mask || i != q));
         return (query, passage);

@@ -13,6 +13,7 @@ public sealed record EmbedderOptions
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 128;            // pairs per step; the other 127 passages are the negatives
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 0.05;     // τ of InfoNCE
     [JsonPropertyName("feature_dropout")] public double FeatureDropout { get; init; }     // share of a training text's features dropped each step
+    [JsonPropertyName("query_words")] public int QueryWords { get; init; }                // > 0: queries are random spans of 3…N words of the sentence; 0: the sentence
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 5e-3;
     [JsonPropertyName("min_lr")] public double MinLr { get; init; } = 5e-4;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 50;
@@ -27,6 +28,7 @@ public sealed record EmbedderOptions
         Require(BatchSize is >= 2 and <= 4096, $"--batch-size must be in 2…4096 (got {BatchSize}): in-batch negatives need a second passage");
         Require(Temperature > 0 && double.IsFinite(Temperature), $"--temperature must be a positive number (got {Temperature})");
         Require(FeatureDropout is >= 0 and < 1, $"--feature-dropout must be in [0, 1) (got {FeatureDropout})");
+        Require(QueryWords is 0 or (>= 3 and <= 64), $"--query-words must be 0 (whole sentences) or in 3…64 (got {QueryWords})");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number (got {LearningRate})");
         Require(MinLr >= 0 && MinLr <= LearningRate, $"--min-lr must be in [0, lr] (got {MinLr})");
         Require(WarmupSteps >= 0, "--warmup must be ≥ 0");

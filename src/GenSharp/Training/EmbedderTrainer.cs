@@ -95,7 +95,7 @@ public sealed class EmbedderTrainer : ITrainingTask
 
     public StepLosses Step(long step)
     {
-        var batch = _data.Draw(_opt.BatchSize, _opt.Seed, step);
+        var batch = _data.Draw(_opt.BatchSize, _opt.Seed, step, _opt.QueryWords);
         var negatives = batch.Where(b => b.Negative is not null).Select(b => b.Negative!).ToList();
         var loss = InfoNce.Loss(Encode(batch.Select(b => b.Query), step), Encode(batch.Select(b => b.Passage), step + (1L << 40)), _opt.Temperature,
             negatives.Count > 0 ? Encode(negatives, step + (2L << 40)) : null);
@@ -143,7 +143,7 @@ public sealed class EmbedderTrainer : ITrainingTask
         {run.Run.Command}
         ```
         - data: `{_opt.Data}` ({_data.Train.Count:N0} training and {_data.Eval.Count:N0} held-out passages{(_data.Skipped > 0 ? $"; {_data.Skipped} without two sentences skipped" : "")}; {_data.Negatives.Count(n => n.Length > 0):N0} with hard negatives)
-        - {ParameterCount:N0} parameters; seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize} pairs (in-batch negatives), τ {_opt.Temperature}, feature dropout {_opt.FeatureDropout}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine)
+        - {ParameterCount:N0} parameters; seed {_opt.Seed}; steps {run.Step}/{_opt.Steps}; batch {_opt.BatchSize} pairs (in-batch negatives), τ {_opt.Temperature}, feature dropout {_opt.FeatureDropout}; queries {(_opt.QueryWords > 0 ? $"random spans of 3–{_opt.QueryWords} words" : "whole sentences")}; AdamW lr {_opt.LearningRate} → {_opt.MinLr} (warmup {_opt.WarmupSteps}, cosine)
         - held-out top-1 accuracy {run.Metric("eval_accuracy")?.ToString("P1") ?? "—"} among {Math.Min(_data.Eval.Count, MaxEvalPairs):N0} passages, loss {run.Metric("eval_loss")?.ToString("F4") ?? "—"}
         {run.TimeLine}
         """.Replace("\n        ", "\n") + "\n";

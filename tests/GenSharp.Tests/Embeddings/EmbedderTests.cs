@@ -68,6 +68,27 @@ public sealed class EmbedderTests : TempDirectoryTest
     }
 
     [Fact]
+    public void CroppedQueriesAreShortSpansOfOneOfThePassagesSentences()
+    {
+        var path = Path.Combine(_dir, "c.jsonl");
+        string Text(int i) => $"Passage {i} opens here with quite a few plain words in a row. The second sentence of passage {i} is longer still, and it goes on!";
+        File.WriteAllLines(path, Enumerable.Range(0, 40).Select(i => JsonSerializer.Serialize(new { text = Text(i) })));
+        var data = PassageDataset.Load(path, 0);
+        var lengths = new HashSet<int>();
+        foreach (var (query, passage, _) in data.Draw(40, 7, 3, queryWords: 6))
+        {
+            var words = query.Split(' ');
+            Assert.InRange(words.Length, 3, 6);
+            lengths.Add(words.Length);
+            int own = int.Parse(passage.Split(' ').SkipWhile(w => w != "passage" && w != "Passage").Skip(1).First().TrimEnd(',', '.'));
+            var sentences = PassageDataset.Sentences(Text(own)).Select(x => " " + string.Join(' ', System.Text.RegularExpressions.Regex.Matches(x, @"[\p{L}\p{N}]+").Select(m => m.Value)) + " ");
+            Assert.Contains(sentences, x => x.Contains(" " + query + " "));             // a contiguous run of one sentence's words
+        }
+        Assert.True(lengths.Count >= 3, "span lengths vary");
+        Assert.All(data.Draw(40, 7, 3), b => Assert.True(b.Query.Split(' ').Length >= 10));   // 0: the whole sentence, as before
+    }
+
+    [Fact]
     public void HardNegativesComeFromTheDataByIdAndNeverFromHeldOutOrSkippedPassages()
     {
         var path = Path.Combine(_dir, "n.jsonl");
