@@ -10,10 +10,10 @@ public sealed record EmbedderOptions
     [JsonPropertyName("model")] public BagEncoderConfig Model { get; init; } = new();
     [JsonPropertyName("eval_fraction")] public double EvalFraction { get; init; } = 0.02;  // passages held out (by a hash of their text)
     [JsonPropertyName("steps")] public int Steps { get; init; } = 2000;
-    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 128;            // pairs per step; the other 127 passages are the negatives
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 512;            // pairs per step; the other 511 passages are the negatives
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 0.05;     // τ of InfoNCE
-    [JsonPropertyName("feature_dropout")] public double FeatureDropout { get; init; }     // share of a training text's features dropped each step
-    [JsonPropertyName("query_words")] public int QueryWords { get; init; }                // > 0: queries are random spans of 3…N words of the sentence; 0: the sentence
+    [JsonPropertyName("feature_dropout")] public double FeatureDropout { get; init; } = 0.3;   // share of a training text's features dropped each step
+    [JsonPropertyName("query_words")] public int QueryWords { get; init; } = 8;           // > 0: queries are random spans of 3…N words of the sentence; 0: the sentence
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 5e-3;
     [JsonPropertyName("min_lr")] public double MinLr { get; init; } = 5e-4;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 50;
