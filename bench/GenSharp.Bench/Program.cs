@@ -21,6 +21,7 @@ return args.FirstOrDefault() switch
     "gguf" => GgufBench.Run(args[1..]),
     "onnx" => OnnxBench.Run(args[1..]),
     "speed" => SpeedBench.Run(args[1..]),
+    "matvec" => MatVecBench.Run(args[1..]),
     "hf-fixture" => HfFixtureCommand(args[1..]),
     _ => Usage(),
 };
@@ -44,6 +45,7 @@ static int Usage()
                gensharp-bench gguf [--model DIR]         the model as GGUF f32/f16/q8_0 in llama.cpp: tokens, |Δ logit|, greedy agreement
                gensharp-bench speed                      memory bandwidth; llama.cpp (GGUF f32, q8_0) vs GenSharp: pp64 and batch-1
                                                          decode of the same weights at ~2.7 M, ~34 M, ~100 M parameters
+               gensharp-bench matvec                     the decode products alone: libtorch vs GenSharp's MatVec kernel, µs and GB/s
                gensharp-bench onnx                       bundled models and hub fixtures as ONNX in ONNX Runtime: |Δ logit| at every cached
                                                          step, greedy agreement, decode tokens/s of both; the U-Net's |Δ| and batch time
                gensharp-bench train [--preset nano-cpu] [--steps 200] [--threads N]

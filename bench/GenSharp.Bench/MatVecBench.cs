@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using GenSharp.Models;
+using GenSharp.Numerics;
+using static TorchSharp.torch;
+
+namespace GenSharp.Bench;
+
+/// <summary>
+/// The decode products alone (docs/benchmarks.md, "Inference speed"): y = W·x for the weight shapes of a decode step, one
+/// and four input rows, libtorch's path today (<c>Inference.Linear</c>) against <see cref="MatVec"/>, 2 threads; time per
+/// product (median of 200, each on another copy of W so the weights come from memory as in decoding) and the weight
+/// bytes streamed per second.
+/// </summary>
+static class MatVecBench
+{
+    public static int Run(string[] args)
+    {
+        Console.WriteLine($"threads: libtorch {get_num_threads()}, MatVec 2");
+        Console.WriteLine("| W (out × in) | rows | libtorch µs | MatVec µs | libtorch GB/s | MatVec GB/s | speed-up |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        // Decode streams every weight from memory once per token: cycle through copies of W totalling ≥ 256 MiB, so each
+        // product reads W from DRAM as a decode step does, not from a cache that 200 repeats would warm.
+        MatVec.Multiply(new float[1 << 22], new float[1024], new float[4096], 1024, 2);   // the thread pool's threads up
+        foreach (var (outF, inF) in new[] { (512, 512), (2048, 512), (512, 2048), (768, 768), (3072, 768), (768, 3072), (65, 768) })
+            foreach (int m in new[] { 1, 4 })
+            {
+                int copies = Math.Max(2, (int)((256L << 20) / (4L * outF * inF)));
+                var ws = Enumerable.Range(0, copies).Select(_ => randn(outF, inF)).ToArray();
+                var wfs = ws.Select(w => w.data<float>().ToArray()).ToArray();
+                using var x = randn(m, inF);
+                var (xf, y) = (x.data<float>().ToArray(), new float[m * outF]);
+                int next = 0;
+                double torchUs = Median(() => { using var _ = no_grad(); using var r = Inference.Linear(x, ws[next++ % copies]); r.data<float>()[0].ToString(); });
+                double oursUs = Median(() => MatVec.Multiply(wfs[next++ % copies], xf, y, inF, 2));
+                foreach (var w in ws) w.Dispose();
+                double bytes = 4.0 * outF * inF;
+                Console.WriteLine($"| {outF} × {inF} | {m} | {torchUs:F1} | {oursUs:F1} | {bytes / torchUs / 1e3:F1} | {bytes / oursUs / 1e3:F1} | {torchUs / oursUs:F2}× |");
+            }
+        return 0;
+    }
+
+    static double Median(Action run)
+    {
+        for (int i = 0; i < 20; i++) run();
+        var times = new double[200];
+        for (int i = 0; i < times.Length; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times[i] = sw.Elapsed.TotalMicroseconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+}
