@@ -76,7 +76,7 @@ static class OnnxBench
     static void Diffusion(string dir, string work)
     {
         var export = OnnxExport.Export(dir, Path.Combine(work, "unet"));
-        using var unet = ModelDirectory.LoadModule<UNetConfig, UNet>(dir, "U-Net", c => c.Validate(), c => new UNet(c), null);
+        using var unet = DiffusionPipeline.Load(dir).Model;
         unet.eval();
         var c = unet.Config;
         using var session = new InferenceSession(export.ModelFile, new SessionOptions { IntraOpNumThreads = 2 });

@@ -34,16 +34,14 @@ static class TextGeneration
             foreach (var (key, value) in lb)
                 bias[int.TryParse(key, out int id) && id < vocab ? id : throw ApiException.BadRequest($"logit_bias key '{key}' is not a token id in 0…{vocab - 1}", "logit_bias")] = (float)value;
         }
-        var d = model.Defaults;   // the checkpoint's generation_config.json, for what the request leaves unset
         var options = new GenerationOptions
         {
-            MaxTokens = maxTokens ?? Math.Min(room, d.MaxNewTokens ?? room),
-            Temperature = r.Temperature ?? d.Temperature ?? 1,
-            TopP = r.TopP ?? d.TopP ?? 1,
-            TopK = r.TopK ?? d.TopK ?? 0,
-            MinP = r.MinP ?? d.MinP ?? 0,
-            TypicalP = d.TypicalP ?? 1,
-            RepetitionPenalty = r.RepetitionPenalty ?? d.RepetitionPenalty ?? 1,
+            MaxTokens = maxTokens ?? room,
+            Temperature = r.Temperature ?? 1,
+            TopP = r.TopP ?? 1,
+            TopK = r.TopK ?? 0,
+            MinP = r.MinP ?? 0,
+            RepetitionPenalty = r.RepetitionPenalty ?? 1,
             PresencePenalty = r.PresencePenalty ?? 0,
             FrequencyPenalty = r.FrequencyPenalty ?? 0,
             N = r.N ?? 1,
@@ -53,6 +51,18 @@ static class TextGeneration
             Logprobs = logprobs,
             TopLogprobs = topLogprobs,
         };
+        // What the request leaves unset comes from the checkpoint's generation_config.json, as in generate and chat.
+        options = model.Defaults.ApplyTo(options, name => name switch
+        {
+            nameof(GenerationOptions.MaxTokens) => maxTokens is not null,
+            nameof(GenerationOptions.Temperature) => r.Temperature is not null,
+            nameof(GenerationOptions.TopP) => r.TopP is not null,
+            nameof(GenerationOptions.TopK) => r.TopK is not null,
+            nameof(GenerationOptions.MinP) => r.MinP is not null,
+            nameof(GenerationOptions.RepetitionPenalty) => r.RepetitionPenalty is not null,
+            _ => false,   // typical_p: no request field
+        });
+        if (maxTokens is null) options = options with { MaxTokens = Math.Min(options.MaxTokens, room) };
         try { return options.Validate(vocab); }
         catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
     }

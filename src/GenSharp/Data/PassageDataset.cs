@@ -127,7 +127,8 @@ public sealed partial class PassageDataset
     public List<(string Query, string Passage)> EvalPairs(int max, long seed) =>
         [.. Eval.Take(max).Select((p, i) => Pair(p, SplitMix64.Hash((ulong)seed, (ulong)i, 0xE7UL)))];
 
-    // The query is a sentence of 4–64 words; the passage is the rest, or (10 %) the whole passage.
+    // The query is a sentence of 4–64 words, or a random span of 3…queryWords of its words; the passage is the rest, or (10 %)
+    // the whole passage.
     static (string Query, string Passage) Pair(string[] sentences, ulong random, int queryWords = 0)
     {
         var candidates = Enumerable.Range(0, sentences.Length).Where(i => Words(sentences[i]) >= MinQueryWords).ToArray();

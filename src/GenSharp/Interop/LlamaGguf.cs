@@ -56,9 +56,7 @@ public static class LlamaGguf
             w.Set($"{arch}.rope.scaling.type", "linear").Set($"{arch}.rope.scaling.factor", (float)linear.Factor);
         if (c.RopeScaling is { Kind: "llama3" } llama3)
         {
-            // llama.cpp takes Llama 3.1's bands as rope_freqs: per frequency, the factor it divides by (unscaled / scaled).
-            var inv = Enumerable.Range(0, c.HeadDim / 2).Select(i => Math.Pow(c.RopeTheta, -2.0 * i / c.HeadDim)).ToArray();
-            var factors = inv.Zip(llama3.Apply(inv), (a, b) => (float)(a / b)).ToArray();
+            var factors = RopeFreqFactors(c, llama3);
             w.AddTensor("rope_freqs.weight", [factors.Length], GgmlType.F32, GgmlQuant.Encode(factors, GgmlType.F32));
             w.Set(RopeScalingKey, System.Text.Json.JsonSerializer.Serialize(llama3));   // so GenSharp's import gets the parameters back
         }
@@ -71,7 +69,7 @@ public static class LlamaGguf
             {
                 if (name == "lm_head.weight" && c.TieWordEmbeddings) continue;
                 var (ggufName, permuteHeads) = GgufName(name, c);
-                using var t = permuteHeads is { } heads && arch == "llama" ? ToInterleavedRope(tensor, heads) : tensor.detach().contiguous();
+                using var t = permuteHeads is { } heads ? ToInterleavedRope(tensor, heads) : tensor.detach().contiguous();
                 var values = t.to_type(ScalarType.Float32).data<float>().ToArray();
                 long[] dims = [.. t.shape.Reverse()];
                 var kind = dims.Length == 1 ? GgmlType.F32 : matrixType == GgmlType.Q8_0 && dims[0] % GgmlTypes.Q8Block != 0 ? GgmlType.F16 : matrixType;
@@ -128,9 +126,8 @@ public static class LlamaGguf
             try { llama3 = f.Find<string>(RopeScalingKey) is { } json ? System.Text.Json.JsonSerializer.Deserialize<RopeScaling>(json) : null; }
             catch (System.Text.Json.JsonException) { }
             var factors = f.ReadFloats(f.Tensor("rope_freqs.weight"));
-            var inv = Enumerable.Range(0, config.HeadDim / 2).Select(i => Math.Pow(config.RopeTheta, -2.0 * i / config.HeadDim)).ToArray();
-            if (llama3 is not { Kind: "llama3" } || factors.Length != inv.Length
-                || inv.Zip(llama3.Apply(inv), (a, b) => (float)(a / b)).Zip(factors).Any(p => Math.Abs(p.First - p.Second) > 1e-6 * Math.Abs(p.First)))
+            if (llama3 is not { Kind: "llama3" } || RopeFreqFactors(config, llama3) is var expected && expected.Length != factors.Length
+                || expected.Zip(factors).Any(p => Math.Abs(p.First - p.Second) > 1e-6 * Math.Abs(p.First)))
                 throw new GgufFormatException(path, "tensor 'rope_freqs.weight' (per-frequency rope factors) is only read with the llama3 rope_scaling GenSharp writes beside it");
             config = config with { RopeScaling = llama3 };
             used.Add("rope_freqs.weight");
@@ -146,7 +143,7 @@ public static class LlamaGguf
                 if (!t.Dims.SequenceEqual(expected))
                     throw new GgufFormatException(path, $"tensor '{ggufName}' is [{string.Join(", ", t.Dims)}], the config needs [{string.Join(", ", expected)}]");
                 using var values = tensor(f.ReadFloats(t)).reshape(parameter.shape);
-                using var hf = permuteHeads is { } heads && arch == "llama" ? FromInterleavedRope(values, heads) : values.alias();
+                using var hf = permuteHeads is { } heads ? FromInterleavedRope(values, heads) : values.alias();
                 parameter.copy_(hf);
                 used.Add(ggufName);
             }
@@ -257,9 +254,11 @@ public static class LlamaGguf
         catch (ArgumentException e) { throw new GgufFormatException(f.Path, $"the tokenizer cannot be read: {e.Message}"); }
     }
 
-    // HF name → llama.cpp name, and the head count when q/k rows must be permuted.
+    // HF name → llama.cpp name, and the head count when q/k rows must be permuted (llama's interleaved rope; qwen2's is
+    // rotate-half in llama.cpp too, so its rows stay as they are).
     static (string Name, int? PermuteHeads) GgufName(string name, LlamaConfig c)
     {
+        bool permute = c.ModelType != "qwen2";
         if (name == "model.embed_tokens.weight") return ("token_embd.weight", null);
         if (name == "model.norm.weight") return ("output_norm.weight", null);
         if (name == "lm_head.weight") return ("output.weight", null);
@@ -271,10 +270,10 @@ public static class LlamaGguf
             {
                 "input_layernorm.weight" => ($"blk.{layer}.attn_norm.weight", null),
                 "post_attention_layernorm.weight" => ($"blk.{layer}.ffn_norm.weight", null),
-                "self_attn.q_proj.weight" => ($"blk.{layer}.attn_q.weight", c.NumHeads),
-                "self_attn.k_proj.weight" => ($"blk.{layer}.attn_k.weight", c.NumKvHeads),
+                "self_attn.q_proj.weight" => ($"blk.{layer}.attn_q.weight", permute ? c.NumHeads : null),
+                "self_attn.k_proj.weight" => ($"blk.{layer}.attn_k.weight", permute ? c.NumKvHeads : null),
                 "self_attn.v_proj.weight" => ($"blk.{layer}.attn_v.weight", null),
-                "self_attn.q_proj.bias" => ($"blk.{layer}.attn_q.bias", null),   // Qwen2's, whose rope needs no permutation
+                "self_attn.q_proj.bias" => ($"blk.{layer}.attn_q.bias", null),   // Qwen2's
                 "self_attn.k_proj.bias" => ($"blk.{layer}.attn_k.bias", null),
                 "self_attn.v_proj.bias" => ($"blk.{layer}.attn_v.bias", null),
                 "self_attn.o_proj.weight" => ($"blk.{layer}.attn_output.weight", null),
@@ -294,6 +293,16 @@ public static class LlamaGguf
 
     static Tensor FromInterleavedRope(Tensor w, int heads) =>
         w.reshape(heads, w.shape[0] / heads / 2, 2, w.shape[1]).transpose(1, 2).reshape(w.shape[0], w.shape[1]).contiguous();
+
+    /// <summary>
+    /// llama.cpp's rope_freqs for a llama3 rope_scaling (Llama 3.1's bands): per frequency θ^(−2i/d), the factor llama.cpp
+    /// divides it by — unscaled / scaled.
+    /// </summary>
+    static float[] RopeFreqFactors(LlamaConfig c, RopeScaling scaling)
+    {
+        var inv = Enumerable.Range(0, c.HeadDim / 2).Select(i => Math.Pow(c.RopeTheta, -2.0 * i / c.HeadDim)).ToArray();
+        return [.. inv.Zip(scaling.Apply(inv), (a, b) => (float)(a / b))];
+    }
 
     /// <summary>GenSharp's own key: a llama3 rope_scaling as JSON, beside the rope_freqs llama.cpp reads.</summary>
     const string RopeScalingKey = "gensharp.rope_scaling";

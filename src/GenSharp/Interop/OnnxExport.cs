@@ -31,7 +31,7 @@ public static class OnnxExport
         switch (config.ModelType)
         {
             case UNetConfig.Type:
-                using (var unet = ModelDirectory.LoadModule<UNetConfig, UNet>(config, "U-Net", c => c.Validate(), c => new UNet(c), null))
+                using (var unet = DiffusionPipeline.Load(config).Model)
                     graph = UNetOnnx.Build(unet);
                 kind = "diffusion U-Net";
                 break;

@@ -36,9 +36,8 @@ public sealed record GenerationDefaults
             try { return v.GetValue<T>(); }
             catch (Exception e) when (e is FormatException or InvalidOperationException)
             {
-                // JSON numbers: 50 is an int, 0.9 a double; accept a whole double for an int key.
+                // An int key written as a whole number with a fraction part (50.0) is that int.
                 if (typeof(T) == typeof(int) && v.TryGetValue<double>(out var d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (T)(object)(int)d;
-                if (typeof(T) == typeof(double) && v.TryGetValue<int>(out var i)) return (T)(object)(double)i;
                 throw new InvalidDataException($"{path}: '{key}' is not a {(typeof(T) == typeof(bool) ? "boolean" : "number")}");
             }
         }

@@ -24,6 +24,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     readonly Dictionary<(int, int), (int Rank, int Id)> _merges = [];
     readonly int[] _byteIds = new int[256];                 // -1 where the vocabulary has no <0xXX> token
+    readonly Dictionary<int, byte> _byteOf = [];             // and back: a <0xXX> token's byte, for decoding
     readonly Dictionary<string, int> _specials;
     readonly Regex? _specialSplit;
 
@@ -39,7 +40,11 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
                 throw new ArgumentException($"merge {rank} ('{a} {b}') uses a token that is not in the vocabulary");
             _merges.TryAdd((ia, ib), (rank, iab));
         }
-        for (int b = 0; b < 256; b++) _byteIds[b] = _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+        for (int b = 0; b < 256; b++)
+        {
+            _byteIds[b] = _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+            if (_byteIds[b] >= 0) _byteOf[_byteIds[b]] = (byte)b;
+        }
         if (byteFallback && _byteIds.Contains(-1)) throw new ArgumentException($"byte_fallback is on but the vocabulary lacks <0x{Array.IndexOf(_byteIds, -1):X2}>");
         if (unkId is { } u && (uint)u >= (uint)_tokens.Length) throw new ArgumentException($"unk_token id {u} is outside the vocabulary");
         _specials = new Dictionary<string, int>(specials);
@@ -134,7 +139,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         {
             if ((uint)id >= (uint)_tokens.Length) throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (0..{_tokens.Length - 1})");
             var token = _tokens[id];
-            if (token.Length == 6 && token.StartsWith("<0x") && token[^1] == '>' && Array.IndexOf(_byteIds, id) is var b && b >= 0) bytes.Add((byte)b);
+            if (_byteOf.TryGetValue(id, out byte b)) bytes.Add(b);
             else bytes.AddRange(Encoding.UTF8.GetBytes(token.Replace(Space, ' ')));
         }
         return [.. bytes];
