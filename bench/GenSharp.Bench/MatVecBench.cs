@@ -16,8 +16,8 @@ static class MatVecBench
     public static int Run(string[] args)
     {
         Console.WriteLine($"threads: libtorch {get_num_threads()}, MatVec 2");
-        Console.WriteLine("| W (out × in) | rows | libtorch µs | MatVec µs | libtorch GB/s | MatVec GB/s | speed-up |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| W (out × in) | rows | libtorch µs | MatVec µs | q8 µs | libtorch GB/s | MatVec GB/s | q8 GB/s | MatVec speed-up | q8 speed-up |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         // Decode streams every weight from memory once per token: cycle through copies of W totalling ≥ 256 MiB, so each
         // product reads W from DRAM as a decode step does, not from a cache that 200 repeats would warm.
         MatVec.Multiply(new float[1 << 22], new float[1024], new float[4096], 1024, 2);   // the thread pool's threads up
@@ -32,12 +32,22 @@ static class MatVecBench
                 int next = 0;
                 double torchUs = Median(() => { using var _ = no_grad(); using var r = Inference.Linear(x, ws[next++ % copies]); r.data<float>()[0].ToString(); });
                 double oursUs = Median(() => MatVec.Multiply(wfs[next++ % copies], xf, y, inF, 2));
+                var q8s = wfs.Select(w => Q8Matrix.Quantize(w, outF, inF)).ToArray();
                 foreach (var w in ws) w.Dispose();
-                double bytes = 4.0 * outF * inF;
-                Console.WriteLine($"| {outF} × {inF} | {m} | {torchUs:F1} | {oursUs:F1} | {bytes / torchUs / 1e3:F1} | {bytes / oursUs / 1e3:F1} | {torchUs / oursUs:F2}× |");
+                wfs = null;
+                double q8Us = Median(() => Q8(q8s[next++ % q8s.Length], xf, y, m, 2));
+                foreach (var q in q8s) q.Dispose();
+                double bytes = 4.0 * outF * inF, q8Bytes = q8s[0].Bytes;
+                Console.WriteLine($"| {outF} × {inF} | {m} | {torchUs:F1} | {oursUs:F1} | {q8Us:F1} | {bytes / torchUs / 1e3:F1} | {bytes / oursUs / 1e3:F1} | {q8Bytes / q8Us / 1e3:F1} | {torchUs / oursUs:F2}× | {torchUs / q8Us:F2}× |");
             }
         return 0;
     }
+
+    static unsafe void Q8(Q8Matrix q, float[] x, float[] y, int m, int threads) =>
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            fixed (float* px = x, py = y) q.RowsProduct(px, py, m, q.Rows * t / threads, q.Rows * (t + 1) / threads, SimdPaths.Detect());
+        });
 
     static double Median(Action run)
     {

@@ -22,6 +22,7 @@ return args.FirstOrDefault() switch
     "onnx" => OnnxBench.Run(args[1..]),
     "speed" => SpeedBench.Run(args[1..]),
     "matvec" => MatVecBench.Run(args[1..]),
+    "kernels" => KernelsBench.Run(args[1..]),
     "hf-fixture" => HfFixtureCommand(args[1..]),
     _ => Usage(),
 };

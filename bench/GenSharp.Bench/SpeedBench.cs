@@ -12,9 +12,12 @@ namespace GenSharp.Bench;
 
 /// <summary>
 /// Issue 15's side-by-side (docs/benchmarks.md, "Inference speed"): this machine's memory bandwidth (a STREAM-like read
-/// and triad), then for models of ~2.7 M, ~34 M and ~100 M parameters the same weights in llama.cpp (GGUF f32 and q8_0,
-/// LLamaSharp's prebuilt CPU backend, 2 threads) and in GenSharp (fp32): prompt processing of 64 tokens and batch-1
-/// greedy decode of 128, with the weight bytes each decoded token streams as a fraction of the measured bandwidth.
+/// and triad), then for models of ~2.7 M, ~34 M and ~113 M parameters the same weights in llama.cpp and in GenSharp:
+/// prompt processing (pp64, and pp512 where the context allows) and batch-1 decode of 128 tokens (tg128), with the weight
+/// bytes each decoded token streams as a fraction of the measured bandwidth. llama.cpp is `llama-bench` built from
+/// source (<c>--llama-bench PATH</c>; bench/reference/llama_bench.sh builds it from node-llama-cpp's bundled source) on
+/// GGUF f32 and q8_0 exports, or else LLamaSharp's prebuilt CPU backend. GenSharp: libtorch's decode, the CPU kernels in
+/// fp32 and int8 (q8_0, the same blocks as the GGUF), and libtorch's batched prefill. 2 threads everywhere.
 /// </summary>
 static class SpeedBench
 {
@@ -22,63 +25,118 @@ static class SpeedBench
 
     public static int Run(string[] args)
     {
+        string? llamaBench = args.SkipWhile(a => a != "--llama-bench").Skip(1).FirstOrDefault();
+        if (llamaBench is not null && !File.Exists(llamaBench)) throw new FileNotFoundException($"--llama-bench {llamaBench}: no such file");
         var (readGbs, triadGbs) = Bandwidth();
         Console.WriteLine($"memory bandwidth (arrays of 256 MiB, 2 threads, best of 5): read {readGbs:F1} GB/s, triad {triadGbs:F1} GB/s");
+        Console.WriteLine($"llama.cpp: {(llamaBench is null ? "LLamaSharp's prebuilt CPU backend" : $"{llamaBench} (built from source)")}");
         Console.WriteLine();
-        Console.WriteLine($"| model | params | engine | pp{Prompt} tok/s | tg{Decode} tok/s (batch 1) | weight bytes/token | of read bandwidth |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| model | params | engine | pp{Prompt} tok/s | pp512 tok/s | tg{Decode} tok/s (batch 1) | weight MiB/token | of read bandwidth |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         var work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"gensharp-speed-{Environment.ProcessId}")).FullName;
         try
         {
-            Side("models/shakespeare-char", "bundled shakespeare-char", work, readGbs);
+            Side("models/shakespeare-char", "bundled shakespeare-char", work, readGbs, llamaBench);
             foreach (var (layers, hidden, ffn, label) in new[] { (8, 512, 2048, "random 8 × 512"), (12, 768, 3072, "random 12 × 768") })
             {
                 var dir = Path.Combine(work, $"r{layers}x{hidden}");
                 var tok = CharTokenizer.Train(File.ReadAllText(Path.Combine(TrainBench.RepoRoot(), "data", "tinyshakespeare.txt")));
                 manual_seed(1);
                 using (var m = new LlamaForCausalLM(new LlamaConfig { VocabSize = tok.VocabSize, HiddenSize = hidden, IntermediateSize = ffn, NumLayers = layers,
-                           NumHeads = hidden / 64, NumKvHeads = hidden / 64, MaxPositions = 512 }))
+                           NumHeads = hidden / 64, NumKvHeads = hidden / 64, MaxPositions = 1024 }))
                 {
                     m.InitializeWeights(1);
                     ModelDirectory.Save(dir, m, tok);
                 }
-                Side(dir, label, work, readGbs);
+                Side(dir, label, work, readGbs, llamaBench);
             }
             return 0;
         }
         finally { Directory.Delete(work, true); }
     }
 
-    static void Side(string dir, string label, string work, double readGbs)
+    static void Side(string dir, string label, string work, double readGbs, string? llamaBench)
     {
         var (model, tokenizer) = ModelDirectory.Load(dir);
         using var _ = model;
         model.eval();
         long parameters = model.ParameterCount;
+        int context = model.Config.MaxPositions, decode = Math.Min(Decode, context - Prompt - 1);
         var ids = Enumerable.Range(0, Prompt).Select(i => i * 7 % model.Config.VocabSize).ToArray();
         foreach (var type in new[] { "f32", "q8_0" })
         {
             var path = Path.Combine(work, $"{Path.GetFileName(dir)}-{type}.gguf");
             LlamaGguf.Export(dir, path, type);
             long bytes = new FileInfo(path).Length;
+            if (llamaBench is not null)
+            {
+                var (pp, pp512, tg) = LlamaBench(llamaBench, path, context >= 512 + Decode);
+                Row(label, parameters, $"llama.cpp {type}", pp, pp512, tg, bytes, readGbs);
+                continue;
+            }
             using var cpp = new LlamaCpp(path, context: Prompt + Decode + 8);
             cpp.Run(ids, 4);                                                   // warm-up
-            double pp = Best(() => cpp.Run(ids, 0));
-            double tg = (Best(() => cpp.Run(ids, Decode)) - pp) / Decode;
-            Row(label, parameters, $"llama.cpp {type}", Prompt / pp, 1 / tg, bytes, readGbs);
+            double ppSeconds = Best(() => cpp.Run(ids, 0));
+            double tgSeconds = (Best(() => cpp.Run(ids, Decode)) - ppSeconds) / Decode;
+            Row(label, parameters, $"llama.cpp {type} (prebuilt)", Prompt / ppSeconds, null, 1 / tgSeconds, bytes, readGbs);
         }
-        // GenSharp: the pipeline as a user runs it (KV cache, greedy); prefill = the first token's time.
-        var pipeline = new TextGenerationPipeline(model, tokenizer);
-        var text = System.Text.Encoding.UTF8.GetString(tokenizer.DecodeBytes(ids));
-        var greedy = new GenerationOptions { Temperature = 0, IgnoreEos = true };
-        pipeline.Generate(text, greedy with { MaxTokens = 4 });
-        double first = Best(() => pipeline.Generate(text, greedy with { MaxTokens = 1 }));
-        double all = Best(() => pipeline.Generate(text, greedy with { MaxTokens = Decode + 1 }));
-        Row(label, parameters, "GenSharp fp32", Prompt / first, Decode / (all - first), parameters * 4, readGbs);
+        // GenSharp: prefill by libtorch's batched forward (what the engine runs), decode through the engine (greedy, KV cache).
+        double prefill = PrefillTokensPerSecond(model, Prompt), prefill512 = context >= 512 ? PrefillTokensPerSecond(model, 512) : double.NaN;
+        long fp32Bytes = parameters * 4;
+        Row(label, parameters, "GenSharp libtorch (before)", prefill, prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, new DecodeKernelOptions { Enabled = false }), fp32Bytes, readGbs);
+        Row(label, parameters, "GenSharp kernels fp32", prefill, prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, DecodeKernelOptions.Default), fp32Bytes, readGbs);
+        var int8 = new DecodeKernelOptions { Int8 = true };
+        long int8Bytes;
+        using (var e = new GenerationEngine(model, tokenizer, 1, kernels: int8)) int8Bytes = e.Decoder!.WeightBytes + (long)model.Config.VocabSize * model.Config.HiddenSize * 4;
+        double int8Prefill = PrefillTokensPerSecond(model, Prompt), int8Prefill512 = context >= 512 ? PrefillTokensPerSecond(model, 512) : double.NaN;
+        Row(label, parameters, "GenSharp kernels int8", int8Prefill, int8Prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, int8), int8Bytes, readGbs);
     }
 
-    static void Row(string label, long parameters, string engine, double pp, double tg, long bytes, double readGbs) =>
-        Console.WriteLine($"| {label} | {parameters / 1e6:F1} M | {engine} | {pp:F0} | {tg:F0} | {bytes / 1048576.0:F1} MiB | {bytes * tg / 1e9 / readGbs:P0} |");
+    /// <summary>llama-bench's pp64, pp512 (when asked) and tg128 tokens/s, 2 threads: the best of 5 repetitions each (as GenSharp's rows).</summary>
+    static (double Pp, double? Pp512, double Tg) LlamaBench(string exe, string gguf, bool pp512)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-m", gguf, "-t", "2", "-p", pp512 ? $"{Prompt},512" : $"{Prompt}", "-n", $"{Decode}", "-r", "5", "-o", "json" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var json = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"llama-bench exited with {p.ExitCode}: {stderr.Result}");
+        var runs = System.Text.Json.JsonDocument.Parse(json).RootElement.EnumerateArray()
+            .Select(r => (Prompt: r.GetProperty("n_prompt").GetInt32(), Gen: r.GetProperty("n_gen").GetInt32(),
+                Ts: r.GetProperty("samples_ts").EnumerateArray().Max(v => v.GetDouble()))).ToList();
+        return (runs.Single(r => r.Prompt == Prompt && r.Gen == 0).Ts, pp512 ? runs.Single(r => r.Prompt == 512).Ts : null, runs.Single(r => r.Gen == Decode).Ts);
+    }
+
+    static double PrefillTokensPerSecond(LlamaForCausalLM model, int tokens)
+    {
+        var ids = tensor(Enumerable.Range(0, tokens).Select(i => (long)(i * 7 % model.Config.VocabSize)).ToArray()).unsqueeze(0);
+        using var cache = new KvCache(model.Config, 1);
+        using var _ = no_grad();
+        double Once() { cache.Reset(0); var sw = Stopwatch.StartNew(); using (NewDisposeScope()) model.forward(ids, cache.Begin([0], tokens))[0, -1].data<float>().ToArray(); return sw.Elapsed.TotalSeconds; }
+        Once();
+        return tokens / Enumerable.Range(0, 5).Min(_ => Once());
+    }
+
+    // Best of 3 generations of `decode` tokens after the prompt (the prefill and first token excluded).
+    static double DecodeTokensPerSecond(LlamaForCausalLM model, ITokenizer tokenizer, int[] prompt, int decode, DecodeKernelOptions kernels)
+    {
+        double best = 0;
+        for (int r = 0; r < 4; r++)
+        {
+            using var engine = new GenerationEngine(model, tokenizer, 1, kernels: kernels);
+            engine.Add(prompt, new GenerationOptions { Temperature = 0, MaxTokens = decode + 1, IgnoreEos = true });
+            engine.Step();
+            var sw = Stopwatch.StartNew();
+            int steps = 0;
+            while (engine.HasWork) { engine.Step(); steps++; }
+            if (r > 0) best = Math.Max(best, steps / sw.Elapsed.TotalSeconds);      // the first is a warm-up
+        }
+        return best;
+    }
+
+    static void Row(string label, long parameters, string engine, double pp, double? pp512, double tg, long bytes, double readGbs) =>
+        Console.WriteLine($"| {label} | {parameters / 1e6:F1} M | {engine} | {pp:F0} | {(pp512 is { } v && !double.IsNaN(v) ? v.ToString("F0") : "—")} | {tg:F0} | {bytes / 1048576.0:F1} | {bytes * tg / 1e9 / readGbs:P0} |");
 
     static double Best(Action run, int repeats = 3)
     {
@@ -91,6 +149,8 @@ static class SpeedBench
         }
         return best;
     }
+
+    public static double ReadBandwidth() => Bandwidth().Read;
 
     /// <summary>Read (sum of an array) and triad (a = b + s·c) bandwidth over arrays far larger than the caches, 2 threads.</summary>
     static (double Read, double Triad) Bandwidth()

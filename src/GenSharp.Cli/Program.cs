@@ -29,6 +29,7 @@ var root = new Command("gensharp", "GenSharp — train, evaluate and run generat
     TokenizerCommand.Create(),
     InteropCommands.Export(),
     InteropCommands.Import(),
+    QuantizeCommand.Create(),
 };
 Cli.ConfigureConsole();
 var parsed = root.Parse(args);

@@ -18,13 +18,15 @@ static class ChatCommand
         var sampling = new SamplingFlags(defaultMaxTokens: 200);
         var compute = new ComputeFlags();
         var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
-        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, adapter, compute.Device, compute.Threads };
+        var decode = new DecodeFlags();
+        var cmd = new Command("chat", "Chat with a language model (" + Help + ")") { model, system, adapter, compute.Device, compute.Threads, decode.Quantize, decode.Decode };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             var dir = r.GetValue(model)!;
             var options = sampling.Read(r, dir).Validate();
-            var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r), adapter: r.GetValue(adapter));
+            var kernels = decode.Read(r);
+            var chat = AutoPipeline.OpenChat(dir, compute.Resolve(r), adapter: r.GetValue(adapter), kernels: kernels);
             string? systemMessage = r.GetValue(system) is { } s ? SamplingFlags.CheckText(s, "--system") : null;
             var turns = new List<ChatMessage>();
             bool interactive = !Console.IsInputRedirected;

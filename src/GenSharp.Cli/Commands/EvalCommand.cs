@@ -20,13 +20,20 @@ static class EvalCommand
         var batch = Cli.Opt("--batch-size", "Windows per forward pass", 32);
         var compute = new ComputeFlags();
         var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
-        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, adapter, compute.Device, compute.Threads };
+        var quantize = Cli.Opt("--quantize", "Evaluate the model with these weights: none (fp32) or int8 (q8_0, as generate/chat/serve --quantize int8 decode)", "none");
+        var lm = new Command("lm", "Evaluate a language model's likelihood on a text") { model, data, json, batch, adapter, quantize, compute.Device, compute.Threads };
         lm.SetAction(r => Cli.Run(() =>
         {
             int windows = r.GetValue(batch);
             if (windows is < 1 or > 4096) throw new UserError($"--batch-size must be in 1…4096 (got {windows})");
             var text = TextCorpus.Read(r.GetValue(data)!, "evaluation data");   // before the model: a typo costs no model load
+            bool int8 = r.GetValue(quantize) switch { "none" => false, "int8" => true, var other => throw new UserError($"--quantize '{other}' is not none or int8") };
             var lmPipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), adapter: r.GetValue(adapter));
+            if (int8)
+            {
+                if (lmPipeline.Model.HasAttachedLora) lmPipeline.Model.MergeLora();   // the adapter is part of the weights quantized
+                Int8Weights.Apply(lmPipeline.Model);
+            }
             var report = LmEvaluator.Evaluate(lmPipeline.Model, lmPipeline.Tokenizer, text, windows);
             if (r.GetValue(json))
             {

@@ -31,11 +31,12 @@ static class GenerateCommand
         var adapter = Cli.Opt<string?>("--adapter", "A LoRA adapter directory (PEFT layout) applied to the model");
         var image = new ImageGenerateFlags();
         var bestOf = new BestOfFlags();
+        var decode = new DecodeFlags();
         var cmd = new Command("generate", "Generate text (language models, streamed) or images (diffusion, GAN and VAE models: PNG grid)")
         {
             model, prompt, promptFile, n, beams, lengthPenalty, logprobs, topLogprobs, overflow, json, adapter, compute.Device, compute.Threads,
         };
-        foreach (var o in sampling.All.Concat(image.All).Concat(bestOf.All)) cmd.Options.Add(o);
+        foreach (var o in sampling.All.Concat(image.All).Concat(bestOf.All).Concat(decode.All)) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Run(() =>
         {
             if (AutoPipeline.Kind(r.GetValue(model)!) == ModelKind.Image)
@@ -57,7 +58,8 @@ static class GenerateCommand
             var (candidates, filters) = refine ? (bestOf.BestOf(r), bestOf.Filters(r)) : (1, []);
             if (refine) BestOfN.Sampling(options, candidates, MeanLogProbScorer.Instance);
             var device = compute.Resolve(r);
-            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, device, policy, r.GetValue(adapter));
+            var kernels = decode.Read(r);
+            var pipeline = AutoPipeline.OpenText(r.GetValue(model)!, device, policy, r.GetValue(adapter), kernels);
             var cancel = Cli.CancelOnSignals();
             var name = Path.GetFileName(Path.GetFullPath(r.GetValue(model)!).TrimEnd('/'));
             if (refine)

@@ -36,10 +36,11 @@ static class ServeCommand
         var ragCollection = Cli.Opt("--rag-collection", "The collection served", "default");
         var ragTenant = Cli.Opt("--rag-tenant", "The tenant served (requests cannot choose another)", "");
         var compute = new ComputeFlags();
+        var decode = new DecodeFlags();
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
         {
             models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, adapters, ragIndex, ragStore, ragCollection, ragTenant,
-            compute.Device, compute.Threads,
+            compute.Device, compute.Threads, decode.Quantize, decode.Decode,
         };
         cmd.SetAction(r => Cli.Run(() =>
         {
@@ -52,13 +53,14 @@ static class ServeCommand
             }.Validate();
             var served = (r.GetValue(adapters) ?? []).Select(a => a.Split('=', 2) is [var name, var dir] && name.Length > 0 && dir.Length > 0
                 ? (name, dir) : throw new UserError($"--adapter '{a}' is not NAME=DIR")).ToList();
-            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served);
+            var kernels = decode.Read(r);
+            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served, kernels);
             using var store = new FeedbackStore(options.FeedbackDb);
             using var documents = OpenDocuments(r.GetValue(ragIndex), r.GetValue(ragStore), r.GetValue(ragCollection)!, r.GetValue(ragTenant)!);
             var app = GenSharpServer.Build(options, registry, store, documents);
             app.Start();
             var address = GenSharpServer.Address(app);
-            foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch");
+            foreach (var w in registry.LanguageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{w.Name}[/]: language model, context {w.Context}, {w.Capacity} sequences per batch, decoded by {w.DecodeBackend}");
             foreach (var a in registry.Adapters) AnsiConsole.MarkupLineInterpolated($"  [bold]{a.Name}[/]: LoRA adapter of {a.Base}, decoded in its batches");
             foreach (var i in registry.ImageModels) AnsiConsole.MarkupLineInterpolated($"  [bold]{i.Name}[/]: image model ({i.Generator.Description})");
             if (documents is not null)

@@ -37,10 +37,11 @@ public sealed class LanguageModelWorker : IDisposable
     volatile bool _stopping;
     int _queued, _running;
 
-    public LanguageModelWorker(string name, LlamaForCausalLM model, ITokenizer tokenizer, ChatTemplate template, int maxBatch, int maxQueue)
+    public LanguageModelWorker(string name, LlamaForCausalLM model, ITokenizer tokenizer, ChatTemplate template, int maxBatch, int maxQueue,
+        DecodeKernelOptions? kernels = null)
     {
         (Name, Model, Tokenizer, _maxQueue) = (name, model, tokenizer, maxQueue);
-        _engine = new GenerationEngine(model, tokenizer, maxBatch, ContextOverflow.Stop);
+        _engine = new GenerationEngine(model, tokenizer, maxBatch, ContextOverflow.Stop, kernels);
         Chat = new ChatFormat(template, tokenizer, _engine.Context);
         _thread = new Thread(Loop) { IsBackground = true, Name = $"gensharp-{name}" };
         _thread.Start();
@@ -54,6 +55,8 @@ public sealed class LanguageModelWorker : IDisposable
     /// <summary>The library's chat path for this model (template, encoding, context policy, stops).</summary>
     public ChatFormat Chat { get; }
     public int Capacity => _engine.Capacity;
+    /// <summary>What runs decode steps (<see cref="GenerationEngine.DecodeBackend"/>).</summary>
+    public string DecodeBackend => _engine.DecodeBackend;
     public int Context => _engine.Context;
     /// <summary>Sequences being decoded now (a request with n samples counts n).</summary>
     public int Running => Volatile.Read(ref _running);

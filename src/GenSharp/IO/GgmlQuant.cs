@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using GenSharp.Numerics;
 
 namespace GenSharp.IO;
 
@@ -36,13 +38,9 @@ public static class GgmlQuant
                 var bytes = new byte[values.Length / GgmlTypes.Q8Block * GgmlTypes.Q8BlockBytes];
                 for (int b = 0; b < values.Length / GgmlTypes.Q8Block; b++)
                 {
-                    var block = values.Slice(b * GgmlTypes.Q8Block, GgmlTypes.Q8Block);
-                    float amax = 0;
-                    foreach (var v in block) amax = MathF.Max(amax, MathF.Abs(v));
-                    float d = amax / 127, id = d != 0 ? 1 / d : 0;
                     var outBlock = bytes.AsSpan(b * GgmlTypes.Q8BlockBytes, GgmlTypes.Q8BlockBytes);
-                    BinaryPrimitives.WriteHalfLittleEndian(outBlock, (Half)d);
-                    for (int j = 0; j < GgmlTypes.Q8Block; j++) outBlock[2 + j] = (byte)(sbyte)MathF.Round(block[j] * id, MidpointRounding.AwayFromZero);
+                    var d = Q8Matrix.QuantizeBlock(values.Slice(b * GgmlTypes.Q8Block, GgmlTypes.Q8Block), MemoryMarshal.Cast<byte, sbyte>(outBlock[2..]));
+                    BinaryPrimitives.WriteHalfLittleEndian(outBlock, d);
                 }
                 return bytes;
             }

@@ -54,14 +54,7 @@ public sealed class KvCache : IDisposable
     /// </summary>
     public Step Begin(int[] slots, int newTokens)
     {
-        if (slots.Length == 0) throw new ArgumentException("a step needs at least one slot");
-        if (slots.Distinct().Count() != slots.Length) throw new ArgumentException("a slot appears twice in one step");
-        foreach (var s in slots)
-        {
-            if (s < 0 || s >= Slots) throw new ArgumentOutOfRangeException(nameof(slots), $"slot {s} is not in 0…{Slots - 1}");
-            if (_lengths[s] + newTokens > Context)
-                throw new ArgumentException($"slot {s} holds {_lengths[s]} tokens; {newTokens} more exceed the context of {Context}");
-        }
+        Check(slots, newTokens);
         // Tensors below belong to the caller's DisposeScope (the decode step).
         var device = _keys[0].device;
         var start = slots.Select(s => _lengths[s]).ToArray();
@@ -84,6 +77,33 @@ public sealed class KvCache : IDisposable
         foreach (var s in slots) _lengths[s] += newTokens;
         return new Step(this, slots, positions, mask, causal, length, uniform ? start[0] : -1, contiguous, rows);
     }
+
+    void Check(int[] slots, int newTokens)
+    {
+        if (slots.Length == 0) throw new ArgumentException("a step needs at least one slot");
+        if (slots.Distinct().Count() != slots.Length) throw new ArgumentException("a slot appears twice in one step");
+        foreach (var s in slots)
+        {
+            if (s < 0 || s >= Slots) throw new ArgumentOutOfRangeException(nameof(slots), $"slot {s} is not in 0…{Slots - 1}");
+            if (_lengths[s] + newTokens > Context)
+                throw new ArgumentException($"slot {s} holds {_lengths[s]} tokens; {newTokens} more exceed the context of {Context}");
+        }
+    }
+
+    /// <summary>
+    /// One new token in each of <paramref name="slots"/>, for a decoder that writes the cache itself
+    /// (<see cref="LlamaCpuDecoder"/>): writes each slot's position (its length before the token) to
+    /// <paramref name="positions"/> and counts the token. No tensors are made.
+    /// </summary>
+    internal void Advance(int[] slots, int[] positions)
+    {
+        Check(slots, 1);
+        for (int i = 0; i < slots.Length; i++) positions[i] = _lengths[slots[i]]++;
+    }
+
+    /// <summary>A layer's keys or values, (slots, nkv, context, hs) contiguous fp32.</summary>
+    internal Tensor Keys(int layer) => _keys[layer];
+    internal Tensor Values(int layer) => _values[layer];
 
     /// <summary>One forward pass's view of the cache: rows <see cref="Slots"/>, each adding T tokens.</summary>
     public sealed class Step(KvCache cache, int[] slots, Tensor positions, Tensor? mask, bool causal, int length, int uniformStart, bool contiguous, Tensor? rows)

@@ -38,6 +38,9 @@ internal sealed class LlamaRMSNorm : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Parameter Weight => weight;
+    internal double Eps => _eps;
+
     public override Tensor forward(Tensor x)
     {
         var variance = x.pow(2).mean([-1], keepdim: true);
@@ -228,6 +231,8 @@ internal sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
 
     internal LlamaAttention Attention => self_attn;
     internal LlamaMLP Mlp => mlp;
+    internal LlamaRMSNorm InputNorm => input_layernorm;
+    internal LlamaRMSNorm PostAttentionNorm => post_attention_layernorm;
 
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
 
@@ -259,6 +264,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
 
     internal Parameter EmbeddingWeight => embed_tokens.weight!;
     internal IReadOnlyList<LlamaDecoderLayer> Layers => [.. layers];
+    internal LlamaRMSNorm Norm => norm;
 
     public override Tensor forward(Tensor inputIds)
     {
@@ -327,9 +333,12 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         return Head(model.Forward(inputIds, cache));
     }
 
+    /// <summary>The output matrix (vocab, C): lm_head, or the embedding when tied.</summary>
+    internal Tensor HeadWeight => lm_head is null ? model.EmbeddingWeight : lm_head.weight!;
+
     Tensor Head(Tensor h)
     {
-        var w = lm_head is null ? model.EmbeddingWeight : lm_head.weight!;
+        var w = HeadWeight;
         return is_grad_enabled() ? F.linear(h, w) : Inference.Linear(h, w);
     }
 
@@ -411,6 +420,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         }
         _frozen = [.. parameters().Where(p => p.requires_grad)];
         foreach (var p in _frozen) p.requires_grad = false;
+        HasAttachedLora = true;
         return LoraLayers;
     }
 
@@ -455,6 +465,9 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
 
     List<Parameter> _frozen = [];   // what AttachLora froze, and DetachLora thaws
 
+    /// <summary>Whether a LoRA adapter is attached (not merged): cheap to ask every decode step.</summary>
+    public bool HasAttachedLora { get; private set; }
+
     /// <summary>Removes the adapter without changing the base weights; the weights it froze are trainable again.</summary>
     public void DetachLora()
     {
@@ -465,5 +478,6 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         }
         foreach (var p in _frozen) p.requires_grad = true;
         _frozen = [];
+        HasAttachedLora = false;
     }
 }

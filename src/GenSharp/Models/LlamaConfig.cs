@@ -27,6 +27,7 @@ public sealed record LlamaConfig
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; }
+    [JsonPropertyName("quantization_config"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public QuantizationConfig? Quantization { get; init; }   // gensharp quantize
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
 
@@ -66,6 +67,7 @@ public sealed record LlamaConfig
         if (BosTokenId is { } bos) ConfigCheck.Range(bos, "bos_token_id", 0, VocabSize - 1);
         if (EosTokenId is { } eos) ConfigCheck.Range(eos, "eos_token_id", 0, VocabSize - 1);
         RopeScaling?.Validate();
+        Quantization?.Validate();
         return this;
     }
 

@@ -29,7 +29,8 @@ public static class AutoPipeline
     public static ModelKind Kind(string dir) => Kind(ModelDirectory.ReadConfigFile(dir));
 
     /// <summary>A language model and its tokenizer, for text generation, scoring and evaluation; with a LoRA adapter (PEFT layout) when given.</summary>
-    public static TextGenerationPipeline OpenText(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null)
+    public static TextGenerationPipeline OpenText(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null,
+        DecodeKernelOptions? kernels = null)
     {
         var (model, tokenizer) = ModelDirectory.Load(Expect(dir, ModelKind.Language, "a language model"), device);
         if (adapter is not null)
@@ -41,16 +42,17 @@ public static class AutoPipeline
             }
             catch { model.Dispose(); throw; }
         }
-        return new TextGenerationPipeline(model, tokenizer, overflow);
+        return new TextGenerationPipeline(model, tokenizer, overflow, kernels);
     }
 
     /// <summary>A language model with its chat template (chat_template.json, or the default), for chat.</summary>
-    public static ChatPipeline OpenChat(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null)
+    public static ChatPipeline OpenChat(string dir, Device? device = null, ContextOverflow overflow = ContextOverflow.Stop, string? adapter = null,
+        DecodeKernelOptions? kernels = null)
     {
         ChatTemplate template;
         try { template = ChatTemplate.Load(dir); }   // before the weights: a broken template costs no model load
         catch (InvalidDataException e) { throw new ModelLoadException(e.Message); }
-        return new ChatPipeline(OpenText(dir, device, overflow, adapter), template);
+        return new ChatPipeline(OpenText(dir, device, overflow, adapter, kernels), template);
     }
 
     /// <summary>A reward model (LlamaForSequenceClassification) with its tokenizer and chat template, for scoring answers.</summary>

@@ -2,6 +2,7 @@ using GenSharp.Models;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.IO;
+using GenSharp.Numerics;
 using GenSharp.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -31,6 +32,40 @@ public static class ModelDirectory
     public static void SaveWeights(string path, LlamaForCausalLM model) =>
         SafeTensors.Save(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
 
+    /// <summary>
+    /// A model directory with int8 weights (<c>gensharp quantize</c>): the matrices <see cref="Int8Weights.Names"/> lists as
+    /// q8_0 blocks — safetensors I8 values (out, in) and F16 scales <c>NAME_scale</c> (out, in / 32) — the rest fp32, and
+    /// config.json's <c>quantization_config</c>. <see cref="Load(string, Device?)"/> reads it back as the same int8 model.
+    /// </summary>
+    public static void SaveQuantized(string dir, LlamaForCausalLM model, ITokenizer tokenizer, string? modelCard = null)
+    {
+        Directory.CreateDirectory(dir);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var tensors = new Dictionary<string, Tensor>(model.state_dict());
+        foreach (var name in Int8Weights.Names(model))
+        {
+            var w = tensors[name];
+            int rows = (int)w.shape[0], columns = (int)w.shape[1], blocks = columns / Q8Matrix.Block;
+            var values = w.contiguous().data<float>().ToArray();
+            var q = new sbyte[values.Length];
+            var d = new Half[rows * blocks];
+            for (int b = 0; b < d.Length; b++)
+                d[b] = Q8Matrix.QuantizeBlock(values.AsSpan(b * Q8Matrix.Block, Q8Matrix.Block), q.AsSpan(b * Q8Matrix.Block, Q8Matrix.Block));
+            tensors[name] = tensor(q, [rows, columns]);
+            tensors[name + ScaleSuffix] = tensor(d, [rows, blocks]);
+        }
+        SafeTensors.Save(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt", ["quantization"] = QuantizationConfig.Q8_0 });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), (model.Config with { Quantization = new QuantizationConfig() }).ToJson());
+        tokenizer.Save(Path.Combine(dir, TokenizerFile));
+        if (!File.Exists(Path.Combine(dir, ChatTemplate.FileName)) && ChatTemplate.Load(dir).Jinja is null)
+            ChatTemplate.Default.Save(Path.Combine(dir, ChatTemplate.FileName));
+        if (modelCard is not null) AtomicFile.WriteAllText(Path.Combine(dir, CardFile), modelCard);
+    }
+
+    /// <summary>The suffix of a q8_0 matrix's scales in a quantized directory (<c>…q_proj.weight_scale</c>).</summary>
+    public const string ScaleSuffix = "_scale";
+
     /// <summary>Loads config, weights and tokenizer onto <paramref name="device"/>, in eval mode.</summary>
     public static (LlamaForCausalLM Model, ITokenizer Tokenizer) Load(string dir, Device? device = null) => Load(ReadConfigFile(dir), device);
 
@@ -52,6 +87,11 @@ public static class ModelDirectory
         LoadStateDict(weights, model);
         if (device is not null) model.to(device);
         model.eval();
+        if (config.Quantization is not null)
+        {
+            try { Int8Weights.Apply(model); }   // the same blocks again (quantizing q·d gives q, d): decode runs on them
+            catch (ArgumentException e) { model.Dispose(); throw new ModelLoadException($"{file.Path}: an int8 ({QuantizationConfig.Q8_0}) model: {e.Message}"); }
+        }
         return (model, tokenizer);
     }
 
@@ -104,7 +144,7 @@ public static class ModelDirectory
     // Elements in a safetensors file, from its header alone.
     static long CountParameters(string path)
     {
-        try { return SafeTensors.ReadHeader(path).Tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)); }
+        try { return SafeTensors.ReadHeader(path).Tensors.Where(t => !t.Name.EndsWith(".weight" + ScaleSuffix)).Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)); }
         catch (FileNotFoundException) { throw new ModelLoadException($"{path}: file not found"); }
         catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
     }
@@ -211,6 +251,7 @@ public static class ModelDirectory
         catch (SafeTensorsFormatException e) { throw new ModelLoadException(e.Message); }
         try
         {
+            Dequantize(tensors, path);
             var expected = model.state_dict();
             var missing = expected.Keys.Except(tensors.Keys).ToList();
             var unexpected = tensors.Keys.Except(expected.Keys).ToList();
@@ -231,6 +272,27 @@ public static class ModelDirectory
             }
         }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    // q8_0 pairs (I8 NAME, F16 NAME_scale) of a quantized directory become fp32 q·d, as Q8Matrix.Dequantize computes them.
+    static void Dequantize(Dictionary<string, Tensor> tensors, string path)
+    {
+        foreach (var scaleName in tensors.Keys.Where(k => k.EndsWith(".weight" + ScaleSuffix)).ToList())
+        {
+            var name = scaleName[..^ScaleSuffix.Length];
+            var scale = tensors[scaleName];
+            if (!tensors.TryGetValue(name, out var q) || q.dtype != ScalarType.Int8 || q.dim() != 2)
+                throw new ModelLoadException($"{path}: '{scaleName}' has no int8 matrix '{name}' to scale");
+            long rows = q.shape[0], columns = q.shape[1];
+            if (columns % Q8Matrix.Block != 0 || scale.dtype != ScalarType.Float16 || !scale.shape.SequenceEqual([rows, columns / Q8Matrix.Block]))
+                throw new ModelLoadException($"{path}: '{scaleName}' is {scale.dtype} [{string.Join(", ", scale.shape)}]; " +
+                    $"q8_0 scales of the [{rows}, {columns}] matrix '{name}' are float16 [{rows}, {columns / Q8Matrix.Block}]");
+            if (!isfinite(scale).all().item<bool>()) throw new ModelLoadException($"{path}: '{scaleName}' holds NaN or infinite scales");
+            tensors[name] = (q.to(ScalarType.Float32).view(rows, -1, Q8Matrix.Block) * scale.to(ScalarType.Float32).unsqueeze(-1)).view(rows, columns);
+            tensors.Remove(scaleName);
+            q.Dispose();
+            scale.Dispose();
+        }
     }
 
     /// <summary>Reads model-card metrics (<c>metrics.json</c>) if the training run wrote them.</summary>

@@ -9,10 +9,13 @@ namespace GenSharp.Pipelines;
 /// Prompt in, text out, over the KV-cache <see cref="GenerationEngine"/> (or <see cref="BeamSearch"/> when
 /// beams &gt; 1). Arguments are checked before anything runs; every call owns its engine and cache.
 /// Cancellation stops within one decode step and throws <see cref="OperationCanceledException"/>.
+/// <paramref name="kernels"/> says how decode steps run (<see cref="GenerationEngine"/>).
 /// </summary>
-public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer tokenizer, ContextOverflow overflow = ContextOverflow.Stop)
+public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer tokenizer, ContextOverflow overflow = ContextOverflow.Stop,
+    DecodeKernelOptions? kernels = null)
 {
     public LlamaForCausalLM Model => model;
+    public DecodeKernelOptions? Kernels => kernels;
     public ITokenizer Tokenizer => tokenizer;
 
     public GenerationResult Generate(string prompt, GenerationOptions options, CancellationToken cancel = default) =>
@@ -23,7 +26,7 @@ public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer to
     {
         options.Validate(model.Config.VocabSize);
         if (options.Beams > 1) return prompts.Select(p => Beam(p, options, cancel)).ToArray();
-        using var engine = new GenerationEngine(model, tokenizer, prompts.Count * options.N, overflow);
+        using var engine = new GenerationEngine(model, tokenizer, prompts.Count * options.N, overflow, kernels);
         var encoded = prompts.Select(engine.EncodePrompt).ToArray();
         var groups = encoded.Select(ids => engine.Add(ids, options)).ToArray();
         while (engine.HasWork)
@@ -45,7 +48,7 @@ public sealed class TextGenerationPipeline(LlamaForCausalLM model, ITokenizer to
             var ids = GenerationEngine.EncodePrompt(tokenizer, prompt, model.Config.MaxPositions);
             return BeamChunks(ids, options, cancel);
         }
-        var engine = new GenerationEngine(model, tokenizer, options.N, overflow);
+        var engine = new GenerationEngine(model, tokenizer, options.N, overflow, kernels);
         try { return StreamFrom(engine, engine.Add(engine.EncodePrompt(prompt), options), cancel); }
         catch { engine.Dispose(); throw; }
     }

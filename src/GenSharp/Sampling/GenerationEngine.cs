@@ -23,14 +23,30 @@ public sealed class GenerationEngine : IDisposable
     readonly List<GeneratedSequence> _running = [];
     int _nextId;
 
-    public GenerationEngine(LlamaForCausalLM model, ITokenizer tokenizer, int maxSequences = 16, ContextOverflow overflow = ContextOverflow.Stop)
+    readonly LlamaCpuDecoder? _decoder;   // decode steps on GenSharp's CPU kernels; prefill stays on libtorch
+    float[] _logits = [];
+
+    /// <param name="kernels">How decode steps run on the CPU (default: GenSharp's kernels in fp32 where the model allows,
+    /// else libtorch). <see cref="DecodeKernelOptions.Int8"/> quantizes the model's weights in place.</param>
+    public GenerationEngine(LlamaForCausalLM model, ITokenizer tokenizer, int maxSequences = 16, ContextOverflow overflow = ContextOverflow.Stop,
+        DecodeKernelOptions? kernels = null)
     {
+        kernels = (kernels ?? DecodeKernelOptions.Default).Validate();
         (_model, _tokenizer, Overflow) = (model, tokenizer, overflow);
         _device = model.parameters().First().device;
         _cache = new KvCache(model.Config, maxSequences, _device);
         _freeSlots = new Stack<int>(Enumerable.Range(0, maxSequences).Reverse());
         model.eval();
+        var unsupported = kernels.Enabled ? LlamaCpuDecoder.Unsupported(model) : "turned off";
+        if (kernels.Int8 && unsupported is not null) throw new ArgumentException($"int8 decoding needs GenSharp's CPU kernels, which cannot run this model: {unsupported}");
+        if (unsupported is null) _decoder = new LlamaCpuDecoder(model, _cache, kernels);
     }
+
+    internal LlamaCpuDecoder? Decoder => _decoder;
+
+    /// <summary>What runs decode steps: "libtorch", or GenSharp's kernels with their precision, instruction set and threads.</summary>
+    public string DecodeBackend => _decoder is null ? "libtorch"
+        : $"GenSharp kernels, {(_decoder.Int8 ? "int8 (q8_0)" : "fp32")}, {SimdPaths.Describe(_decoder.Path)}, {_decoder.Threads} thread{(_decoder.Threads == 1 ? "" : "s")}";
 
     public int Capacity => _cache.Slots;
     public int FreeSlots => _freeSlots.Count;
@@ -122,12 +138,19 @@ public sealed class GenerationEngine : IDisposable
         if (decoding.Count > 0)
         {
             foreach (var s in decoding.Where(s => _cache.Length(s.Slot) >= Context)) Shift(s);
-            var input = tensor(decoding.Select(s => (long)s.LastToken).ToArray(), device: _device).view(decoding.Count, 1);
             var slots = decoding.Select(s => s.Slot).ToArray();
             float[] rows;
             _modelTime.Start();
-            using (NewDisposeScope())   // the forward pass's temporaries are freed here, inside the model time
-                rows = _model.forward(input, Routed(_cache.Begin(slots, 1), decoding.Select(s => s.Adapter))).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
+            if (_decoder is not null && !_model.HasAttachedLora && decoding.All(s => s.Adapter < 0))
+            {
+                int size = decoding.Count * _model.Config.VocabSize;
+                if (_logits.Length != size) _logits = new float[size];
+                _decoder.Forward(slots, decoding.Select(s => s.LastToken).ToArray(), _logits);
+                rows = _logits;
+            }
+            else
+                using (NewDisposeScope())   // the forward pass's temporaries are freed here, inside the model time
+                    rows = _model.forward(tensor(decoding.Select(s => (long)s.LastToken).ToArray(), device: _device).view(decoding.Count, 1), Routed(_cache.Begin(slots, 1), decoding.Select(s => s.Adapter))).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
             _modelTime.Stop();
             FiniteCheck.Logits(rows);
             int vocab = rows.Length / decoding.Count;
@@ -185,5 +208,9 @@ public sealed class GenerationEngine : IDisposable
         s.Slot = -1;
     }
 
-    public void Dispose() => _cache.Dispose();
+    public void Dispose()
+    {
+        _decoder?.Dispose();
+        _cache.Dispose();
+    }
 }

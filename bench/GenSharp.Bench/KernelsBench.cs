@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Sampling;
+using GenSharp.Tokenizers;
+using static TorchSharp.torch;
+
+namespace GenSharp.Bench;
+
+/// <summary>
+/// Issue 15, before → after in one run: decode through the engine with libtorch ops (before), GenSharp's CPU kernels in
+/// fp32 and in int8 (after), at batch 1 and 16, for models of ~2.7 M, ~34 M and ~113 M parameters; then where a batch-1
+/// step's time goes in each (libtorch: the model's blocks timed one by one; kernels: the decoder's phases).
+/// </summary>
+static class KernelsBench
+{
+    // 64 prompt tokens and 128 new ones, less where the context is shorter (the bundled model's is 128).
+    static int Prompt(LlamaConfig c) => Math.Min(64, c.MaxPositions / 4);
+    static int Decode(LlamaConfig c) => Math.Min(128, c.MaxPositions - Prompt(c) - 1);
+
+    public static int Run(string[] args)
+    {
+        double readGbs = SpeedBench.ReadBandwidth();
+        Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB arrays)");
+        Console.WriteLine();
+        Console.WriteLine("| model | params | decode | batch 1 tok/s | batch 16 tok/s (aggregate) | weight MiB read/token | of read bandwidth (batch 1) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        var profiles = new List<string>();
+        foreach (var (label, model, tokenizer) in Models())
+        {
+            if (args.Length > 0 && !args.Any(a => label.Contains(a))) { model.Dispose(); continue; }
+            using var _ = model;
+            long fp32Bytes = model.ParameterCount * 4 - (model.Config.TieWordEmbeddings ? 0 : (long)model.Config.VocabSize * model.Config.HiddenSize * 4);
+            // Before int8: it rewrites the weights. libtorch and fp32 rounds alternate so drift falls on both.
+            var libtorch = new DecodeKernelOptions { Enabled = false };
+            var fp32 = DecodeKernelOptions.Default;
+            var (t1, k1) = (new List<double>(), new List<double>());
+            for (int r = 0; r < 3; r++)
+            {
+                t1.Add(TokensPerSecond(model, tokenizer, libtorch, 1));
+                k1.Add(TokensPerSecond(model, tokenizer, fp32, 1));
+            }
+            double t16 = TokensPerSecond(model, tokenizer, libtorch, 16), k16 = TokensPerSecond(model, tokenizer, fp32, 16);
+            long kernelBytes;
+            using (var e = new GenerationEngine(model, tokenizer, 1, kernels: fp32)) kernelBytes = e.Decoder!.WeightBytes;
+            Row(label, model, "libtorch (before)", t1.Max(), t16, fp32Bytes, readGbs);
+            Row(label, model, "kernels fp32", k1.Max(), k16, kernelBytes, readGbs);
+            profiles.Add(LibtorchProfile(label, model));
+            profiles.Add(KernelProfile(label, model, tokenizer, fp32, "fp32"));
+            var int8 = new DecodeKernelOptions { Int8 = true };
+            long int8Bytes;
+            using (var e = new GenerationEngine(model, tokenizer, 1, kernels: int8)) int8Bytes = e.Decoder!.WeightBytes;
+            double q1 = Enumerable.Range(0, 3).Max(_ => TokensPerSecond(model, tokenizer, int8, 1)), q16 = TokensPerSecond(model, tokenizer, int8, 16);
+            Row(label, model, "kernels int8", q1, q16, int8Bytes, readGbs);
+            profiles.Add(KernelProfile(label, model, tokenizer, int8, "int8"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("Where a batch-1 decode step's time goes (µs per token; libtorch: blocks timed one by one in a cached step):");
+        Console.WriteLine();
+        foreach (var p in profiles) Console.WriteLine(p);
+        return 0;
+    }
+
+    static IEnumerable<(string, LlamaForCausalLM, ITokenizer)> Models()
+    {
+        var (bundled, tok) = ModelDirectory.Load(Path.Combine(TrainBench.RepoRoot(), "models", "shakespeare-char"));
+        yield return ("bundled shakespeare-char", bundled, tok);
+        foreach (var (layers, hidden, ffn) in new[] { (8, 512, 2048), (12, 768, 3072) })
+        {
+            manual_seed(1);
+            var m = new LlamaForCausalLM(new LlamaConfig { VocabSize = tok.VocabSize, HiddenSize = hidden, IntermediateSize = ffn, NumLayers = layers,
+                NumHeads = hidden / 64, NumKvHeads = hidden / 64, MaxPositions = 512 });
+            m.InitializeWeights(1);
+            yield return ($"random {layers} × {hidden}", m, tok);
+        }
+    }
+
+    static void Row(string label, LlamaForCausalLM model, string decode, double b1, double b16, long bytes, double readGbs) =>
+        Console.WriteLine($"| {label} | {model.ParameterCount / 1e6:F1} M | {decode} | {b1:F0} | {b16:F0} | {bytes / 1048576.0:F1} | {bytes * b1 / 1e9 / readGbs:P0} |");
+
+    /// <summary>Decode tokens/s after the prefill: <paramref name="batch"/> samples of one 64-token prompt, 128 tokens each.</summary>
+    static double TokensPerSecond(LlamaForCausalLM model, ITokenizer tokenizer, DecodeKernelOptions kernels, int batch)
+    {
+        var prompt = Enumerable.Range(0, Prompt(model.Config)).Select(i => i * 7 % model.Config.VocabSize).ToArray();
+        using var engine = new GenerationEngine(model, tokenizer, batch, kernels: kernels);
+        engine.Add(prompt, new GenerationOptions { Temperature = 0.8, Seed = 1, MaxTokens = Decode(model.Config), IgnoreEos = true, N = batch });
+        engine.Step();                                                             // prefill and the first token
+        var sw = Stopwatch.StartNew();
+        int steps = 0;
+        while (engine.HasWork) { engine.Step(); steps++; }
+        return steps * batch / sw.Elapsed.TotalSeconds;
+    }
+
+    static string KernelProfile(string label, LlamaForCausalLM model, ITokenizer tokenizer, DecodeKernelOptions kernels, string name)
+    {
+        var prompt = Enumerable.Range(0, Prompt(model.Config)).Select(i => i * 7 % model.Config.VocabSize).ToArray();
+        using var engine = new GenerationEngine(model, tokenizer, 1, kernels: kernels);
+        engine.Add(prompt, new GenerationOptions { Temperature = 0.8, Seed = 1, MaxTokens = Decode(model.Config), IgnoreEos = true });
+        engine.Step();
+        var sw = Stopwatch.StartNew();
+        int steps = 0;
+        while (engine.HasWork) { engine.Step(); steps++; }
+        double total = sw.Elapsed.TotalSeconds * 1e6 / steps;
+        var parts = engine.Decoder!.Profile.ToDictionary(p => p.Key, p => p.Value * 1e6 / steps);
+        double inDecoder = parts.Values.Sum();
+        string Us(double us) => $"{us:F0} ({us / total:P0})";
+        return $"- {label}, kernels {name}: step {total:F0} µs = q/k/v {Us(parts[LlamaCpuDecoder.Phase.Qkv])}, attention {Us(parts[LlamaCpuDecoder.Phase.Attention])}, " +
+               $"o {Us(parts[LlamaCpuDecoder.Phase.O])}, gate/up + SwiGLU {Us(parts[LlamaCpuDecoder.Phase.GateUp])}, down {Us(parts[LlamaCpuDecoder.Phase.Down])}, " +
+               $"head {Us(parts[LlamaCpuDecoder.Phase.Head])}, RoPE + cache writes {Us(parts[LlamaCpuDecoder.Phase.RopeAndCache])}, " +
+               $"norms + residuals {Us(parts[LlamaCpuDecoder.Phase.Norms])}, other {Us(parts[LlamaCpuDecoder.Phase.Other])}; " +
+               $"engine outside the decoder (sampling, text) {Us(total - inDecoder)}";
+    }
+
+    // libtorch's cached step, block by block: norm + attention (projections, RoPE, cache, SDPA), norm + MLP, final norm + head.
+    static string LibtorchProfile(string label, LlamaForCausalLM model)
+    {
+        var c = model.Config;
+        using var cache = new KvCache(c, 1);
+        using var _ = no_grad();
+        var prompt = tensor(Enumerable.Range(0, Prompt(c)).Select(i => (long)(i * 7 % c.VocabSize)).ToArray()).unsqueeze(0);
+        using (NewDisposeScope()) model.forward(prompt, cache.Begin([0], Prompt(c)));
+        double attention = 0, mlp = 0, head = 0, other = 0;
+        var sw = new Stopwatch();
+        var backbone = model.Backbone;
+        int decode = Decode(c);
+        for (int step = 0; step < decode; step++)
+        {
+            using var scope = NewDisposeScope();
+            sw.Restart();
+            var s = cache.Begin([0], 1);
+            var (cos, sin) = Rope.Tables(s.Positions, c.HeadDim, c.RopeTheta, c.RopeScaling);
+            (cos, sin) = (cos.unsqueeze(2), Rope.SignedSin(sin).unsqueeze(2));
+            var x = backbone.EmbeddingWeight.index_select(0, tensor(new long[] { step % c.VocabSize })).view(1, 1, -1);
+            other += sw.Elapsed.TotalSeconds;
+            foreach (var layer in backbone.Layers)
+            {
+                sw.Restart();
+                x = x + layer.Attention.Forward(layer.InputNorm.forward(x), cos, sin, s);
+                attention += sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                x = x + layer.Mlp.Forward(layer.PostAttentionNorm.forward(x), null);
+                mlp += sw.Elapsed.TotalSeconds;
+            }
+            sw.Restart();
+            Inference.Linear(backbone.Norm.forward(x), model.HeadWeight).data<float>().ToArray();
+            head += sw.Elapsed.TotalSeconds;
+        }
+        double Us(double s) => s * 1e6 / decode;
+        double total = Us(attention + mlp + head + other);
+        return $"- {label}, libtorch: forward {total:F0} µs = norm + attention block {Us(attention):F0} ({attention * 1e6 / decode / total:P0}), " +
+               $"norm + MLP block {Us(mlp):F0} ({mlp * 1e6 / decode / total:P0}), final norm + head {Us(head):F0} ({head * 1e6 / decode / total:P0}), " +
+               $"positions + embedding {Us(other):F0} ({other * 1e6 / decode / total:P0})";
+    }
+}

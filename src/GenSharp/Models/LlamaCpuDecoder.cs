@@ -1,0 +1,363 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.InteropServices;
+using GenSharp.Numerics;
+using System.Runtime.CompilerServices;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>
+/// The decode step of a <see cref="LlamaForCausalLM"/> — one new token for each of B sequences → next-token logits —
+/// on GenSharp's CPU kernels instead of libtorch ops. Decoding is bound by reading the weights (each is used once per
+/// token), and libtorch spends most of a small model's step launching ~25 ops a layer; here a layer is five parallel
+/// phases on a spinning <see cref="ThreadTeam"/> (q/k/v, attention, o, gate/up with SwiGLU fused, down) and a few
+/// serial loops over one row (RMSNorm, RoPE, residuals) — no tensors are made. It reads the model's fp32 weights in
+/// place (their addresses are taken again every step: an optimizer that re-homes parameters moves them) and the same
+/// <see cref="KvCache"/> libtorch's prefill fills; with <see cref="DecodeKernelOptions.Int8"/> it reads q8_0 copies.
+/// Equations are the model's own (<see cref="LlamaAttention"/>, <see cref="LlamaMLP"/>); logits equal libtorch's
+/// within float rounding (tests).
+/// </summary>
+internal sealed unsafe class LlamaCpuDecoder : IDisposable
+{
+    /// <summary>One weight matrix (out, in): fp32 read in place, or q8_0 blocks.</summary>
+    sealed class Projection(Tensor weight, Q8Matrix? q8)
+    {
+        public readonly int Rows = (int)weight.shape[0], Columns = (int)weight.shape[1];
+        float* _w;
+
+        public Q8Matrix? Q8 => q8;
+        public long Bytes => q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
+        public void Bind() { if (q8 is null) _w = Pointer(weight); }
+
+        public void Product(float* x, float* y, int m, int part, int parts, SimdPath path)
+        {
+            var (start, end) = Split(Rows, part, parts);
+            if (q8 is not null) q8.RowsProduct(x, y, m, start, end, path);
+            else MatVec.Rows(_w, x, y, Columns, Rows, m, start, end, path);
+        }
+    }
+
+    sealed record Weights(Layer[] Layers, Projection Head);
+
+    // A model's q8_0 weights, made once and shared by every engine over it (quantizing 100 M weights takes ~1 s).
+    static readonly ConditionalWeakTable<LlamaForCausalLM, Weights> Quantized8 = new();
+
+    sealed record Layer(Tensor InputNorm, Tensor PostNorm, Projection Q, Projection K, Projection V, Projection O,
+        Projection Gate, Projection Up, Projection Down, Tensor? QBias, Tensor? KBias, Tensor? VBias);
+
+    readonly LlamaForCausalLM _model;
+    readonly KvCache _cache;
+    readonly ThreadTeam _team;
+    readonly SimdPath _path;
+    readonly Layer[] _layers;
+    readonly Projection _head;
+    readonly Tensor _embedding, _finalNorm;
+    readonly int _c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows;
+    readonly float _eps;
+    readonly float[] _cos, _signedSin;                        // (context, hs): the model's RoPE tables, rotate-half layout
+    readonly float* _x, _h, _q, _k, _v, _att, _g, _u, _tmp;    // (rows, width) activations
+    readonly float*[] _scratch;                               // per thread: attention scores, sigmoid values
+    readonly Action<int> _qkvWork, _attentionWork, _oWork, _gateUpWork, _downWork, _headWork;
+
+    // The step in flight, read by the phases.
+    int _b, _layer;
+    readonly int[] _slots, _positions;
+    float* _logits, _keys, _values;
+
+    public LlamaCpuDecoder(LlamaForCausalLM model, KvCache cache, DecodeKernelOptions options, SimdPath? path = null)
+    {
+        options.Validate();
+        if (Unsupported(model) is { } why) throw new ArgumentException($"the CPU decoder cannot run this model: {why}");
+        var c = model.Config;
+        (_model, _cache, _path) = (model, cache, path ?? SimdPaths.Detect());
+        (_c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows, _eps) =
+            (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize, cache.Context, cache.Slots, (float)c.RmsNormEps);
+        Int8 = options.Int8 || IsInt8(model);   // a model quantized once (gensharp quantize, --quantize) decodes in int8 everywhere
+        var weights = Int8 ? Quantized8.GetValue(model, m => BuildWeights(m, true)) : BuildWeights(model, false);
+        (_layers, _head) = (weights.Layers, weights.Head);
+        (_embedding, _finalNorm) = (model.Backbone.EmbeddingWeight, model.Backbone.Norm.Weight);
+        using (no_grad())
+        {
+            using var scope = NewDisposeScope();
+            var (cos, sin) = Rope.Tables(arange(_context, dtype: int64), _hs, c.RopeTheta, c.RopeScaling);   // (context, hs)
+            (_cos, _signedSin) = (cos.data<float>().ToArray(), Rope.SignedSin(sin).contiguous().data<float>().ToArray());
+        }
+        _team = new ThreadTeam(options.Threads ?? Math.Max(1, get_num_threads()));
+        float* Buffer(long n) => (float*)NativeMemory.AlignedAlloc((nuint)(n * sizeof(float)), 64);
+        _x = Buffer(_rows * _c); _h = Buffer(_rows * _c); _tmp = Buffer(_rows * _c);
+        _q = Buffer(_rows * _heads * _hs); _att = Buffer(_rows * _heads * _hs);
+        _k = Buffer(_rows * _kvHeads * _hs); _v = Buffer(_rows * _kvHeads * _hs);
+        _g = Buffer(_rows * _ffn); _u = Buffer(_rows * _ffn);
+        _scratch = new float*[_team.Size];
+        for (int t = 0; t < _team.Size; t++) _scratch[t] = Buffer(Math.Max(_context, _ffn));
+        (_slots, _positions) = (new int[_rows], new int[_rows]);
+        // Phases as delegates made once: a step allocates nothing.
+        _qkvWork = QkvPhase;
+        _attentionWork = AttentionPhase;
+        _oWork = part => _layers[_layer].O.Product(_att, _tmp, _b, part, _parts, _path);
+        _gateUpWork = GateUpPhase;
+        _downWork = part => _layers[_layer].Down.Product(_g, _tmp, _b, part, _parts, _path);
+        _headWork = part => _head.Product(_h, _logits, _b, part, _parts, _path);
+    }
+
+    /// <summary>Makes (once) the model's q8_0 weights, replacing its fp32 values by the dequantized ones.</summary>
+    internal static void QuantizeInt8(LlamaForCausalLM model) => Quantized8.GetValue(model, m => BuildWeights(m, true));
+
+    internal static bool IsInt8(LlamaForCausalLM model) => Quantized8.TryGetValue(model, out _);
+
+    static Weights BuildWeights(LlamaForCausalLM model, bool int8)
+    {
+        using var _ = no_grad();
+        Projection P(Tensor w) => new(w, int8 && w.shape[1] % Q8Matrix.Block == 0 ? Quantized(w) : null);
+        var layers = model.Backbone.Layers.Select(l =>
+        {
+            var a = l.Attention.Projections.ToDictionary(p => p.Name, p => p.Projection);
+            var m = l.Mlp.Projections.ToDictionary(p => p.Name, p => p.Projection);
+            return new Layer(l.InputNorm.Weight, l.PostAttentionNorm.Weight, P(a["q_proj"].weight!), P(a["k_proj"].weight!), P(a["v_proj"].weight!),
+                P(a["o_proj"].weight!), P(m["gate_proj"].weight!), P(m["up_proj"].weight!), P(m["down_proj"].weight!),
+                a["q_proj"].bias, a["k_proj"].bias, a["v_proj"].bias);
+        }).ToArray();
+        return new Weights(layers, P(model.HeadWeight));
+    }
+
+    /// <summary>Whether the weights are q8_0 blocks.</summary>
+    public bool Int8 { get; }
+    public SimdPath Path => _path;
+    public int Threads => _team.Size;
+
+    /// <summary>Bytes of weights one decode step reads (every matrix once; the embedding row is negligible).</summary>
+    public long WeightBytes => _layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(p => p.Bytes)) + _head.Bytes;
+
+    /// <summary>Why the kernels cannot run <paramref name="model"/> (null: they can).</summary>
+    public static string? Unsupported(LlamaForCausalLM model)
+    {
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (p.device_type != TorchSharp.DeviceType.CPU) return $"{name} is on {p.device}, not the CPU";
+            if (p.dtype != ScalarType.Float32) return $"{name} is {p.dtype}, not fp32";
+            if (!p.is_contiguous()) return $"{name} is not contiguous";
+        }
+        return model.HasAttachedLora ? "a LoRA adapter is attached (merge it, or decode with libtorch)" : null;
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/>[i] to the sequence in <paramref name="slots"/>[i] (its cache grows by one) and
+    /// writes the next-token logits, (B, vocab) row-major, to <paramref name="logits"/>.
+    /// </summary>
+    public void Forward(int[] slots, int[] tokens, Span<float> logits)
+    {
+        int B = slots.Length;
+        if (B > _rows || tokens.Length != B) throw new ArgumentException($"{B} slots and {tokens.Length} tokens for a decoder of {_rows} rows");
+        if (logits.Length != (long)B * _vocab) throw new ArgumentException($"logits hold {logits.Length} values; {B} × {_vocab} expected");
+        foreach (var id in tokens)
+            if ((uint)id >= (uint)_vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is not in 0…{_vocab - 1}");
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        _cache.Advance(slots, _positions);
+        slots.CopyTo(_slots, 0);
+        _b = B;
+        foreach (var l in _layers) foreach (var p in new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }) p.Bind();
+        _head.Bind();
+        float* embedding = Pointer(_embedding);
+        for (int b = 0; b < B; b++) new Span<float>(embedding + (long)tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
+        Mark(Phase.Other, ref t);
+        for (_layer = 0; _layer < _layers.Length; _layer++)
+        {
+            var layer = _layers[_layer];
+            _keys = Pointer(_cache.Keys(_layer));
+            _values = Pointer(_cache.Values(_layer));
+            RmsNorm(_x, _h, Pointer(layer.InputNorm));
+            Mark(Phase.Norms, ref t);
+            Run(_qkvWork, (long)_b * _c * (_heads + 2 * _kvHeads) * _hs);
+            Mark(Phase.Qkv, ref t);
+            PositionAndStore(layer);
+            Mark(Phase.RopeAndCache, ref t);
+            Run(_attentionWork, 2L * _b * _heads * _hs * (_positions[0] + 1));
+            Mark(Phase.Attention, ref t);
+            Run(_oWork, (long)_b * _heads * _hs * _c);
+            Mark(Phase.O, ref t);
+            TensorPrimitives.Add(new ReadOnlySpan<float>(_x, B * _c), new ReadOnlySpan<float>(_tmp, B * _c), new Span<float>(_x, B * _c));
+            RmsNorm(_x, _h, Pointer(layer.PostNorm));
+            Mark(Phase.Norms, ref t);
+            Run(_gateUpWork, 2L * _b * _c * _ffn);
+            Mark(Phase.GateUp, ref t);
+            Run(_downWork, (long)_b * _c * _ffn);
+            Mark(Phase.Down, ref t);
+            TensorPrimitives.Add(new ReadOnlySpan<float>(_x, B * _c), new ReadOnlySpan<float>(_tmp, B * _c), new Span<float>(_x, B * _c));
+        }
+        RmsNorm(_x, _h, Pointer(_finalNorm));
+        Mark(Phase.Norms, ref t);
+        fixed (float* y = logits)
+        {
+            _logits = y;
+            Run(_headWork, (long)_b * _c * _vocab);
+            _logits = null;
+        }
+        Mark(Phase.Head, ref t);
+    }
+
+    /// <summary>The parts of a step, for <see cref="Profile"/>.</summary>
+    public enum Phase { Qkv, RopeAndCache, Attention, O, GateUp, Down, Head, Norms, Other }
+
+    /// <summary>Seconds spent in each <see cref="Phase"/> since the decoder was made (wall time on the calling thread).</summary>
+    public IReadOnlyDictionary<Phase, double> Profile =>
+        Enum.GetValues<Phase>().ToDictionary(p => p, p => _ticks[(int)p] / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    readonly long[] _ticks = new long[Enum.GetValues<Phase>().Length];
+
+    void Mark(Phase phase, ref long t)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        _ticks[(int)phase] += now - t;
+        t = now;
+    }
+
+    /// <summary>
+    /// Multiply–adds below which a phase runs on the calling thread alone: waking the team and waiting for the slowest
+    /// part costs a few µs, more than splitting a small product saves (the bundled model's head, short attention).
+    /// </summary>
+    internal static long MinParallelWork = 32_768;
+
+    int _parts = 1;
+
+    void Run(Action<int> work, long multiplyAdds)
+    {
+        _parts = multiplyAdds >= MinParallelWork ? _team.Size : 1;
+        if (_parts == 1) work(0);
+        else _team.Run(work);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void QkvPhase(int part)
+    {
+        var l = _layers[_layer];
+        l.Q.Product(_h, _q, _b, part, _parts, _path);
+        l.K.Product(_h, _k, _b, part, _parts, _path);
+        l.V.Product(_h, _v, _b, part, _parts, _path);
+    }
+
+    // Biases (Qwen2), RoPE on q and k at each row's position, k and v into the cache at (slot, kv head, position).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void PositionAndStore(Layer l)
+    {
+        int qWidth = _heads * _hs, kvWidth = _kvHeads * _hs;
+        Span<float> rotated = stackalloc float[_hs];
+        for (int b = 0; b < _b; b++)
+        {
+            Span<float> q = Row(_q, b, qWidth), k = Row(_k, b, kvWidth), v = Row(_v, b, kvWidth);
+            if (l.QBias is not null)
+            {
+                TensorPrimitives.Add(q, new ReadOnlySpan<float>(Pointer(l.QBias), qWidth), q);
+                TensorPrimitives.Add(k, new ReadOnlySpan<float>(Pointer(l.KBias!), kvWidth), k);
+                TensorPrimitives.Add(v, new ReadOnlySpan<float>(Pointer(l.VBias!), kvWidth), v);
+            }
+            int pos = _positions[b];
+            var cos = _cos.AsSpan(pos * _hs, _hs);
+            var sin = _signedSin.AsSpan(pos * _hs, _hs);
+            for (int head = 0; head < _heads + _kvHeads; head++)
+            {
+                var x = head < _heads ? q.Slice(head * _hs, _hs) : k.Slice((head - _heads) * _hs, _hs);
+                // x·cos + rotate_half(x)·sin, rotate_half([x1, x2]) = [−x2, x1]: the sign is in the table (Rope.SignedSin).
+                for (int j = 0, half = _hs / 2; j < _hs; j++) rotated[j] = x[j] * cos[j] + x[j < half ? j + half : j - half] * sin[j];
+                rotated.CopyTo(x);
+            }
+            for (int head = 0; head < _kvHeads; head++)
+            {
+                long row = (((long)_slots[b] * _kvHeads + head) * _context + pos) * _hs;
+                k.Slice(head * _hs, _hs).CopyTo(new Span<float>(_keys + row, _hs));
+                v.Slice(head * _hs, _hs).CopyTo(new Span<float>(_values + row, _hs));
+            }
+        }
+    }
+
+    // softmax(q·Kᵀ/√hs)·V for each (row, head), over the row's positions 0 … pos; head h reads K/V head h / (nh/nkv).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void AttentionPhase(int part)
+    {
+        int items = _b * _heads, group = _heads / _kvHeads;
+        float scale = 1 / MathF.Sqrt(_hs);
+        float* scores = _scratch[part];
+        for (int item = items * part / _parts, end = items * (part + 1) / _parts; item < end; item++)
+        {
+            int b = item / _heads, head = item % _heads, length = _positions[b] + 1;
+            float* q = _q + ((long)b * _heads + head) * _hs;
+            long plane = ((long)_slots[b] * _kvHeads + head / group) * _context * _hs;
+            for (int j = 0; j < length; j++) scores[j] = MatVec.Dot(q, _keys + plane + (long)j * _hs, _hs, _path) * scale;
+            var p = new Span<float>(scores, length);
+            TensorPrimitives.SoftMax(p, p);
+            float* y = _att + ((long)b * _heads + head) * _hs;
+            new Span<float>(y, _hs).Clear();
+            for (int j = 0; j < length; j++) MatVec.AddScaled(scores[j], _values + plane + (long)j * _hs, y, _hs, _path);
+        }
+    }
+
+    // gate and up over the same rows, then silu(gate)·up on those rows while they are in cache.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void GateUpPhase(int part)
+    {
+        var l = _layers[_layer];
+        l.Gate.Product(_h, _g, _b, part, _parts, _path);
+        l.Up.Product(_h, _u, _b, part, _parts, _path);
+        var (start, end) = Split(_ffn, part, _parts);
+        var sigmoid = new Span<float>(_scratch[part], end - start);
+        for (int b = 0; b < _b; b++)
+        {
+            var g = new Span<float>(_g + (long)b * _ffn + start, end - start);
+            var u = new Span<float>(_u + (long)b * _ffn + start, end - start);
+            TensorPrimitives.Sigmoid(g, sigmoid);
+            TensorPrimitives.Multiply(g, sigmoid, g);
+            TensorPrimitives.Multiply(g, u, g);
+        }
+    }
+
+    // weight · x · rsqrt(mean(x²) + eps), per row (LlamaRMSNorm).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void RmsNorm(float* x, float* y, float* weight)
+    {
+        var w = new ReadOnlySpan<float>(weight, _c);
+        for (int b = 0; b < _b; b++)
+        {
+            Span<float> xs = Row(x, b, _c), ys = Row(y, b, _c);
+            float r = 1 / MathF.Sqrt(TensorPrimitives.SumOfSquares(xs) / _c + _eps);
+            TensorPrimitives.Multiply(xs, r, ys);
+            TensorPrimitives.Multiply(ys, w, ys);
+        }
+    }
+
+    static Span<float> Row(float* m, int row, int width) => new(m + (long)row * width, width);
+
+    // Part k of n gets rows [k·rows/n, (k+1)·rows/n), boundaries on multiples of 16 (whole cache lines of y).
+    static (int Start, int End) Split(int rows, int part, int parts)
+    {
+        int Bound(int k) => k >= parts ? rows : Math.Min(rows, (int)((long)rows * k / parts) & ~15);
+        return (Bound(part), Bound(part + 1));
+    }
+
+    // q8_0 blocks of w, whose dequantized values then replace w: libtorch (prefill) and the kernels see the same weights.
+    static Q8Matrix Quantized(Tensor w)
+    {
+        int rows = (int)w.shape[0], columns = (int)w.shape[1];
+        var q = Q8Matrix.Quantize(w.data<float>().ToArray(), rows, columns);
+        var back = new float[(long)rows * columns];
+        q.Dequantize(back);
+        using var t = tensor(back, [rows, columns]);
+        w.copy_(t);
+        return q;
+    }
+
+    [DllImport("LibTorchSharp")]
+    static extern IntPtr THSTensor_data(IntPtr handle);
+
+    static float* Pointer(Tensor t) => (float*)THSTensor_data(t.Handle);
+
+    bool _disposed;
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _team.Dispose();   // q8 weights belong to the model's entry in Quantized8, freed with it
+        foreach (var b in new[] { (IntPtr)_x, (IntPtr)_h, (IntPtr)_tmp, (IntPtr)_q, (IntPtr)_att, (IntPtr)_k, (IntPtr)_v, (IntPtr)_g, (IntPtr)_u })
+            NativeMemory.AlignedFree((void*)b);
+        foreach (var s in _scratch) NativeMemory.AlignedFree(s);
+    }
+}

@@ -1,0 +1,122 @@
+using GenSharp.Models;
+using GenSharp.Numerics;
+using GenSharp.Pipelines;
+using GenSharp.Sampling;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests.Models;
+
+/// <summary>
+/// The CPU decode kernels against libtorch's forward pass of the same model: logits of every decode step for rows of
+/// different lengths in any slot order, on every instruction set this CPU has (the portable path forced too), with 1 and
+/// 2 threads, for MHA, GQA, Qwen2's biases with tied embeddings and scaled RoPE; greedy text through the engine.
+/// </summary>
+public sealed class LlamaCpuDecoderTests
+{
+    public static TheoryData<string> Families => new() { "mha", "gqa", "qwen2-tied-linear" };
+
+    static LlamaConfig Config(string family) => family switch
+    {
+        "mha" => new() { VocabSize = 61, HiddenSize = 48, IntermediateSize = 100, NumLayers = 2, NumHeads = 4, NumKvHeads = 4, MaxPositions = 24 },
+        "gqa" => new() { VocabSize = 67, HiddenSize = 64, IntermediateSize = 136, NumLayers = 3, NumHeads = 8, NumKvHeads = 2, MaxPositions = 24 },
+        _ => new()
+        {
+            VocabSize = 53, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, MaxPositions = 24,
+            ModelType = "qwen2", QkvBias = true, TieWordEmbeddings = true, RopeTheta = 1e6, RopeScaling = new RopeScaling { RopeType = "linear", Factor = 2 },
+        },
+    };
+
+    static LlamaForCausalLM Build(LlamaConfig c, long seed = 3)
+    {
+        var m = new LlamaForCausalLM(c);
+        m.InitializeWeights(seed);
+        using (no_grad())
+            foreach (var (name, p) in m.named_parameters())
+                if (p.dim() == 1) p.add_(randn(p.shape, generator: new Generator((ulong)name.Length)) * 0.1);   // norms and biases away from their init
+        m.eval();
+        return m;
+    }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void DecodeStepsEqualLibtorchsOnEveryPathAndThreadCount(string family)
+    {
+        var c = Config(family);
+        using var m = Build(c);
+        using var _ = no_grad();
+        long[] a = [1, 5, 9, 2, 7, 3, 8], b = [4, 6];
+        foreach (var path in SimdPaths.Supported())
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var reference = new KvCache(c, slots: 3);
+                using var cache = new KvCache(c, slots: 3);
+                using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Threads = threads }, path);
+                foreach (var kv in new[] { reference, cache })
+                {
+                    m.forward(tensor(a).unsqueeze(0), kv.Begin([2], a.Length));
+                    m.forward(tensor(b).unsqueeze(0), kv.Begin([0], b.Length));
+                }
+                var logits = new float[2 * c.VocabSize];
+                for (int step = 0; step < 6; step++)
+                {
+                    int[] tokens = [(step * 7 + 3) % c.VocabSize, (step * 5 + 1) % c.VocabSize];
+                    decoder.Forward([2, 0], tokens, logits);
+                    var expected = m.forward(tensor(tokens.Select(t => (long)t).ToArray()).view(2, 1), reference.Begin([2, 0], 1)).reshape(-1).data<float>().ToArray();
+                    double worst = expected.Zip(logits, (e, g) => Math.Abs(e - g)).Max();
+                    Assert.True(worst < 2e-5, $"{family}, {path}, {threads} threads, step {step}: max |Δ logit| {worst:E2}");
+                }
+                Assert.Equal(a.Length + 6, cache.Length(2));
+                Assert.Equal(b.Length + 6, cache.Length(0));
+            }
+    }
+
+    [Fact]
+    public void GreedyTextThroughTheEngineEqualsLibtorchs()
+    {
+        var (model, tokenizer) = ModelDirectory.Load(Path.Combine(GenSharp.Tests.Cli.CliRunner.Repo(), "models", "shakespeare-char"));
+        using var _ = model;
+        var greedy = new GenerationOptions { Temperature = 0, MaxTokens = 60, IgnoreEos = true };
+        string[] prompts = ["ROMEO:", "The king", "O, ", "First Citizen:\nWe are"];
+        var kernels = new TextGenerationPipeline(model, tokenizer).GenerateBatch(prompts, greedy);
+        var libtorch = new TextGenerationPipeline(model, tokenizer, kernels: new DecodeKernelOptions { Enabled = false }).GenerateBatch(prompts, greedy);
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(libtorch[i].Choices[0].Text, kernels[i].Choices[0].Text);
+        using var engine = new GenerationEngine(model, tokenizer);
+        Assert.StartsWith("GenSharp kernels, fp32", engine.DecodeBackend);
+    }
+
+    [Fact]
+    public void Int8DecodingEqualsLibtorchOnTheDequantizedWeights()
+    {
+        var c = Config("gqa");
+        using var m = Build(c);
+        var before = m.Backbone.Layers[0].Attention.Projections.First().Projection.weight!.clone();
+        var greedy = new GenerationOptions { Temperature = 0, MaxTokens = 12, IgnoreEos = true };
+        var tokenizer = new GenSharp.Tokenizers.CharTokenizer(Enumerable.Range(0, c.VocabSize).Select(i => ((char)('!' + i)).ToString()));
+        var int8 = new TextGenerationPipeline(m, tokenizer, kernels: new DecodeKernelOptions { Int8 = true });
+        var text = int8.Generate("!#%'", greedy).Choices[0].Text;
+        var after = m.Backbone.Layers[0].Attention.Projections.First().Projection.weight!;
+        // The model now holds the q8_0 values: close to the originals (≤ half a step of each block's scale), not equal.
+        double moved = (after - before).abs().max().item<float>(), step = before.abs().max().item<float>() / 127;
+        Assert.InRange(moved, 1e-9, step / 2 * 1.01);
+        var libtorch = new TextGenerationPipeline(m, tokenizer, kernels: new DecodeKernelOptions { Enabled = false }).Generate("!#%'", greedy).Choices[0].Text;
+        Assert.Equal(libtorch, text);
+        using var engine = new GenerationEngine(m, tokenizer, kernels: new DecodeKernelOptions { Int8 = true });
+        Assert.StartsWith("GenSharp kernels, int8", engine.DecodeBackend);
+    }
+
+    [Fact]
+    public void AnAttachedAdapterFallsBackToLibtorch()
+    {
+        var c = Config("mha");
+        using var m = Build(c);
+        var tokenizer = new GenSharp.Tokenizers.CharTokenizer(Enumerable.Range(0, c.VocabSize).Select(i => ((char)('!' + i)).ToString()));
+        var greedy = new GenerationOptions { Temperature = 0, MaxTokens = 10, IgnoreEos = true };
+        foreach (var (_, layer) in m.AttachLora(new LoraConfig { Rank = 4 }, seed: 1))
+            using (no_grad()) layer.B.normal_(0, 0.5);                                    // an adapter that changes the outputs
+        var adapted = new TextGenerationPipeline(m, tokenizer).Generate("!#%", greedy).Choices[0].Text;
+        var libtorch = new TextGenerationPipeline(m, tokenizer, kernels: new DecodeKernelOptions { Enabled = false }).Generate("!#%", greedy).Choices[0].Text;
+        Assert.Equal(libtorch, adapted);
+        Assert.Contains("LoRA", LlamaCpuDecoder.Unsupported(m));
+        Assert.Contains("cannot run this model", Assert.Throws<ArgumentException>(() => new GenerationEngine(m, tokenizer, kernels: new DecodeKernelOptions { Int8 = true })).Message);
+    }
+}
