@@ -15,6 +15,7 @@ static class MatVecBench
 {
     public static int Run(string[] args)
     {
+        if (args.Contains("--probe")) return Probe();
         Console.WriteLine($"threads: libtorch {get_num_threads()}, MatVec 2");
         Console.WriteLine("| W (out × in) | rows | libtorch µs | MatVec µs | q8 µs | libtorch GB/s | MatVec GB/s | q8 GB/s | MatVec speed-up | q8 speed-up |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -41,6 +42,35 @@ static class MatVecBench
                 Console.WriteLine($"| {outF} × {inF} | {m} | {torchUs:F1} | {oursUs:F1} | {q8Us:F1} | {bytes / torchUs / 1e3:F1} | {bytes / oursUs / 1e3:F1} | {q8Bytes / q8Us / 1e3:F1} | {torchUs / oursUs:F2}× | {torchUs / q8Us:F2}× |");
             }
         return 0;
+    }
+
+    // One thread, weights resident in L2: the kernels' arithmetic speed, without memory in the way.
+    static unsafe int Probe()
+    {
+        const int rows = 256, cols = 768, repeats = 4000;
+        foreach (var t in new[] { typeof(System.Runtime.Intrinsics.X86.AvxVnni), typeof(System.Runtime.Intrinsics.X86.Avx10v1) })
+            foreach (var n in t.GetNestedTypes().Prepend(t))
+                Console.WriteLine($"{n.FullName}: IsSupported {n.GetProperty("IsSupported")?.GetValue(null)}; {string.Join(", ", n.GetMethods().Select(m => m.Name).Distinct().Where(m => m.Contains("Widening")))}");
+        var w = randn(rows, cols).data<float>().ToArray();
+        var x = randn(cols).data<float>().ToArray();
+        var y = new float[rows];
+        using var q = Q8Matrix.Quantize(w, rows, cols);
+        foreach (var path in SimdPaths.Supported())
+        {
+            double fp32 = Time(() => { fixed (float* pw = w, px = x, py = y) MatVec.Rows(pw, px, py, cols, rows, 1, 0, rows, path); });
+            double q8 = Time(() => { fixed (float* px = x, py = y) q.RowsProduct(px, py, 1, 0, rows, path); });
+            Console.WriteLine($"{path}: fp32 {fp32 * 1e9 / (rows * cols / 32.0):F2} ns per 32 weights ({4.0 * rows * cols / fp32 / 1e9:F1} GB/s), " +
+                              $"q8 {q8 * 1e9 / (rows * cols / 32.0):F2} ns per block ({q.Bytes / q8 / 1e9:F1} GB/s)");
+        }
+        return 0;
+
+        static double Time(Action run)
+        {
+            for (int i = 0; i < 200; i++) run();
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < repeats; i++) run();
+            return sw.Elapsed.TotalSeconds / repeats;
+        }
     }
 
     static unsafe void Q8(Q8Matrix q, float[] x, float[] y, int m, int threads) =>

@@ -20,17 +20,19 @@ static class ServeBench
     public static async Task<int> Run(string[] args)
     {
         int tokens = Arg(args, "--tokens", 64), rounds = Arg(args, "--rounds", 3);
+        // --decode libtorch: both the server and the library decode with libtorch ops (issue 15's "before").
+        var kernels = new DecodeKernelOptions { Enabled = !(args.SkipWhile(a => a != "--decode").Skip(1).FirstOrDefault() is "libtorch") };
         var dir = Path.Combine(TrainBench.RepoRoot(), "models", "shakespeare-char");
         var db = Path.Combine(Path.GetTempPath(), $"gensharp-bench-{Environment.ProcessId}.db");
         var options = new ServerOptions { Models = [dir], Port = 0, MaxBatch = 16, MaxQueue = 256 };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
+        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, kernels: kernels);
         using var feedback = new FeedbackStore(db);
         await using var app = GenSharpServer.Build(options, models, feedback);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(GenSharpServer.Address(app)), Timeout = TimeSpan.FromMinutes(5) };
         var (lm, tok) = ModelDirectory.Load(dir);
-        var library = new TextGenerationPipeline(lm, tok);
-        Console.WriteLine($"{dir}: {tokens} new tokens per request from \"ROMEO:\", streamed (/v1/completions); {rounds} rounds per client; threads {get_num_threads()}");
+        var library = new TextGenerationPipeline(lm, tok, kernels: kernels);
+        Console.WriteLine($"{dir}: decoded by {models.LanguageModels.First().DecodeBackend}; {tokens} new tokens per request from \"ROMEO:\", streamed (/v1/completions); {rounds} rounds per client; threads {get_num_threads()}");
         await Stream(http, 0, tokens);   // warm-up
         foreach (int c in new[] { 1, 4, 16 })
         {

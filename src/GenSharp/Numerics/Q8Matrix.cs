@@ -64,15 +64,23 @@ internal sealed unsafe class Q8Matrix : IDisposable
     public void RowsProduct(float* x, float* y, int m, int start, int end, SimdPath path)
     {
         int n = Columns, blocks = n / Block;
-        for (int o = start; o < end; o++)
+        int o = start;
+        if (m >= 4 && n <= 8192)
+        {
+            // Batched decoding: four rows dequantized once into L1, then the fp32 tile kernel for all m inputs — the
+            // conversion is paid once per weight, not once per weight and input, and x is read once per four rows.
+            float* rows = stackalloc float[4 * n];
+            for (; o + 4 <= end; o += 4)
+            {
+                Widen(_q + (long)o * n, _d + (long)o * blocks, rows, 4 * blocks, path);
+                MatVec.Quad(rows, x, y + o, n, Rows, m, path);
+            }
+        }
+        for (; o < end; o++)
         {
             sbyte* q = _q + (long)o * n;
             float* d = _d + (long)o * blocks;
-            int i = 0;
-            if (path == SimdPath.Avx512)                  // four inputs share each block's conversion to float
-                for (; i + 4 <= m; i += 4)
-                    Dot512x4(q, d, x + (long)i * n, n, blocks, y + (long)i * Rows + o, Rows);
-            for (; i < m; i++)
+            for (int i = 0; i < m; i++)
                 y[(long)i * Rows + o] = path switch
                 {
                     SimdPath.Avx512 => Dot512(q, d, x + (long)i * n, blocks),
@@ -100,23 +108,26 @@ internal sealed unsafe class Q8Matrix : IDisposable
         return Vector512.Sum(acc0 + acc1);
     }
 
-    // Four inputs x, x + n, x + 2n, x + 3n against one row; y[k · stride] gets input k's dot.
+    // q · d for `blocks` consecutive blocks into `into`.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    static void Dot512x4(sbyte* q, float* d, float* x, int n, int blocks, float* y, int stride)
+    static void Widen(sbyte* q, float* d, float* into, int blocks, SimdPath path)
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int b = 0; b < blocks; b++, q += Block, x += Block)
+        for (int b = 0; b < blocks; b++, q += Block, into += Block)
         {
-            var (w0, w1, scale) = (Widen(q), Widen(q + 16), Vector512.Create(d[b]));
-            a0 = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + 16), w0 * Vector512.Load(x)), scale, a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + n + 16), w0 * Vector512.Load(x + n)), scale, a1);
-            a2 = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + 2 * n + 16), w0 * Vector512.Load(x + 2 * n)), scale, a2);
-            a3 = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + 3 * n + 16), w0 * Vector512.Load(x + 3 * n)), scale, a3);
+            if (path == SimdPath.Avx512)
+            {
+                var scale = Vector512.Create(d[b]);
+                (Widen(q) * scale).Store(into);
+                (Widen(q + 16) * scale).Store(into + 16);
+            }
+            else if (path == SimdPath.Avx2)
+            {
+                var scale = Vector256.Create(d[b]);
+                for (int j = 0; j < Block; j += 8) (Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + j)) * scale).Store(into + j);
+            }
+            else
+                for (int j = 0; j < Block; j++) into[j] = q[j] * d[b];
         }
-        y[0] = Vector512.Sum(a0);
-        y[stride] = Vector512.Sum(a1);
-        y[2 * stride] = Vector512.Sum(a2);
-        y[3 * stride] = Vector512.Sum(a3);
     }
 
     // 16 signed bytes → 16 floats (vpmovsxbd, vcvtdq2ps).
