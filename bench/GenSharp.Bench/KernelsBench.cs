@@ -20,6 +20,7 @@ static class KernelsBench
 
     public static int Run(string[] args)
     {
+        if (args.Contains("--requests")) return Requests();
         double readGbs = SpeedBench.ReadBandwidth();
         Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB arrays)");
         Console.WriteLine();
@@ -58,6 +59,25 @@ static class KernelsBench
         Console.WriteLine("Where a batch-1 decode step's time goes (µs per token; libtorch: blocks timed one by one in a cached step):");
         Console.WriteLine();
         foreach (var p in profiles) Console.WriteLine(p);
+        return 0;
+    }
+
+    // Whole requests as the server's library side runs them: a new engine per call, 64 tokens from "ROMEO:".
+    static int Requests()
+    {
+        var (model, tok) = ModelDirectory.Load(Path.Combine(TrainBench.RepoRoot(), "models", "shakespeare-char"));
+        foreach (var kernels in new[] { new DecodeKernelOptions { Enabled = false }, DecodeKernelOptions.Default, new DecodeKernelOptions { Enabled = false }, DecodeKernelOptions.Default })
+        {
+            var pipeline = new TextGenerationPipeline(model, tok, kernels: kernels);
+            var times = new List<double>();
+            for (int i = 0; i < 8; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                pipeline.GenerateBatch(["ROMEO:"], new GenerationOptions { MaxTokens = 64, Temperature = 1, Seed = i, IgnoreEos = true });
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            Console.WriteLine($"{(kernels.Enabled ? "kernels " : "libtorch")}: {string.Join(" ", times.Select(t => t.ToString("F1")))} ms per request");
+        }
         return 0;
     }
 

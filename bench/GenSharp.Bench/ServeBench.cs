@@ -19,6 +19,7 @@ static class ServeBench
 {
     public static async Task<int> Run(string[] args)
     {
+        GenSharp.Numerics.CpuThreads.YieldWhenShared();   // as `gensharp serve` runs: libtorch's threads yield soon (before TorchSharp loads)
         int tokens = Arg(args, "--tokens", 64), rounds = Arg(args, "--rounds", 3);
         // --decode libtorch: both the server and the library decode with libtorch ops (issue 15's "before").
         var kernels = new DecodeKernelOptions { Enabled = !(args.SkipWhile(a => a != "--decode").Skip(1).FirstOrDefault() is "libtorch") };

@@ -70,6 +70,33 @@ public sealed class LlamaCpuDecoderTests
             }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FiveRowsOfDifferentLengthsDecodeAsLibtorchDoes(bool int8)
+    {
+        // Five rows take the 4 × 4 tile path of the products (and, in int8, the rows dequantized once for all inputs).
+        var c = Config("gqa");
+        using var m = Build(c);
+        using var _ = no_grad();
+        using var reference = new KvCache(c, slots: 6);
+        using var cache = new KvCache(c, slots: 6);
+        using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Int8 = int8 });   // int8: m's weights become q·d first
+        int[] slots = [5, 0, 3, 1, 4];
+        foreach (var kv in new[] { reference, cache })
+            for (int r = 0; r < slots.Length; r++)
+                m.forward(tensor(Enumerable.Range(1, r + 2).Select(t => (long)(t * 3 % c.VocabSize)).ToArray()).unsqueeze(0), kv.Begin([slots[r]], r + 2));
+        var logits = new float[slots.Length * c.VocabSize];
+        for (int step = 0; step < 4; step++)
+        {
+            int[] tokens = [.. slots.Select(s => (s * 11 + step * 7) % c.VocabSize)];
+            decoder.Forward(slots, tokens, logits);
+            var expected = m.forward(tensor(tokens.Select(t => (long)t).ToArray()).view(slots.Length, 1), reference.Begin(slots, 1)).reshape(-1).data<float>().ToArray();
+            double worst = expected.Zip(logits, (e, g) => Math.Abs(e - g)).Max();
+            Assert.True(worst < 2e-5, $"int8 {int8}, step {step}: max |Δ logit| {worst:E2}");
+        }
+    }
+
     [Fact]
     public void GreedyTextThroughTheEngineEqualsLibtorchs()
     {
