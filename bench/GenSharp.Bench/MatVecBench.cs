@@ -36,6 +36,17 @@ static class MatVecBench
                 var q8s = wfs.Select(w => Q8Matrix.Quantize(w, outF, inF)).ToArray();
                 foreach (var w in ws) w.Dispose();
                 wfs = null;
+                if (args.Contains("--prefetch"))
+                {
+                    var saved = Q8Matrix.PrefetchBytes;
+                    foreach (int ahead in new[] { 0, 512, 1024, 2048, 4096 })
+                    {
+                        Q8Matrix.PrefetchBytes = ahead;
+                        double us = Median(() => Q8(q8s[next++ % q8s.Length], xf, y, m, 2));
+                        Console.WriteLine($"  {outF} × {inF}, {m} rows: q8 prefetch {ahead,4} B: {us:F1} µs ({q8s[0].Bytes / us / 1e3:F1} GB/s)");
+                    }
+                    Q8Matrix.PrefetchBytes = saved;
+                }
                 double q8Us = Median(() => Q8(q8s[next++ % q8s.Length], xf, y, m, 2));
                 foreach (var q in q8s) q.Dispose();
                 double bytes = 4.0 * outF * inF, q8Bytes = q8s[0].Bytes;

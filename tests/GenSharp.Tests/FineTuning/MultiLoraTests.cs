@@ -74,8 +74,9 @@ public sealed class MultiLoraTests : TempDirectoryTest
         {
             var body = JsonSerializer.Serialize(new CompletionRequest { Model = model, Prompt = ["ROMEO:\nWhat light"], MaxTokens = 24, Temperature = 0 }, OpenAiRequestJson.Default.CompletionRequest);
             using var r = await http.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-            var c = JsonSerializer.Deserialize(await r.Content.ReadAsStringAsync(), OpenAiJson.Default.TextCompletion)!;
+            var text = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == HttpStatusCode.OK, $"{model}: {(int)r.StatusCode} {text}");
+            var c = JsonSerializer.Deserialize(text, OpenAiJson.Default.TextCompletion)!;
             Assert.Equal(model, c.Model);
             return c.Choices[0].Text;
         }

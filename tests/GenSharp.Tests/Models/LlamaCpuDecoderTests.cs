@@ -98,6 +98,30 @@ public sealed class LlamaCpuDecoderTests
     }
 
     [Fact]
+    public void Int8OneRowStepsStayWithinTheActivationRoundingOfLibtorchs()
+    {
+        // One and two rows in int8 take the int16-input kernel (AVX-512BW); other CPUs the fp32-input one. Either way the
+        // logits are libtorch's on the dequantized weights, up to the inputs' rounding (max|x|/65534 a value).
+        var c = Config("qwen2-tied-linear");
+        using var m = Build(c);
+        using var _ = no_grad();
+        using var reference = new KvCache(c, slots: 2);
+        using var cache = new KvCache(c, slots: 2);
+        using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Int8 = true });
+        foreach (var kv in new[] { reference, cache }) m.forward(tensor(new long[] { 4, 8, 15, 16, 23 }).unsqueeze(0), kv.Begin([1], 5));
+        var logits = new float[c.VocabSize];
+        double worst = 0;
+        for (int step = 0; step < 8; step++)
+        {
+            int token = (step * 13 + 5) % c.VocabSize;
+            decoder.Forward([1], [token], logits);
+            var expected = m.forward(tensor(new long[] { token }).view(1, 1), reference.Begin([1], 1)).reshape(-1).data<float>().ToArray();
+            worst = Math.Max(worst, expected.Zip(logits, (e, g) => Math.Abs(e - g)).Max());
+        }
+        Assert.True(worst < 2e-3, $"max |Δ logit| {worst:E2}");
+    }
+
+    [Fact]
     public void GreedyTextThroughTheEngineEqualsLibtorchs()
     {
         var (model, tokenizer) = ModelDirectory.Load(Path.Combine(GenSharp.Tests.Cli.CliRunner.Repo(), "models", "shakespeare-char"));

@@ -76,3 +76,53 @@ public sealed class Q8MatrixTests
     public void RowsThatAreNotWholeBlocksAreRefusedByName() =>
         Assert.Contains("multiple of 32 (got 40)", Assert.Throws<ArgumentException>(() => Q8Matrix.Quantize(new float[80], 2, 40)).Message);
 }
+
+/// <summary>The int8 × int16 product of one-row decoding: activations rounded within half a step, products exact on them.</summary>
+public sealed class Q8Int16Tests
+{
+    [Fact]
+    public unsafe void ActivationsAreWithinHalfAStepAndTheProductIsExactOnThem()
+    {
+        if (!Q8Matrix.Int16Supported) return;                                        // the fp32 path serves this CPU (tested above)
+        var gen = new Generator(9);
+        const int inFeatures = 160, outFeatures = 45, m = 2;
+        using var w = randn([outFeatures, inFeatures], generator: gen);
+        using var x = randn([m, inFeatures], generator: gen) * 3;
+        using var q = Q8Matrix.Quantize(w.data<float>().ToArray(), outFeatures, inFeatures);
+        var deq = new float[outFeatures * inFeatures];
+        q.Dequantize(deq);
+        var xs = x.data<float>().ToArray();
+        var x16 = new short[xs.Length];
+        var scales = new float[m];
+        var y = new float[m * outFeatures];
+        fixed (float* px = xs, ps = scales, py = y)
+        fixed (short* p16 = x16)
+        {
+            for (int i = 0; i < m; i++) scales[i] = Q8Matrix.QuantizeActivations(px + i * inFeatures, p16 + i * inFeatures, inFeatures);
+            q.RowsProductInt16(p16, ps, py, m, 0, 20);
+            q.RowsProductInt16(p16, ps, py, m, 20, outFeatures);
+        }
+        for (int i = 0; i < m; i++)
+        {
+            float amax = xs.Skip(i * inFeatures).Take(inFeatures).Max(MathF.Abs);
+            Assert.Equal(amax / 32767, scales[i], 6);
+            for (int k = 0; k < inFeatures; k++)
+                Assert.True(Math.Abs(x16[i * inFeatures + k] * scales[i] - xs[i * inFeatures + k]) <= scales[i] / 2 * 1.001, $"x[{i}, {k}]");
+        }
+        // Exact on the rounded inputs (up to fp32 summation), and within the rounding's own bound of the fp32 product.
+        var rounded = x16.Select((v, k) => v * (double)scales[k / inFeatures]).ToArray();
+        for (int i = 0; i < m; i++)
+            for (int o = 0; o < outFeatures; o++)
+            {
+                double onRounded = 0, onExact = 0, bound = 0;
+                for (int k = 0; k < inFeatures; k++)
+                {
+                    onRounded += deq[o * inFeatures + k] * rounded[i * inFeatures + k];
+                    onExact += deq[o * inFeatures + k] * (double)xs[i * inFeatures + k];
+                    bound += Math.Abs(deq[o * inFeatures + k]) * scales[i] / 2;
+                }
+                Assert.True(Math.Abs(y[i * outFeatures + o] - onRounded) <= 1e-4 * Math.Sqrt(inFeatures), $"y[{i}, {o}] = {y[i * outFeatures + o]}, on the rounded x {onRounded}");
+                Assert.True(Math.Abs(y[i * outFeatures + o] - onExact) <= bound + 1e-3, $"y[{i}, {o}] vs fp32 x: {Math.Abs(y[i * outFeatures + o] - onExact)} > {bound}");
+            }
+    }
+}
