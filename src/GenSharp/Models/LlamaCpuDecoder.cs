@@ -19,15 +19,25 @@ namespace GenSharp.Models;
 /// </summary>
 internal sealed unsafe class LlamaCpuDecoder : IDisposable
 {
-    /// <summary>One weight matrix (out, in): fp32 read in place, or q8_0 blocks.</summary>
-    sealed class Projection(Tensor weight, Q8Matrix? q8)
+    /// <summary>
+    /// One weight matrix (out, in): fp32 read in place, or q8_0 blocks. The tensor is asked of its module every step, never
+    /// kept: an optimizer (AdamW's flat buffer) or the multi-LoRA bank (its fused stack) re-homes weights, disposing the old.
+    /// </summary>
+    sealed class Projection(Func<Tensor> weight, Q8Matrix? q8)
     {
-        public readonly int Rows = (int)weight.shape[0], Columns = (int)weight.shape[1];
+        public readonly int Rows = (int)weight().shape[0], Columns = (int)weight().shape[1];
         float* _w;
 
         public Q8Matrix? Q8 => q8;
         public long Bytes => q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
-        public void Bind() { if (q8 is null) _w = Pointer(weight); }
+        public void Bind()
+        {
+            if (q8 is not null) return;
+            var w = weight();
+            if (!w.is_contiguous() || w.shape[0] != Rows || w.shape[1] != Columns)
+                throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
+            _w = Pointer(w);
+        }
 
         /// <param name="x16">The inputs rounded to int16 (<see cref="Q8Matrix.QuantizeActivations"/>), or null.</param>
         public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, short* x16 = null, float* xScale = null)
@@ -44,8 +54,8 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     // A model's q8_0 weights, made once and shared by every engine over it (quantizing 100 M weights takes ~1 s).
     static readonly ConditionalWeakTable<LlamaForCausalLM, Weights> Quantized8 = new();
 
-    sealed record Layer(Tensor InputNorm, Tensor PostNorm, Projection Q, Projection K, Projection V, Projection O,
-        Projection Gate, Projection Up, Projection Down, Tensor? QBias, Tensor? KBias, Tensor? VBias);
+    sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, Projection Q, Projection K, Projection V, Projection O,
+        Projection Gate, Projection Up, Projection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias);
 
     readonly LlamaForCausalLM _model;
     readonly KvCache _cache;
@@ -53,7 +63,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     readonly SimdPath _path;
     readonly Layer[] _layers;
     readonly Projection _head;
-    readonly Tensor _embedding, _finalNorm;
+    readonly Func<Tensor> _embedding, _finalNorm;
     readonly int _c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows;
     readonly float _eps;
     readonly float[] _cos, _signedSin;                        // (context, hs): the model's RoPE tables, rotate-half layout
@@ -80,7 +90,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         Int8 = options.Int8 || IsInt8(model);   // a model quantized once (gensharp quantize, --quantize) decodes in int8 everywhere
         var weights = Int8 ? Quantized8.GetValue(model, m => BuildWeights(m, true)) : BuildWeights(model, false);
         (_layers, _head) = (weights.Layers, weights.Head);
-        (_embedding, _finalNorm) = (model.Backbone.EmbeddingWeight, model.Backbone.Norm.Weight);
+        (_embedding, _finalNorm) = (() => model.Backbone.EmbeddingWeight, () => model.Backbone.Norm.Weight);
         using (no_grad())
         {
             using var scope = NewDisposeScope();
@@ -116,16 +126,17 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     static Weights BuildWeights(LlamaForCausalLM model, bool int8)
     {
         using var _ = no_grad();
-        Projection P(Tensor w) => new(w, int8 && w.shape[1] % Q8Matrix.Block == 0 ? Quantized(w) : null);
+        Projection P(Func<Tensor> w) => new(w, int8 && w().shape[1] % Q8Matrix.Block == 0 ? Quantized(w()) : null);
+        Projection Of(TorchSharp.Modules.Linear linear) => P(() => linear.weight!);
         var layers = model.Backbone.Layers.Select(l =>
         {
             var a = l.Attention.Projections.ToDictionary(p => p.Name, p => p.Projection);
             var m = l.Mlp.Projections.ToDictionary(p => p.Name, p => p.Projection);
-            return new Layer(l.InputNorm.Weight, l.PostAttentionNorm.Weight, P(a["q_proj"].weight!), P(a["k_proj"].weight!), P(a["v_proj"].weight!),
-                P(a["o_proj"].weight!), P(m["gate_proj"].weight!), P(m["up_proj"].weight!), P(m["down_proj"].weight!),
-                a["q_proj"].bias, a["k_proj"].bias, a["v_proj"].bias);
+            return new Layer(() => l.InputNorm.Weight, () => l.PostAttentionNorm.Weight, Of(a["q_proj"]), Of(a["k_proj"]), Of(a["v_proj"]),
+                Of(a["o_proj"]), Of(m["gate_proj"]), Of(m["up_proj"]), Of(m["down_proj"]),
+                () => a["q_proj"].bias, () => a["k_proj"].bias, () => a["v_proj"].bias);
         }).ToArray();
-        return new Weights(layers, P(model.HeadWeight));
+        return new Weights(layers, P(() => model.HeadWeight));
     }
 
     /// <summary>Whether the weights are q8_0 blocks.</summary>
@@ -165,7 +176,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _b = B;
         foreach (var l in _layers) foreach (var p in new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }) p.Bind();
         _head.Bind();
-        float* embedding = Pointer(_embedding);
+        float* embedding = Pointer(_embedding());
         for (int b = 0; b < B; b++) new Span<float>(embedding + (long)tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
         Mark(Phase.Other, ref t);
         for (_layer = 0; _layer < _layers.Length; _layer++)
@@ -173,7 +184,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             var layer = _layers[_layer];
             _keys = Pointer(_cache.Keys(_layer));
             _values = Pointer(_cache.Values(_layer));
-            RmsNorm(_x, _h, Pointer(layer.InputNorm));
+            RmsNorm(_x, _h, Pointer(layer.InputNorm()));
             Mark(Phase.Norms, ref t);
             RoundInputs(_h, _c);
             Run(_qkvWork, (long)_b * _c * (_heads + 2 * _kvHeads) * _hs);
@@ -186,7 +197,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             Run(_oWork, (long)_b * _heads * _hs * _c);
             Mark(Phase.O, ref t);
             TensorPrimitives.Add(new ReadOnlySpan<float>(_x, B * _c), new ReadOnlySpan<float>(_tmp, B * _c), new Span<float>(_x, B * _c));
-            RmsNorm(_x, _h, Pointer(layer.PostNorm));
+            RmsNorm(_x, _h, Pointer(layer.PostNorm()));
             Mark(Phase.Norms, ref t);
             RoundInputs(_h, _c);
             Run(_gateUpWork, 2L * _b * _c * _ffn);
@@ -196,7 +207,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             Mark(Phase.Down, ref t);
             TensorPrimitives.Add(new ReadOnlySpan<float>(_x, B * _c), new ReadOnlySpan<float>(_tmp, B * _c), new Span<float>(_x, B * _c));
         }
-        RmsNorm(_x, _h, Pointer(_finalNorm));
+        RmsNorm(_x, _h, Pointer(_finalNorm()));
         Mark(Phase.Norms, ref t);
         RoundInputs(_h, _c);
         fixed (float* y = logits)
@@ -273,11 +284,11 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         for (int b = 0; b < _b; b++)
         {
             Span<float> q = Row(_q, b, qWidth), k = Row(_k, b, kvWidth), v = Row(_v, b, kvWidth);
-            if (l.QBias is not null)
+            if (l.QBias() is { } qb)
             {
-                TensorPrimitives.Add(q, new ReadOnlySpan<float>(Pointer(l.QBias), qWidth), q);
-                TensorPrimitives.Add(k, new ReadOnlySpan<float>(Pointer(l.KBias!), kvWidth), k);
-                TensorPrimitives.Add(v, new ReadOnlySpan<float>(Pointer(l.VBias!), kvWidth), v);
+                TensorPrimitives.Add(q, new ReadOnlySpan<float>(Pointer(qb), qWidth), q);
+                TensorPrimitives.Add(k, new ReadOnlySpan<float>(Pointer(l.KBias()!), kvWidth), k);
+                TensorPrimitives.Add(v, new ReadOnlySpan<float>(Pointer(l.VBias()!), kvWidth), v);
             }
             int pos = _positions[b];
             var cos = _cos.AsSpan(pos * _hs, _hs);

@@ -156,6 +156,30 @@ public sealed class LlamaCpuDecoderTests
     }
 
     [Fact]
+    public void BaseRowsKeepDecodingAfterServedAdaptersReHomeTheWeights()
+    {
+        // The multi-LoRA bank moves the projections into one fused stack at its first adapter row (disposing the old
+        // tensors): base rows decoded on the kernels before and after must read the weights where they are now.
+        var c = Config("gqa");
+        var tokenizer = new GenSharp.Tokenizers.CharTokenizer(Enumerable.Range(0, c.VocabSize).Select(i => ((char)('!' + i)).ToString()));
+        string Run(bool kernels)
+        {
+            using var m = Build(c);
+            var (slot, layers) = m.AddServedAdapter("a", new LoraConfig { Rank = 4 });
+            var g = new Generator(17);
+            using (no_grad()) foreach (var (_, layer) in layers) { layer.A.normal_(0, 0.5, g); layer.B.normal_(0, 0.5, g); }
+            using var engine = new GenerationEngine(m, tokenizer, 2, kernels: new DecodeKernelOptions { Enabled = kernels });
+            var greedy = new GenerationOptions { Temperature = 0, MaxTokens = 12, IgnoreEos = true };
+            var baseRow = engine.Add(engine.EncodePrompt("!#%'"), greedy)[0];
+            for (int i = 0; i < 3; i++) engine.Step();                                   // base alone: the kernels
+            var adapted = engine.Add(engine.EncodePrompt("')+"), greedy with { MaxTokens = 3 }, slot)[0];
+            while (engine.HasWork) engine.Step();                                        // mixed (libtorch, fusing), then base alone again
+            return baseRow.Text + "|" + adapted.Text;
+        }
+        Assert.Equal(Run(kernels: false), Run(kernels: true));
+    }
+
+    [Fact]
     public void AnAttachedAdapterFallsBackToLibtorch()
     {
         var c = Config("mha");
