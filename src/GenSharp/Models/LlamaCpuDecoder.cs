@@ -30,12 +30,18 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
 
         public Q8Matrix? Q8 => q8;
         public long Bytes => q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
+        Tensor? _checked;   // the tensor last found in place (its shape checked once; contiguity and address every step)
+
         public void Bind()
         {
             if (q8 is not null) return;
             var w = weight();
-            if (!w.is_contiguous() || w.shape[0] != Rows || w.shape[1] != Columns)
-                throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
+            if (!ReferenceEquals(w, _checked) || !w.is_contiguous())   // set_ (AdamW) keeps the object and may move the storage
+            {
+                if (!w.is_contiguous() || w.shape[0] != Rows || w.shape[1] != Columns)
+                    throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
+                _checked = w;
+            }
             _w = Pointer(w);
         }
 
