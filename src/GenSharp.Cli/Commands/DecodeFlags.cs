@@ -21,13 +21,16 @@ sealed class DecodeFlags
             "libtorch" => false,
             var other => throw new UserError($"--decode '{other}' is not kernels or libtorch"),
         };
-        bool int8 = r.GetValue(Quantize) switch
-        {
-            "none" => false,
-            "int8" => true,
-            var other => throw new UserError($"--quantize '{other}' is not none or int8"),
-        };
+        bool int8 = Int8(r.GetValue(Quantize)!);
         if (int8 && !kernels) throw new UserError("--quantize int8 runs on GenSharp's kernels; it cannot be combined with --decode libtorch");
         return new DecodeKernelOptions { Enabled = kernels, Int8 = int8 };
     }
+
+    /// <summary>A <c>--quantize</c> value: none (false) or int8 (true); anything else is a one-line error.</summary>
+    public static bool Int8(string quantize) => quantize switch
+    {
+        "none" => false,
+        "int8" => true,
+        var other => throw new UserError($"--quantize '{other}' is not none or int8"),
+    };
 }

@@ -27,7 +27,7 @@ static class EvalCommand
             int windows = r.GetValue(batch);
             if (windows is < 1 or > 4096) throw new UserError($"--batch-size must be in 1…4096 (got {windows})");
             var text = TextCorpus.Read(r.GetValue(data)!, "evaluation data");   // before the model: a typo costs no model load
-            bool int8 = r.GetValue(quantize) switch { "none" => false, "int8" => true, var other => throw new UserError($"--quantize '{other}' is not none or int8") };
+            bool int8 = DecodeFlags.Int8(r.GetValue(quantize)!);
             var lmPipeline = AutoPipeline.OpenText(r.GetValue(model)!, compute.Resolve(r), adapter: r.GetValue(adapter));
             if (int8)
             {

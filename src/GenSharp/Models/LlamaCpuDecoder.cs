@@ -61,7 +61,10 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     static readonly ConditionalWeakTable<LlamaForCausalLM, Weights> Quantized8 = new();
 
     sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, Projection Q, Projection K, Projection V, Projection O,
-        Projection Gate, Projection Up, Projection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias);
+        Projection Gate, Projection Up, Projection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias)
+    {
+        public readonly Projection[] Projections = [Q, K, V, O, Gate, Up, Down];   // made once: Bind runs every step
+    }
 
     readonly LlamaForCausalLM _model;
     readonly KvCache _cache;
@@ -151,7 +154,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     public int Threads => _team.Size;
 
     /// <summary>Bytes of weights one decode step reads (every matrix once; the embedding row is negligible).</summary>
-    public long WeightBytes => _layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(p => p.Bytes)) + _head.Bytes;
+    public long WeightBytes => _layers.Sum(l => l.Projections.Sum(p => p.Bytes)) + _head.Bytes;
 
     /// <summary>Why the kernels cannot run <paramref name="model"/> (null: they can).</summary>
     public static string? Unsupported(LlamaForCausalLM model)
@@ -180,7 +183,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _cache.Advance(slots, _positions);
         slots.CopyTo(_slots, 0);
         _b = B;
-        foreach (var l in _layers) foreach (var p in new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }) p.Bind();
+        foreach (var l in _layers) foreach (var p in l.Projections) p.Bind();
         _head.Bind();
         float* embedding = Pointer(_embedding());
         for (int b = 0; b < B; b++) new Span<float>(embedding + (long)tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
