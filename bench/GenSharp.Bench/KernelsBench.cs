@@ -21,6 +21,7 @@ static class KernelsBench
     public static int Run(string[] args)
     {
         if (args.Contains("--requests")) return Requests();
+        if (args.Contains("--prefill")) return Prefill(args.Where(a => a != "--prefill").ToArray());
         double readGbs = SpeedBench.ReadBandwidth();
         Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB arrays)");
         Console.WriteLine();
@@ -78,6 +79,41 @@ static class KernelsBench
             }
             Console.WriteLine($"{(kernels.Enabled ? "kernels " : "libtorch")}: {string.Join(" ", times.Select(t => t.ToString("F1")))} ms per request");
         }
+        return 0;
+    }
+
+    // Prefill of short prompts, libtorch (a padded forward pass) vs the kernels (prompts as rows), alternating; ms to the
+    // first token (the engine's step: prefill + sampling), best of 7; where the engine should switch (KernelPrefillTokens).
+    static int Prefill(string[] only)
+    {
+        Console.WriteLine($"threads {get_num_threads()}; engine switches at {GenerationEngine.KernelPrefillTokens} prompt tokens a pass");
+        Console.WriteLine();
+        Console.WriteLine("| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch |");
+        Console.WriteLine("|---|---|---|---|---|");
+        int saved = GenerationEngine.KernelPrefillTokens;
+        foreach (var (label, model, tokenizer) in Models())
+        {
+            if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
+            using var _ = model;
+            using var engine = new GenerationEngine(model, tokenizer, 16);
+            foreach (var (prompts, tokens) in new[] { (1, 4), (1, 16), (1, 64), (1, 128), (1, 256), (4, 8), (16, 4), (4, 32) }.Where(p => p.Item2 < model.Config.MaxPositions))
+            {
+                var ms = new[] { new List<double>(), new List<double>() };
+                for (int r = 0; r < 14; r++)
+                {
+                    GenerationEngine.KernelPrefillTokens = r % 2 == 0 ? 0 : int.MaxValue;
+                    for (int p = 0; p < prompts; p++)
+                        engine.Add([.. Enumerable.Range(0, tokens).Select(i => (i * 7 + p) % model.Config.VocabSize)], new GenerationOptions { MaxTokens = 1, Seed = r });
+                    var sw = Stopwatch.StartNew();
+                    engine.Step();
+                    ms[r % 2].Add(sw.Elapsed.TotalMilliseconds);
+                    if (engine.HasWork) throw new InvalidOperationException("a one-token request did not finish at its prefill");
+                }
+                double t = ms[0].Min(), k = ms[1].Min();
+                Console.WriteLine($"| {label} | {prompts} × {tokens} | {t:F2} | {k:F2} | {k / t:F2} |");
+            }
+        }
+        GenerationEngine.KernelPrefillTokens = saved;
         return 0;
     }
 

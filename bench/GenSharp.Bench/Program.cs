@@ -1,6 +1,9 @@
 using GenSharp.Bench;
 
 // gensharp-bench: speed measurements that live outside the unit tests (see docs/benchmarks.md).
+// As the CLI does: libtorch's OpenMP threads spin briefly, else after each libtorch op they keep the cores that GenSharp's
+// decode team (or a second process) needs, and a bench that alternates the two measures that contention.
+GenSharp.Numerics.CpuThreads.YieldWhenShared();
 return args.FirstOrDefault() switch
 {
     "gemm" => GemmBench.Run(args[1..]),
@@ -55,8 +58,11 @@ static int Usage()
                gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
                gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
                                                          KV cache speed-up, engine overhead over a bare forward pass
-               gensharp-bench serve [--tokens 64] [--rounds 3]  HTTP server: tokens/s at 1/4/16 concurrent streams, time to first
-                                                         token p50/p95, overhead vs the library decoding the same batch
+               gensharp-bench kernels [LABEL] [--requests | --prefill]  decode on libtorch vs the CPU kernels (fp32, int8) at batch
+                                                         1 and 16, profiles; --prefill: short prompts, libtorch vs kernels
+               gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|http] [--decode kernels|libtorch]
+                                                         HTTP server: tokens/s at 1/4/16 concurrent streams (curl processes
+                                                         as clients), time to first token p50/p95, overhead vs the library
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
                gensharp-bench arithmetic [--steps 2000] [--batch-size 16] [--train 20000] [--test 200] [--methods full,lora]
                                     [--eval-interval N] [--out DIR]  SFT with vocabulary extension: exact-match accuracy on

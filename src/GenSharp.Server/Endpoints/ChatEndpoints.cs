@@ -45,20 +45,21 @@ static class ChatEndpoints
             await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.ChatCompletion, cancellationToken: cancel);
             return;
         }
-        TextGeneration.BeginEventStream(ctx.Response);
+        var sse = new EventStream(ctx.Response, OpenAiJson.Default.Options);
         ChatCompletionChunk Chunk(int index, ChatCompletionChunk.Delta delta, Sampling.TokenLogprob? logprob, string? finish) =>
             new(id, ChatCompletionChunk.ObjectName, created, route.Name,
                 [new(index, delta, logprob is null ? null : new ChatCompletion.ChatLogprobs([TokenLogprob.From(logprob)]), finish)]);
-        Task Send(ChatCompletionChunk chunk) => TextGeneration.SendEvent(ctx.Response, chunk, OpenAiJson.Default.ChatCompletionChunk, cancel);
-        for (int i = 0; i < options.N; i++) await Send(Chunk(i, new("assistant", ""), null, null));
+        void Send(ChatCompletionChunk chunk) => sse.Write(chunk, OpenAiJson.Default.ChatCompletionChunk);
+        for (int i = 0; i < options.N; i++) Send(Chunk(i, new("assistant", ""), null, null));
+        await sse.FlushAsync(cancel);
         int completion = 0;
-        await foreach (var e in events.ReadAllAsync(cancel))
+        await sse.Relay(events, e =>
         {
             if (e.Token >= 0) completion++;
-            if (e.Text.Length > 0 || e.Logprob is not null) await Send(Chunk(e.Sequence.Index, new(Content: e.Text), e.Logprob, null));
-            if (e.Finish is { } f) await Send(Chunk(e.Sequence.Index, new(), null, TextGeneration.FinishReason(f)));
-        }
-        if (includeUsage) await Send(new(id, ChatCompletionChunk.ObjectName, created, route.Name, [], TokenUsage.Of(ids.Length, completion)));
-        await TextGeneration.SendDone(ctx.Response, cancel);
+            if (e.Text.Length > 0 || e.Logprob is not null) Send(Chunk(e.Sequence.Index, new(Content: e.Text), e.Logprob, null));
+            if (e.Finish is { } f) Send(Chunk(e.Sequence.Index, new(), null, TextGeneration.FinishReason(f)));
+        }, cancel);
+        if (includeUsage) Send(new(id, ChatCompletionChunk.ObjectName, created, route.Name, [], TokenUsage.Of(ids.Length, completion)));
+        await sse.DoneAsync(cancel);
     }
 }

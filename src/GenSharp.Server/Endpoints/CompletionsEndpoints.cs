@@ -71,23 +71,23 @@ static class CompletionsEndpoints
             await ctx.Response.WriteAsJsonAsync(answer, OpenAiJson.Default.TextCompletion, cancellationToken: cancel);
             return;
         }
-        TextGeneration.BeginEventStream(ctx.Response);
-        Task Send(int index, string text, TextCompletion.LegacyLogprobs? logprobs, string? finish) => TextGeneration.SendEvent(ctx.Response,
-            new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion, cancel);
+        var sse = new EventStream(ctx.Response, OpenAiJson.Default.Options);
+        void Send(int index, string text, TextCompletion.LegacyLogprobs? logprobs, string? finish) =>
+            sse.Write(new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [new(text, index, logprobs, finish)]), OpenAiJson.Default.TextCompletion);
         for (int p = 0; p < prompts.Length; p++)
         {
-            if (echo) for (int i = 0; i < n; i++) await Send(p * n + i, prompts[p], null, null);
-            await foreach (var e in streams[p].ReadAllAsync(cancel))   // later prompts keep decoding meanwhile; their events wait in their channels
+            int first = p * n;
+            if (echo) for (int i = 0; i < n; i++) Send(first + i, prompts[p], null, null);
+            await sse.Relay(streams[p], e =>   // later prompts keep decoding meanwhile; their events wait in their channels
             {
                 if (e.Token >= 0) completion++;
                 if (e.Text.Length > 0 || e.Logprob is not null)
-                    await Send(p * n + e.Sequence.Index, e.Text, e.Logprob is { } lp ? TextCompletion.LegacyLogprobs.From([lp]) : null, null);
-                if (e.Finish is { } f) await Send(p * n + e.Sequence.Index, "", null, TextGeneration.FinishReason(f));
-            }
+                    Send(first + e.Sequence.Index, e.Text, e.Logprob is { } lp ? TextCompletion.LegacyLogprobs.From([lp]) : null, null);
+                if (e.Finish is { } f) Send(first + e.Sequence.Index, "", null, TextGeneration.FinishReason(f));
+            }, cancel);
         }
         if (includeUsage)
-            await TextGeneration.SendEvent(ctx.Response, new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [], TokenUsage.Of(promptTokens, completion)),
-                OpenAiJson.Default.TextCompletion, cancel);
-        await TextGeneration.SendDone(ctx.Response, cancel);
+            sse.Write(new TextCompletion(id, TextCompletion.ObjectName, created, route.Name, [], TokenUsage.Of(promptTokens, completion)), OpenAiJson.Default.TextCompletion);
+        await sse.DoneAsync(cancel);
     }
 }

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using GenSharp.Sampling;
 using GenSharp.Server.Api;
@@ -10,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace GenSharp.Server.Endpoints;
 
-/// <summary>What chat and text completions share: sampling parameters, limits, running a request, SSE.</summary>
+/// <summary>What chat and text completions share: sampling parameters, limits, running a request (their SSE: <see cref="EventStream"/>).</summary>
 static class TextGeneration
 {
     public static LanguageModelRoute Model(string name, ModelRegistry models) =>
@@ -94,23 +91,4 @@ static class TextGeneration
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-
-    public static void BeginEventStream(HttpResponse response)
-    {
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-    }
-
-    public static async Task SendEvent<T>(HttpResponse response, T payload, JsonTypeInfo<T> type, CancellationToken cancel)
-    {
-        await response.WriteAsync("data: " + JsonSerializer.Serialize(payload, type) + "\n\n", Encoding.UTF8, cancel);
-        await response.Body.FlushAsync(cancel);
-    }
-
-    public static async Task SendDone(HttpResponse response, CancellationToken cancel)
-    {
-        await response.WriteAsync("data: [DONE]\n\n", cancel);
-        await response.Body.FlushAsync(cancel);
-    }
 }

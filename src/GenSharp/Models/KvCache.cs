@@ -52,29 +52,40 @@ public sealed class KvCache : IDisposable
     /// Reserves room for <paramref name="newTokens"/> more tokens in each of <paramref name="slots"/> and
     /// describes where they go. The model writes them during the forward pass that takes this step.
     /// </summary>
-    public Step Begin(int[] slots, int newTokens)
+    public Step Begin(int[] slots, int newTokens) => Begin(slots, Enumerable.Repeat(newTokens, slots.Length).ToArray());
+
+    /// <summary>
+    /// Like <see cref="Begin(int[], int)"/> with <c>newTokens[i]</c> new tokens for row i: the input is (B, T) with
+    /// T = the most, shorter rows right-padded. Padding is written after a row's tokens but not counted, so the
+    /// row's next token overwrites it and the masks never show it (batched prefill of prompts of different lengths).
+    /// </summary>
+    public Step Begin(int[] slots, int[] newTokens)
     {
-        Check(slots, newTokens);
+        if (newTokens.Length != slots.Length) throw new ArgumentException($"{slots.Length} slots but {newTokens.Length} token counts");
+        if (newTokens.Any(n => n < 1)) throw new ArgumentException("every row of a step adds at least one token");
+        int T = newTokens.Max();
+        Check(slots, T);
         // Tensors below belong to the caller's DisposeScope (the decode step).
         var device = _keys[0].device;
         var start = slots.Select(s => _lengths[s]).ToArray();
-        int length = start.Max() + newTokens;
+        int length = start.Max() + T;
         // (B, T) absolute positions of the new tokens: RoPE angles and cache rows.
         var positions = (tensor(start.Select(p => (long)p).ToArray(), device: device).unsqueeze(1)
-            + arange(newTokens, dtype: int64, device: device));
+            + arange(T, dtype: int64, device: device));
         // Key j is visible to query (b, t) iff j ≤ start_b + t. Unneeded when every row sees every key
-        // (decode of equal lengths), or for one fresh row where it is exactly the causal mask.
+        // (decode of equal lengths), or for fresh rows where it is exactly the causal mask (a padded
+        // row's real tokens see only real keys; what its padding sees is never read).
         bool uniform = start.All(p => p == start[0]);
         Tensor? mask = null;
         bool causal = false;
-        if (uniform && start[0] == 0 && newTokens > 1) causal = true;
-        else if (!(uniform && newTokens == 1))
+        if (uniform && start[0] == 0 && T > 1) causal = true;
+        else if (!(uniform && T == 1))
             mask = (arange(length, dtype: int64, device: device).view(1, 1, length) <= positions.unsqueeze(2))
                 .unsqueeze(1);                                                               // (B, 1, T, L)
         bool contiguous = slots.Zip(slots.Skip(1)).All(p => p.Second == p.First + 1);
         // Row indices for index_put/index_select, made once per step rather than per layer.
         var rows = contiguous && uniform ? null : tensor(slots.Select(s => (long)s).ToArray(), device: device);
-        foreach (var s in slots) _lengths[s] += newTokens;
+        for (int i = 0; i < slots.Length; i++) _lengths[slots[i]] += newTokens[i];
         return new Step(this, slots, positions, mask, causal, length, uniform ? start[0] : -1, contiguous, rows);
     }
 
@@ -91,14 +102,23 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
-    /// One new token in each of <paramref name="slots"/>, for a decoder that writes the cache itself
-    /// (<see cref="LlamaCpuDecoder"/>): writes each slot's position (its length before the token) to
-    /// <paramref name="positions"/> and counts the token. No tensors are made.
+    /// One new token for each entry of <paramref name="slots"/>, for a decoder that writes the cache itself
+    /// (<see cref="LlamaCpuDecoder"/>): writes each token's position to <paramref name="positions"/> and counts it. A slot
+    /// may appear several times (a prompt's tokens, at successive positions). No tensors are made.
     /// </summary>
-    internal void Advance(int[] slots, int[] positions)
+    internal void Advance(ReadOnlySpan<int> slots, int[] positions)
     {
-        Check(slots, 1);
-        for (int i = 0; i < slots.Length; i++) positions[i] = _lengths[slots[i]]++;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            int s = slots[i];
+            if (s < 0 || s >= Slots || _lengths[s] >= Context)
+            {
+                for (int j = i - 1; j >= 0; j--) _lengths[slots[j]]--;   // nothing counted on failure
+                throw s < 0 || s >= Slots ? new ArgumentOutOfRangeException(nameof(slots), $"slot {s} is not in 0…{Slots - 1}")
+                    : new ArgumentException($"slot {s} holds {_lengths[s]} tokens; one more exceeds the context of {Context}");
+            }
+            positions[i] = _lengths[s]++;
+        }
     }
 
     /// <summary>A layer's keys or values, (slots, nkv, context, hs) contiguous fp32.</summary>

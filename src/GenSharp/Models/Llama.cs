@@ -333,6 +333,19 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
         return Head(model.Forward(inputIds, cache));
     }
 
+    /// <summary>
+    /// Logits (B, vocab) of one position per row — <c>last[b]</c>, e.g. each right-padded prompt's final token — for new
+    /// tokens (B, T) of a cache step. Only those B positions go through the head (prefill need not pay T × vocab).
+    /// </summary>
+    public Tensor forward(Tensor inputIds, KvCache.Step cache, long[] last)
+    {
+        if (cache.Slots.Length != inputIds.shape[0] || last.Length != inputIds.shape[0])
+            throw new ArgumentException($"the cache step has {cache.Slots.Length} rows, the input {inputIds.shape[0]}, the positions {last.Length}");
+        var h = model.Forward(inputIds, cache);                                                       // (B, T, C)
+        var at = tensor(last, device: h.device).view(-1, 1, 1).expand(-1, 1, h.shape[2]);
+        return Head(h.gather(1, at).squeeze(1));                                                      // (B, V)
+    }
+
     /// <summary>The output matrix (vocab, C): lm_head, or the embedding when tied.</summary>
     internal Tensor HeadWeight => lm_head is null ? model.EmbeddingWeight : lm_head.weight!;
 

@@ -85,7 +85,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
 
     // The step in flight, read by the phases.
     int _b, _layer;
-    readonly int[] _slots, _positions;
+    readonly int[] _slots, _positions, _tokens;
     float* _logits, _keys, _values;
 
     public LlamaCpuDecoder(LlamaForCausalLM model, KvCache cache, DecodeKernelOptions options, SimdPath? path = null)
@@ -95,7 +95,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         var c = model.Config;
         (_model, _cache, _path) = (model, cache, path ?? SimdPaths.Detect());
         (_c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows, _eps) =
-            (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize, cache.Context, cache.Slots, (float)c.RmsNormEps);
+            (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize, cache.Context, Math.Max(cache.Slots, PrefillRows), (float)c.RmsNormEps);
         Int8 = options.Int8 || IsInt8(model);   // a model quantized once (gensharp quantize, --quantize) decodes in int8 everywhere
         var weights = Int8 ? Quantized8.GetValue(model, m => BuildWeights(m, true)) : BuildWeights(model, false);
         (_layers, _head) = (weights.Layers, weights.Head);
@@ -117,7 +117,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _xScale = Buffer(_rows);
         _scratch = new float*[_team.Size];
         for (int t = 0; t < _team.Size; t++) _scratch[t] = Buffer(Math.Max(_context, _ffn));
-        (_slots, _positions) = (new int[_rows], new int[_rows]);
+        (_slots, _positions, _tokens) = (new int[_rows], new int[_rows], new int[_rows]);
         // Phases as delegates made once: a step allocates nothing.
         _qkvWork = QkvPhase;
         _attentionWork = AttentionPhase;
@@ -177,16 +177,78 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         int B = slots.Length;
         if (B > _rows || tokens.Length != B) throw new ArgumentException($"{B} slots and {tokens.Length} tokens for a decoder of {_rows} rows");
         if (logits.Length != (long)B * _vocab) throw new ArgumentException($"logits hold {logits.Length} values; {B} × {_vocab} expected");
-        foreach (var id in tokens)
-            if ((uint)id >= (uint)_vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is not in 0…{_vocab - 1}");
-        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        CheckTokens(tokens);
+        if (slots.Distinct().Count() != B) throw new ArgumentException("a slot appears twice in one decode step");
         _cache.Advance(slots, _positions);
         slots.CopyTo(_slots, 0);
+        tokens.CopyTo(_tokens, 0);
+        fixed (float* y = logits) Rows(B, null, y);
+    }
+
+    /// <summary>
+    /// Most rows (tokens) one pass takes: the decode batch, or <see cref="PrefillRows"/> for prompts, whichever is more.
+    /// </summary>
+    public int Capacity => _rows;
+
+    /// <summary>Rows of a prefill pass at least (a longer prompt takes several passes).</summary>
+    internal const int PrefillRows = 32;
+
+    /// <summary>
+    /// Prefill on the kernels: each prompt's tokens enter its slot (a prompt is rows of one slot at successive positions,
+    /// and a row attends to its slot's keys up to its own position — the causal mask, with no mask), several prompts in
+    /// one pass, in passes of <see cref="Capacity"/> rows. Writes each prompt's last-token logits, (prompts, vocab), to
+    /// <paramref name="logits"/>. Short prompts go faster this way than through libtorch's per-op launches.
+    /// </summary>
+    public void Prefill(IReadOnlyList<(int Slot, IReadOnlyList<int> Tokens)> prompts, Span<float> logits)
+    {
+        if (logits.Length != (long)prompts.Count * _vocab) throw new ArgumentException($"logits hold {logits.Length} values; {prompts.Count} × {_vocab} expected");
+        if (prompts.Select(p => p.Slot).Distinct().Count() != prompts.Count) throw new ArgumentException("a slot appears twice in one prefill");
+        foreach (var (slot, tokens) in prompts)
+        {
+            if (tokens.Count == 0) throw new ArgumentException($"the prompt for slot {slot} is empty");
+            CheckTokens(tokens);
+        }
+        var rowSlots = new int[_rows];
+        var wanted = new int[_rows];      // rows whose logits are kept, and the prompt each is the last token of
+        var owners = new int[_rows];
+        fixed (float* all = logits)
+        {
+            int rows = 0, kept = 0, firstOwner = 0;
+            for (int p = 0; p < prompts.Count; p++)
+                for (int i = 0; i < prompts[p].Tokens.Count; i++)
+                {
+                    rowSlots[rows] = prompts[p].Slot;
+                    _tokens[rows] = prompts[p].Tokens[i];
+                    if (i == prompts[p].Tokens.Count - 1) { wanted[kept] = rows; owners[kept++] = p; }
+                    if (++rows == _rows || (p == prompts.Count - 1 && i == prompts[p].Tokens.Count - 1))
+                    {
+                        // A pass's kept rows belong to consecutive prompts: their logits are consecutive rows of the output.
+                        if (kept > 0) firstOwner = owners[0];
+                        _cache.Advance(rowSlots.AsSpan(0, rows), _positions);
+                        rowSlots.AsSpan(0, rows).CopyTo(_slots);
+                        Rows(rows, wanted[..kept], all + (long)firstOwner * _vocab);
+                        rows = kept = 0;
+                    }
+                }
+        }
+    }
+
+    void CheckTokens(IReadOnlyList<int> tokens)
+    {
+        foreach (var id in tokens)
+            if ((uint)id >= (uint)_vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is not in 0…{_vocab - 1}");
+    }
+
+    // B rows: token _tokens[b] into slot _slots[b] at position _positions[b] (a slot may repeat at successive positions);
+    // logits of the rows in keep (all when null, each row's in order) to y.
+    void Rows(int B, int[]? keep, float* y)
+    {
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
         _b = B;
         foreach (var l in _layers) foreach (var p in l.Projections) p.Bind();
         _head.Bind();
         float* embedding = Pointer(_embedding());
-        for (int b = 0; b < B; b++) new Span<float>(embedding + (long)tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
+        for (int b = 0; b < B; b++) new Span<float>(embedding + (long)_tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
         Mark(Phase.Other, ref t);
         for (_layer = 0; _layer < _layers.Length; _layer++)
         {
@@ -216,15 +278,19 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             Mark(Phase.Down, ref t);
             TensorPrimitives.Add(new ReadOnlySpan<float>(_x, B * _c), new ReadOnlySpan<float>(_tmp, B * _c), new Span<float>(_x, B * _c));
         }
+        if (keep is not null)   // the kept rows to the front (in increasing order, so no row is overwritten before it is read)
+        {
+            for (int i = 0; i < keep.Length; i++)
+                if (keep[i] != i) Row(_x, keep[i], _c).CopyTo(Row(_x, i, _c));
+            _b = keep.Length;
+        }
         RmsNorm(_x, _h, Pointer(_finalNorm()));
         Mark(Phase.Norms, ref t);
+        if (_b == 0) return;
         RoundInputs(_h, _c);
-        fixed (float* y = logits)
-        {
-            _logits = y;
-            Run(_headWork, (long)_b * _c * _vocab);
-            _logits = null;
-        }
+        _logits = y;
+        Run(_headWork, (long)_b * _c * _vocab);
+        _logits = null;
         Mark(Phase.Head, ref t);
     }
 

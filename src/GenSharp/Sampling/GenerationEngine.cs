@@ -7,7 +7,7 @@ namespace GenSharp.Sampling;
 
 /// <summary>
 /// The decode loop over a KV cache: sequences are added (each takes a cache slot), every <see cref="Step"/>
-/// prefills new prompts in one pass each and then decodes one token for all running sequences in one
+/// prefills new prompts (several in one padded pass when their lengths are close) and then decodes one token for all running sequences in one
 /// batched forward pass, and finished or cancelled sequences free their slot. Sequences may be added and
 /// cancelled between steps (continuous batching). Not thread-safe: one caller drives it. Each step runs in
 /// its own DisposeScope; nothing is held across steps but the cache.
@@ -54,6 +54,8 @@ public sealed class GenerationEngine : IDisposable
     public ContextOverflow Overflow { get; }
     public bool HasWork => _running.Count > 0;
     public long Steps { get; private set; }
+    /// <summary>Forward passes that prefilled prompts (several prompts of close lengths share one).</summary>
+    public long PrefillPasses { get; private set; }
     /// <summary>Time spent in the model's forward passes (logits copied to the CPU included); the rest of a step is the engine's own work.</summary>
     public TimeSpan ModelTime => _modelTime.Elapsed;
     readonly System.Diagnostics.Stopwatch _modelTime = new();
@@ -120,16 +122,20 @@ public sealed class GenerationEngine : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var prefilled = new HashSet<GeneratedSequence>();
-        foreach (var group in _toPrefill)
+        int vocab = _model.Config.VocabSize;
+        foreach (var batch in PrefillBatches())
         {
-            var head = group[0];
-            var logits = LastLogits(head.PromptTokens, head.Slot, head.Adapter);
-            if (group.Length > 1) _cache.Copy(group.Skip(1).Select(_ => head.Slot).ToArray(), group.Skip(1).Select(s => s.Slot).ToArray());
-            foreach (var s in group)
+            var logits = PrefillLogits(batch.Select(g => g[0]).ToArray());            // (B·V): each prompt's last position
+            for (int b = 0; b < batch.Count; b++)
             {
-                s.Prefilled = true;
-                prefilled.Add(s);
-                events.Add(s.Next(logits, ContextFull(s)));
+                var group = batch[b];
+                if (group.Length > 1) _cache.Copy(group.Skip(1).Select(_ => group[0].Slot).ToArray(), group.Skip(1).Select(s => s.Slot).ToArray());
+                foreach (var s in group)
+                {
+                    s.Prefilled = true;
+                    prefilled.Add(s);
+                    events.Add(s.Next(logits.AsSpan(b * vocab, vocab), ContextFull(s)));
+                }
             }
         }
         _toPrefill.Clear();
@@ -153,7 +159,6 @@ public sealed class GenerationEngine : IDisposable
                     rows = _model.forward(tensor(decoding.Select(s => (long)s.LastToken).ToArray(), device: _device).view(decoding.Count, 1), Routed(_cache.Begin(slots, 1), decoding.Select(s => s.Adapter))).view(decoding.Count, -1).cpu().data<float>().ToArray();   // (B·V)
             _modelTime.Stop();
             FiniteCheck.Logits(rows);
-            int vocab = rows.Length / decoding.Count;
             for (int b = 0; b < decoding.Count; b++)
                 events.Add(decoding[b].Next(rows.AsSpan(b * vocab, vocab), ContextFull(decoding[b])));
         }
@@ -177,16 +182,71 @@ public sealed class GenerationEngine : IDisposable
         return step;
     }
 
-    float[] LastLogits(IReadOnlyList<int> tokens, int slot, int adapter)
+    /// <summary>
+    /// Prompt tokens of a prefill pass up to which it runs on the CPU kernels (when they decode): libtorch pays a few
+    /// hundred op launches a pass, the kernels read each weight once per 32 prompt tokens. Measured (`gensharp-bench kernels
+    /// --prefill`): the kernels take 0.4–0.9× libtorch's time up to 256 tokens on models of 2.7–113 M parameters.
+    /// </summary>
+    internal static int KernelPrefillTokens = 128;
+
+    /// <summary>Most padded tokens (rows × longest prompt) one prefill pass takes; a longer prompt goes alone.</summary>
+    internal const int PrefillBatchTokens = 2048;
+
+    // Prompts waiting for prefill in passes of several: shortest first, a pass grows while it stays short enough for the
+    // kernels (prompts are rows there: no padding), or while its padded size stays within the budget and its padding under
+    // a third of it (prompts of similar length share a libtorch pass). One pass of B prompts costs far less than B passes
+    // of one on a CPU, and every waiting request gets its first token in the same step.
+    List<List<GeneratedSequence[]>> PrefillBatches()
     {
-        var ids = tensor(tokens.Select(t => (long)t).ToArray(), device: _device).unsqueeze(0);       // (1, T)
-        float[] last;
+        var batches = new List<List<GeneratedSequence[]>>();
+        List<GeneratedSequence[]>? batch = null;
+        long real = 0;
+        foreach (var group in _toPrefill.OrderBy(g => g[0].PromptTokens.Count))
+        {
+            int n = group[0].PromptTokens.Count;   // the longest so far
+            long padded = (long)((batch?.Count ?? 0) + 1) * n;
+            bool fits = batch is not null && (OnKernels([.. batch, group], real + n) || padded <= PrefillBatchTokens && 3 * (padded - real - n) <= padded);
+            if (!fits)
+            {
+                batches.Add(batch = []);
+                real = 0;
+            }
+            batch!.Add(group);
+            real += n;
+        }
+        return batches;
+    }
+
+    bool OnKernels(IReadOnlyList<GeneratedSequence[]> batch, long tokens) =>
+        _decoder is not null && !_model.HasAttachedLora && tokens <= KernelPrefillTokens && batch.All(g => g[0].Adapter < 0);
+
+    // One pass over the prompts, each into its slot; (B·V) logits of each prompt's final token.
+    float[] PrefillLogits(GeneratedSequence[] heads)
+    {
+        var lengths = heads.Select(h => h.PromptTokens.Count).ToArray();
+        float[] logits;
+        PrefillPasses++;
         _modelTime.Start();
-        using (NewDisposeScope())
-            last = _model.forward(ids, Routed(_cache.Begin([slot], tokens.Count), [adapter]))[0, -1].cpu().data<float>().ToArray();   // (V) of (1, T, V)
+        if (OnKernels([.. heads.Select(h => new[] { h })], lengths.Sum()))
+            _decoder!.Prefill([.. heads.Select(h => (h.Slot, h.PromptTokens))], logits = new float[heads.Length * _model.Config.VocabSize]);
+        else
+            logits = TorchPrefill(heads, lengths);
         _modelTime.Stop();
-        FiniteCheck.Logits(last);
-        return last;
+        FiniteCheck.Logits(logits);
+        return logits;
+    }
+
+    // libtorch: the prompts right-padded to the longest, one (B, T) forward pass.
+    float[] TorchPrefill(GeneratedSequence[] heads, int[] lengths)
+    {
+        int T = lengths.Max();
+        var ids = new long[heads.Length * T];
+        for (int b = 0; b < heads.Length; b++)
+            for (int t = 0; t < lengths[b]; t++) ids[b * T + t] = heads[b].PromptTokens[t];
+        using var scope = NewDisposeScope();
+        var step = Routed(_cache.Begin(heads.Select(h => h.Slot).ToArray(), lengths), heads.Select(h => h.Adapter));
+        return _model.forward(tensor(ids, device: _device).view(heads.Length, T), step, lengths.Select(n => (long)n - 1).ToArray())
+            .cpu().data<float>().ToArray();
     }
 
     // Context shift: keep the newest half of the tokens before the last one and re-encode them from position 0.

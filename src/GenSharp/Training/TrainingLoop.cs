@@ -93,8 +93,9 @@ public sealed class TrainingLoop : IDisposable
             var sw = Stopwatch.StartNew();
             StepLosses s;
             using (NewDisposeScope()) s = Task.Step(_step);
-            if (!double.IsFinite(s.Loss) || s.Extra.Any(e => !double.IsFinite(e.Value)))
-                throw Diverged($"loss became {s.Loss} at step {_step + 1}");
+            if (!double.IsFinite(s.Loss)) throw Diverged($"loss became {s.Loss} at step {_step + 1}");
+            foreach (var (name, value) in s.Extra)
+                if (!double.IsFinite(value)) throw Diverged($"{name} became {value} at step {_step + 1} (loss {s.Loss})");
             if (!double.IsFinite(s.GradNorm)) throw Diverged($"gradient norm became {s.GradNorm} at step {_step + 1}");
             _step++;
             double ms = sw.Elapsed.TotalMilliseconds;

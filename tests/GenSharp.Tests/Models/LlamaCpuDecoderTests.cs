@@ -71,6 +71,43 @@ public sealed class LlamaCpuDecoderTests
     }
 
     [Theory]
+    [MemberData(nameof(Families))]
+    public void PrefillOnTheKernelsEqualsLibtorchsForwardAndFillsTheCache(string family)
+    {
+        var c = Config(family) with { MaxPositions = 64 };
+        using var m = Build(c);
+        using var _ = no_grad();
+        long Token(int i, int salt) => (i * 7 + salt * 13 + 1) % c.VocabSize;
+        // 5 + 40 + 1 tokens: two passes of 32 rows; the long prompt spans both, the other two end in different passes.
+        (int Slot, int[] Tokens)[] prompts = [(2, [.. Enumerable.Range(0, 5).Select(i => (int)Token(i, 1))]),
+            (0, [.. Enumerable.Range(0, 40).Select(i => (int)Token(i, 2))]), (1, [(int)Token(0, 3)])];
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var cache = new KvCache(c, slots: 3);
+            using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Threads = threads });
+            Assert.Equal(LlamaCpuDecoder.PrefillRows, decoder.Capacity);
+            var logits = new float[3 * c.VocabSize];
+            decoder.Prefill([.. prompts.Select(p => (p.Slot, (IReadOnlyList<int>)p.Tokens))], logits);
+            for (int p = 0; p < 3; p++)
+            {
+                Assert.Equal(prompts[p].Tokens.Length, cache.Length(prompts[p].Slot));
+                var expected = m.forward(tensor(prompts[p].Tokens.Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1].data<float>().ToArray();
+                double worst = expected.Select((e, v) => Math.Abs(e - logits[p * c.VocabSize + v])).Max();
+                Assert.True(worst < 2e-5, $"{family}, {threads} threads, prompt {p}: max |Δ logit| {worst:E2}");
+            }
+            // The keys and values it stored are what the next decode step attends to.
+            var next = new float[3 * c.VocabSize];
+            decoder.Forward([2, 0, 1], [4, 5, 6], next);
+            for (int p = 0; p < 3; p++)
+            {
+                var expected = m.forward(tensor(prompts[p].Tokens.Append(4 + p).Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1].data<float>().ToArray();
+                double worst = expected.Select((e, v) => Math.Abs(e - next[p * c.VocabSize + v])).Max();
+                Assert.True(worst < 2e-5, $"{family}, {threads} threads, decode after prompt {p}: max |Δ logit| {worst:E2}");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void FiveRowsOfDifferentLengthsDecodeAsLibtorchDoes(bool int8)

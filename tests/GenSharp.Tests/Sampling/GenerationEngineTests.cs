@@ -61,6 +61,52 @@ public sealed class GenerationEngineTests
     }
 
     [Fact]
+    public void RaggedPromptsPrefillInOnePaddedPassWithEachPromptsOwnLogits()
+    {
+        var (model, tok) = Tiny(kvHeads: 1);
+        int[][] prompts = [tok.Encode("abc d"), tok.Encode("ab"), tok.Encode("hij.\nab"), tok.Encode("j")];
+        using var _ = no_grad();
+        using var cache = new KvCache(model.Config, 6);
+        int[] slots = [4, 1, 2, 5];   // not consecutive, not in order
+        int T = prompts.Max(p => p.Length);
+        var ids = tensor(prompts.SelectMany(p => p.Concat(Enumerable.Repeat(7, T - p.Length))).Select(t => (long)t).ToArray()).view(4, T);
+        var batched = model.forward(ids, cache.Begin(slots, prompts.Select(p => p.Length).ToArray()), prompts.Select(p => (long)p.Length - 1).ToArray());
+        Assert.Equal(new long[] { 4, model.Config.VocabSize }, batched.shape);
+        for (int b = 0; b < 4; b++)
+        {
+            Assert.Equal(prompts[b].Length, cache.Length(slots[b]));   // the padding is not counted
+            var alone = model.forward(tensor(prompts[b].Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1];
+            Assert.True(alone.allclose(batched[b], rtol: 0, atol: 1e-5), $"row {b}: max |Δ| {(alone - batched[b]).abs().max().item<float>()}");
+        }
+        // The next token of every row sees its own prompt only, never the padding written after the shorter ones.
+        var next = model.forward(tensor(new long[] { 1, 2, 3, 4 }).view(4, 1), cache.Begin(slots, 1));
+        for (int b = 0; b < 4; b++)
+        {
+            var alone = model.forward(tensor(prompts[b].Append(b + 1).Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1];
+            Assert.True(alone.allclose(next[b, 0], rtol: 0, atol: 1e-5), $"row {b} after prefill");
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PromptsAddedTogetherShareAPrefillPassAndDecodeAsAlone(bool kernels)
+    {
+        var (model, tok) = Tiny(context: 48);
+        var greedy = new GenerationOptions { Temperature = 0, MaxTokens = 15 };
+        string[] prompts = ["abcd", "hij.a", "ja ja", "bbbbbb", "c"];
+        using var engine = new GenerationEngine(model, tok, maxSequences: 6, kernels: new DecodeKernelOptions { Enabled = kernels });
+        var seqs = prompts.Select(p => engine.Add(tok.Encode(p), greedy)[0]).ToArray();
+        var first = engine.Step();
+        Assert.Equal(prompts.Length, first.Count);
+        Assert.True(seqs.All(s => s.Prefilled));
+        Assert.Equal(kernels ? 1 : 2, engine.PrefillPasses);   // the kernels take all 21 tokens as rows; libtorch pads, so "c" goes alone
+        while (engine.HasWork) engine.Step();
+        for (int i = 0; i < prompts.Length; i++)
+            Assert.Equal(GreedyNoCache(model, tok.Encode(prompts[i]), 15), seqs[i].Tokens);
+    }
+
+    [Fact]
     public void SequencesJoinAndLeaveBetweenStepsWithoutDisturbingOthers()
     {
         var (model, tok) = Tiny();
