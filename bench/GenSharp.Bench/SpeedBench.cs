@@ -95,15 +95,16 @@ static class SpeedBench
             double tgSeconds = (Best(() => cpp.Run(ids, Decode)) - ppSeconds) / Decode;
             Row(label, parameters, $"llama.cpp {type} (prebuilt)", Prompt / ppSeconds, null, 1 / tgSeconds, bytes, readGbs);
         }
-        // GenSharp: prefill by libtorch's batched forward (what the engine runs), decode through the engine (greedy, KV cache).
-        double prefill = PrefillTokensPerSecond(model, Prompt), prefill512 = context >= 512 ? PrefillTokensPerSecond(model, 512) : double.NaN;
+        // GenSharp: prefill and decode through the engine (greedy, KV cache), libtorch ops before, the kernels after.
+        var libtorch = new DecodeKernelOptions { Enabled = false };
+        double Pp(DecodeKernelOptions k, int n) => n < context ? PrefillTokensPerSecond(model, tokenizer, n, k) : double.NaN;
         long fp32Bytes = parameters * 4;
-        Row(label, parameters, "GenSharp libtorch (before)", prefill, prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, new DecodeKernelOptions { Enabled = false }), fp32Bytes, readGbs);
-        Row(label, parameters, "GenSharp kernels fp32", prefill, prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, DecodeKernelOptions.Default), fp32Bytes, readGbs);
+        Row(label, parameters, "GenSharp libtorch (before)", Pp(libtorch, Prompt), Pp(libtorch, 512), DecodeTokensPerSecond(model, tokenizer, ids, decode, libtorch), fp32Bytes, readGbs);
+        Row(label, parameters, "GenSharp kernels fp32", Pp(DecodeKernelOptions.Default, Prompt), Pp(DecodeKernelOptions.Default, 512), DecodeTokensPerSecond(model, tokenizer, ids, decode, DecodeKernelOptions.Default), fp32Bytes, readGbs);
         var int8 = new DecodeKernelOptions { Int8 = true };
         long int8Bytes;
         using (var e = new GenerationEngine(model, tokenizer, 1, kernels: int8)) int8Bytes = e.Decoder!.WeightBytes + (long)model.Config.VocabSize * model.Config.HiddenSize * 4;
-        double int8Prefill = PrefillTokensPerSecond(model, Prompt), int8Prefill512 = context >= 512 ? PrefillTokensPerSecond(model, 512) : double.NaN;
+        double int8Prefill = Pp(int8, Prompt), int8Prefill512 = Pp(int8, 512);
         Row(label, parameters, "GenSharp kernels int8", int8Prefill, int8Prefill512, DecodeTokensPerSecond(model, tokenizer, ids, decode, int8), int8Bytes, readGbs);
     }
 
@@ -123,12 +124,19 @@ static class SpeedBench
         return (runs.Single(r => r.Prompt == Prompt && r.Gen == 0).Ts, pp512 ? runs.Single(r => r.Prompt == 512).Ts : null, runs.Single(r => r.Gen == Decode).Ts);
     }
 
-    static double PrefillTokensPerSecond(LlamaForCausalLM model, int tokens)
+    // The engine's prefill of one prompt (what a request's first token waits for): libtorch's padded forward, or with the
+    // kernels on, the kernels up to GenerationEngine.KernelPrefillTokens tokens. Best of 5 after a warm-up.
+    static double PrefillTokensPerSecond(LlamaForCausalLM model, ITokenizer tokenizer, int tokens, DecodeKernelOptions kernels)
     {
-        var ids = tensor(Enumerable.Range(0, tokens).Select(i => (long)(i * 7 % model.Config.VocabSize)).ToArray()).unsqueeze(0);
-        using var cache = new KvCache(model.Config, 1);
-        using var _ = no_grad();
-        double Once() { cache.Reset(0); var sw = Stopwatch.StartNew(); using (NewDisposeScope()) model.forward(ids, cache.Begin([0], tokens))[0, -1].data<float>().ToArray(); return sw.Elapsed.TotalSeconds; }
+        var prompt = Enumerable.Range(0, tokens).Select(i => i * 7 % model.Config.VocabSize).ToArray();
+        using var engine = new GenerationEngine(model, tokenizer, 1, kernels: kernels);
+        double Once()
+        {
+            engine.Add(prompt, new GenerationOptions { Temperature = 0, MaxTokens = 1 });
+            var sw = Stopwatch.StartNew();
+            engine.Step();   // prefill + the first token; the request ends there
+            return sw.Elapsed.TotalSeconds;
+        }
         Once();
         return tokens / Enumerable.Range(0, 5).Min(_ => Once());
     }

@@ -7,8 +7,8 @@ set -euo pipefail
 work=${1:-/tmp/llama-bench}
 mkdir -p "$work" && cd "$work"
 if [ ! -x llama.cpp/build/bin/llama-bench ]; then
-  [ -f package/llama/gitRelease.bundle ] || { npm pack node-llama-cpp@3.22.1 > /dev/null && tar xzf node-llama-cpp-3.22.1.tgz; }
-  [ -d llama.cpp ] || git clone -q package/llama/gitRelease.bundle llama.cpp
+  [ -f package/llama/gitRelease.bundle ] || { npm pack --silent node-llama-cpp@3.22.1 > /dev/null 2>&1 && tar xzf node-llama-cpp-3.22.1.tgz; }
+  [ -d llama.cpp ] || git -c advice.detachedHead=false clone -q package/llama/gitRelease.bundle llama.cpp
   cmake -S llama.cpp -B llama.cpp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF > cmake.log
   cmake --build llama.cpp/build --target llama-bench -j "$(nproc)" > build.log
