@@ -26,6 +26,7 @@ return args.FirstOrDefault() switch
     "speed" => SpeedBench.Run(args[1..]),
     "matvec" => MatVecBench.Run(args[1..]),
     "kernels" => KernelsBench.Run(args[1..]),
+    "conv" => ConvBench.Run(args[1..]),
     "hf-fixture" => HfFixtureCommand(args[1..]),
     _ => Usage(),
 };
@@ -60,9 +61,11 @@ static int Usage()
                                                          KV cache speed-up, engine overhead over a bare forward pass
                gensharp-bench kernels [LABEL] [--requests | --prefill]  decode on libtorch vs the CPU kernels (fp32, int8) at batch
                                                          1 and 16, profiles; --prefill: short prompts, libtorch vs kernels
-               gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|http] [--decode kernels|libtorch]
+               gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|http] [--decode kernels|libtorch] [--stream-interval MS]
                                                          HTTP server: tokens/s at 1/4/16 concurrent streams (curl processes
                                                          as clients), time to first token p50/p95, overhead vs the library
+               gensharp-bench conv [--rounds 3] [--steps 10]    the U-Net's training and sampling step with libtorch's oneDNN on vs off
+                                                         (the cost of ConvolutionCheck turning it off), probe errors
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py
                gensharp-bench arithmetic [--steps 2000] [--batch-size 16] [--train 20000] [--test 200] [--methods full,lora]
                                     [--eval-interval N] [--out DIR]  SFT with vocabulary extension: exact-match accuracy on

@@ -26,8 +26,8 @@ static class ServeBench
         var kernels = new DecodeKernelOptions { Enabled = !(args.SkipWhile(a => a != "--decode").Skip(1).FirstOrDefault() is "libtorch"), Threads = threads > 0 ? threads : null };
         var dir = Path.Combine(TrainBench.RepoRoot(), "models", "shakespeare-char");
         var db = Path.Combine(Path.GetTempPath(), $"gensharp-bench-{Environment.ProcessId}.db");
-        var options = new ServerOptions { Models = [dir], Port = 0, MaxBatch = 16, MaxQueue = 256 };
-        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, kernels: kernels);
+        var options = new ServerOptions { Models = [dir], Port = 0, MaxBatch = 16, MaxQueue = 256, StreamIntervalMs = Arg(args, "--stream-interval", new ServerOptions().StreamIntervalMs) };
+        using var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, kernels: kernels, streamInterval: TimeSpan.FromMilliseconds(options.StreamIntervalMs));
         using var feedback = new FeedbackStore(db);
         await using var app = GenSharpServer.Build(options, models, feedback);
         await app.StartAsync();
@@ -47,7 +47,7 @@ static class ServeBench
                 return (streams, sw.Elapsed.TotalSeconds);
             };
         Console.WriteLine($"clients: {(curl ? "one curl process a round, its transfers in parallel (curl -Z); time = curl's longest transfer" : "HttpClient in this process")}");
-        Console.WriteLine($"{dir}: decoded by {models.LanguageModels.First().DecodeBackend}; {tokens} new tokens per request from \"ROMEO:\", streamed (/v1/completions); {rounds} rounds per client; threads {get_num_threads()}");
+        Console.WriteLine($"{dir}: decoded by {models.LanguageModels.First().DecodeBackend}; stream interval {options.StreamIntervalMs} ms; {tokens} new tokens per request from \"ROMEO:\", streamed (/v1/completions); {rounds} rounds per client; threads {get_num_threads()}");
         await round(0, 1);   // warm-up
         // A curl process's own start-up CPU (linking libcurl, TLS libraries), measured on a trivial request: the rounds
         // report curl's CPU without it, i.e. what it takes from the cores while the tokens stream.

@@ -12,6 +12,7 @@ public sealed record ServerOptions
     public int MaxQueue { get; init; } = 64;                      // requests waiting per model before 429
     public long MaxBodyBytes { get; init; } = 1 << 20;            // larger bodies get 413
     public string Device { get; init; } = "cpu";
+    public int StreamIntervalMs { get; init; } = 20;              // streamed tokens handed over together at most this often (0: each at once)
     public string FeedbackDb { get; init; } = "feedback.db";      // playground ratings and A/B picks: SQLite file or postgres:// URL
 
     public ServerOptions Validate()
@@ -19,6 +20,7 @@ public sealed record ServerOptions
         if (Port is < 0 or > 65535) throw new ArgumentException($"port must be in 0…65535 (got {Port})");
         if (MaxBatch is < 1 or > 256) throw new ArgumentException($"max batch must be in 1…256 (got {MaxBatch})");
         if (MaxQueue is < 1 or > 100_000) throw new ArgumentException($"max queue must be in 1…100000 (got {MaxQueue})");
+        if (StreamIntervalMs is < 0 or > 1000) throw new ArgumentException($"stream interval must be in 0…1000 ms (got {StreamIntervalMs})");
         if (MaxBodyBytes < 1024) throw new ArgumentException("max body size must be at least 1024 bytes");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("the API key is empty");
         return this;

@@ -91,6 +91,15 @@ static class Cli
     }
 
     /// <summary>The command line as typed (quoted where needed), for model cards.</summary>
+    static int _convolutionNoted;
+
+    /// <summary>Says once per process, on stderr, that oneDNN convolutions were turned off (they were wrong on this CPU).</summary>
+    public static void NoteConvolutionCheck()
+    {
+        if (Numerics.ConvolutionCheck.TurnedOff && Interlocked.Exchange(ref _convolutionNoted, 1) == 0)
+            Console.Error.WriteLine($"note: {Numerics.ConvolutionCheck.Outcome}; ATen's own convolution runs instead ({Numerics.ConvolutionCheck.Variable}=on|off overrides)");
+    }
+
     public static string CommandLine() =>
         "gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Any(char.IsWhiteSpace) || a.Length == 0 ? $"\"{a}\"" : a));
 

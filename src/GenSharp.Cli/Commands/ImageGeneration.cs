@@ -8,6 +8,7 @@ static class ImageGeneration
 {
     public static Tensor Generate(IImageGenerator model, IReadOnlyList<int> labels, long seed, CancellationToken cancel, int batch = 100)
     {
+        Cli.NoteConvolutionCheck();
         var parts = new List<Tensor>();
         for (int i = 0; i < labels.Count; i += batch)
         {

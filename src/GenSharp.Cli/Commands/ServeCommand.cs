@@ -25,6 +25,7 @@ static class ServeCommand
         var allowedHosts = new Option<string[]>("--allowed-host") { Description = "Extra Host header names to accept (e.g. a LAN name)", AllowMultipleArgumentsPerToken = true };
         var maxBatch = Cli.Opt("--max-batch", "Sequences decoded together per language model", d.MaxBatch);
         var maxQueue = Cli.Opt("--max-queue", "Requests waiting per model before 429", d.MaxQueue);
+        var streamInterval = Cli.Opt("--stream-interval", "Milliseconds a streamed request's tokens may wait to go out together (first and last go at once; 0: every token at once)", d.StreamIntervalMs);
         var feedback = Cli.Opt("--feedback-db", "Where the playground's ratings and A/B picks go: a SQLite file, or a postgres:// URL that several servers share", d.FeedbackDb);
         var adapters = new Option<string[]>("--adapter")
         {
@@ -39,7 +40,7 @@ static class ServeCommand
         var decode = new DecodeFlags();
         var cmd = new Command("serve", "Serve models over an OpenAI-compatible HTTP API, with a web playground at /")
         {
-            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, feedback, adapters, ragIndex, ragStore, ragCollection, ragTenant,
+            models, host, port, apiKey, allowedHosts, maxBatch, maxQueue, streamInterval, feedback, adapters, ragIndex, ragStore, ragCollection, ragTenant,
             compute.Device, compute.Threads, decode.Quantize, decode.Decode,
         };
         cmd.SetAction(r => Cli.Run(() =>
@@ -49,12 +50,13 @@ static class ServeCommand
                 Models = r.GetValue(models) is { Length: > 0 } m ? m : [Cli.FindShipped("models/shakespeare-char"), Cli.FindShipped(ImageCommands.BundledDiffusion)],
                 Host = r.GetValue(host)!, Port = r.GetValue(port), ApiKey = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GENSHARP_API_KEY"),
                 AllowedHosts = r.GetValue(allowedHosts) ?? [], MaxBatch = r.GetValue(maxBatch), MaxQueue = r.GetValue(maxQueue), Device = r.GetValue(compute.Device)!,
-                FeedbackDb = r.GetValue(feedback)!,
+                FeedbackDb = r.GetValue(feedback)!, StreamIntervalMs = r.GetValue(streamInterval),
             }.Validate();
             var served = (r.GetValue(adapters) ?? []).Select(a => a.Split('=', 2) is [var name, var dir] && name.Length > 0 && dir.Length > 0
                 ? (name, dir) : throw new UserError($"--adapter '{a}' is not NAME=DIR")).ToList();
             var kernels = decode.Read(r);
-            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served, kernels);
+            using var registry = new ModelRegistry(options.Models, compute.Resolve(r), options.MaxBatch, options.MaxQueue, served, kernels,
+                TimeSpan.FromMilliseconds(options.StreamIntervalMs));
             using var store = new FeedbackStore(options.FeedbackDb);
             using var documents = OpenDocuments(r.GetValue(ragIndex), r.GetValue(ragStore), r.GetValue(ragCollection)!, r.GetValue(ragTenant)!);
             var app = GenSharpServer.Build(options, registry, store, documents);

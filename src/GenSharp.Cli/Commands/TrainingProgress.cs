@@ -16,6 +16,7 @@ sealed class TrainingProgress : ITrainingObserver
     /// <summary>Runs <paramref name="run"/> (a trainer's Run) with a progress bar from <paramref name="step"/> to <paramref name="total"/>; <paramref name="unit"/> names the throughput.</summary>
     public static TrainResult Run(long step, long total, string unit, Func<ITrainingObserver, TrainResult> run)
     {
+        Cli.NoteConvolutionCheck();
         if (!AnsiConsole.Profile.Capabilities.Interactive)
             return run(new TrainingProgress(null, unit));
         TrainResult result = null!;

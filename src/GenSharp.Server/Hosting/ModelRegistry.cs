@@ -25,7 +25,7 @@ public sealed class ModelRegistry : IDisposable
     /// adapter_config.json names as base (or the only one).</param>
     /// <param name="kernels">How language models decode (<see cref="GenerationEngine"/>): GenSharp's kernels by default, int8 on request.</param>
     public ModelRegistry(IEnumerable<string> dirs, Device device, int maxBatch, int maxQueue, IReadOnlyList<(string Name, string Dir)>? adapters = null,
-        DecodeKernelOptions? kernels = null)
+        DecodeKernelOptions? kernels = null, TimeSpan streamInterval = default)
     {
         var chats = new Dictionary<string, (string Dir, ChatPipeline Chat)>(StringComparer.Ordinal);
         foreach (var dir in dirs)
@@ -59,7 +59,7 @@ public sealed class ModelRegistry : IDisposable
             slots.Add((adapterName, baseName, LoraAdapter.Serve(adapterDir, adapterName, chats[baseName].Chat.Text.Model)));
         }
         foreach (var (name, (dir, chat)) in chats)
-            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue, kernels) { Defaults = GenerationDefaults.Load(dir) };
+            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue, kernels) { Defaults = GenerationDefaults.Load(dir), StreamInterval = streamInterval };
         foreach (var (name, baseName, slot) in slots) _adapters[name] = new LanguageModelRoute(name, _lms[baseName], slot, baseName);
         if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");
     }

@@ -21,6 +21,7 @@ public sealed class FashionClassifier : Module<Tensor, Tensor>
 
     public FashionClassifier(ClassifierConfig config) : base(nameof(FashionClassifier))
     {
+        Numerics.ConvolutionCheck.EnsureCorrect();   // libtorch's oneDNN convolution is wrong on some CPUs
         Config = config.Validate();
         int c = config.Channels, s = config.ImageSize / 4;
         features = Sequential(

@@ -76,6 +76,7 @@ public sealed class GanGenerator : Module<Tensor, Tensor, Tensor>
 
     public GanGenerator(GanConfig config) : base(nameof(GanGenerator))
     {
+        Numerics.ConvolutionCheck.EnsureCorrect();   // libtorch's oneDNN convolution is wrong on some CPUs
         Config = config.Validate();
         (_c, _s) = (config.Channels, config.ImageSize / 4);
         int c = _c, zIn = config.LatentDim + (config.NumClasses > 0 ? config.LatentDim : 0);
@@ -114,6 +115,7 @@ internal sealed class GanDiscriminator : Module<Tensor, Tensor, Tensor>
 
     public GanDiscriminator(GanConfig config) : base(nameof(GanDiscriminator))
     {
+        Numerics.ConvolutionCheck.EnsureCorrect();   // libtorch's oneDNN convolution is wrong on some CPUs
         config.Validate();
         int c = config.Channels, s = config.ImageSize / 4, flat = (4 * c + 1) * s * s;
         features = Sequential(

@@ -103,6 +103,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor>
 
     public UNet(UNetConfig config) : base(nameof(UNet))
     {
+        Numerics.ConvolutionCheck.EnsureCorrect();   // libtorch's oneDNN convolution is wrong on some CPUs
         Config = config.Validate();
         int b = config.BaseChannels, e = config.EmbedDim, g = config.Groups, L = config.Levels;
         double p = config.Dropout;

@@ -22,6 +22,7 @@ public sealed class Vae : Module<Tensor, (Tensor Mu, Tensor LogVar)>
 
     public Vae(VaeConfig config) : base(nameof(Vae))
     {
+        Numerics.ConvolutionCheck.EnsureCorrect();   // libtorch's oneDNN convolution is wrong on some CPUs
         Config = config.Validate();
         (_c, _s) = (config.Channels, config.ImageSize / 4);
         int c = _c, flat = 2 * c * _s * _s;

@@ -24,7 +24,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var options = new ServerOptions { Models = [CliRunner.Bundled(Lm), CliRunner.Bundled(Images)], Port = 0, MaxBatch = 8, MaxQueue = 64 };
-        Models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue);
+        Models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, streamInterval: TimeSpan.FromMilliseconds(options.StreamIntervalMs));
         Feedback = new FeedbackStore(Path.Combine(_dir, "feedback.db"));
         _app = GenSharpServer.Build(options, Models, Feedback);
         await _app.StartAsync();

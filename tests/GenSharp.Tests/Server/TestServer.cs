@@ -24,7 +24,7 @@ sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(ServerOptions options, IReadOnlyList<(string Name, string Dir)>? adapters = null, RagService? documents = null)
     {
-        var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, adapters);
+        var models = new ModelRegistry(options.Models, CPU, options.MaxBatch, options.MaxQueue, adapters, streamInterval: TimeSpan.FromMilliseconds(options.StreamIntervalMs));
         var db = Path.Combine(Path.GetTempPath(), $"gensharp-{Guid.NewGuid():N}.db");
         var feedback = new FeedbackStore(db);
         var app = GenSharpServer.Build(options with { Port = 0 }, models, feedback, documents);
