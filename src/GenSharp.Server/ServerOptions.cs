@@ -12,7 +12,7 @@ public sealed record ServerOptions
     public int MaxQueue { get; init; } = 64;                      // requests waiting per model before 429
     public long MaxBodyBytes { get; init; } = 1 << 20;            // larger bodies get 413
     public string Device { get; init; } = "cpu";
-    public int StreamIntervalMs { get; init; } = 20;              // streamed tokens handed over together at most this often (0: each at once)
+    public int StreamIntervalMs { get; init; } = (int)Hosting.LanguageModelWorker.DefaultStreamInterval.TotalMilliseconds;              // streamed tokens handed over together at most this often (0: each at once)
     public string FeedbackDb { get; init; } = "feedback.db";      // playground ratings and A/B picks: SQLite file or postgres:// URL
 
     public ServerOptions Validate()

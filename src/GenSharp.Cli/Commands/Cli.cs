@@ -90,7 +90,6 @@ static class Cli
         throw new UserError($"{relative} not found next to the gensharp install (set GENSHARP_HOME to the repository root)");
     }
 
-    /// <summary>The command line as typed (quoted where needed), for model cards.</summary>
     static int _convolutionNoted;
 
     /// <summary>Says once per process, on stderr, that oneDNN convolutions were turned off (they were wrong on this CPU).</summary>
@@ -100,6 +99,7 @@ static class Cli
             Console.Error.WriteLine($"note: {Numerics.ConvolutionCheck.Outcome}; ATen's own convolution runs instead ({Numerics.ConvolutionCheck.Variable}=on|off overrides)");
     }
 
+    /// <summary>The command line as typed (quoted where needed), for model cards.</summary>
     public static string CommandLine() =>
         "gensharp " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Any(char.IsWhiteSpace) || a.Length == 0 ? $"\"{a}\"" : a));
 

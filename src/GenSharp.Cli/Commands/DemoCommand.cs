@@ -53,7 +53,7 @@ static class DemoCommand
         var generator = AutoPipeline.OpenImages(dir, device, s);
         AnsiConsole.Write(new Rule($"[bold]{ImageCommands.BundledDiffusion}[/] — {generator.Description}").LeftJustified());
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        using var images = generator.Generate([.. Enumerable.Range(0, Math.Max(1, generator.NumClasses))], seed);
+        using var images = ImageGeneration.Generate(generator, [.. Enumerable.Range(0, Math.Max(1, generator.NumClasses))], seed, CancellationToken.None);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         Imaging.ImageGrid.Save(path, images, columns: 10, scale: 4);
         AnsiConsole.MarkupLineInterpolated($"one image per class ({string.Join(", ", generator.ClassNames ?? [])}), {sw.Elapsed.TotalSeconds:F1} s:");

@@ -24,8 +24,9 @@ public sealed class ModelRegistry : IDisposable
     /// <param name="adapters">Served LoRA adapters as (model id, adapter directory); each attaches to the served language model its
     /// adapter_config.json names as base (or the only one).</param>
     /// <param name="kernels">How language models decode (<see cref="GenerationEngine"/>): GenSharp's kernels by default, int8 on request.</param>
+    /// <param name="streamInterval">How long streamed tokens may wait to go out together (<see cref="LanguageModelWorker.StreamInterval"/>).</param>
     public ModelRegistry(IEnumerable<string> dirs, Device device, int maxBatch, int maxQueue, IReadOnlyList<(string Name, string Dir)>? adapters = null,
-        DecodeKernelOptions? kernels = null, TimeSpan streamInterval = default)
+        DecodeKernelOptions? kernels = null, TimeSpan? streamInterval = null)
     {
         var chats = new Dictionary<string, (string Dir, ChatPipeline Chat)>(StringComparer.Ordinal);
         foreach (var dir in dirs)
@@ -59,7 +60,7 @@ public sealed class ModelRegistry : IDisposable
             slots.Add((adapterName, baseName, LoraAdapter.Serve(adapterDir, adapterName, chats[baseName].Chat.Text.Model)));
         }
         foreach (var (name, (dir, chat)) in chats)
-            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue, kernels) { Defaults = GenerationDefaults.Load(dir), StreamInterval = streamInterval };
+            _lms[name] = new LanguageModelWorker(name, chat.Text.Model, chat.Text.Tokenizer, chat.Template, maxBatch, maxQueue, kernels) { Defaults = GenerationDefaults.Load(dir), StreamInterval = streamInterval ?? LanguageModelWorker.DefaultStreamInterval };
         foreach (var (name, baseName, slot) in slots) _adapters[name] = new LanguageModelRoute(name, _lms[baseName], slot, baseName);
         if (_lms.Count + _images.Count == 0) throw new ArgumentException("no models to serve; pass --models DIR");
     }

@@ -16,23 +16,23 @@ namespace GenSharp.Numerics;
 public static class ConvolutionCheck
 {
     public const string Variable = "GENSHARP_ONEDNN";
-    static readonly Lazy<string> _outcome = new(Probe, LazyThreadSafetyMode.ExecutionAndPublication);
+    static readonly Lazy<(bool TurnedOff, string Text)> _outcome = new(Probe, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>What the check found: "oneDNN convolutions exact", "oneDNN turned off: …", or the user's setting.</summary>
-    public static string Outcome => _outcome.Value;
+    public static string Outcome => _outcome.Value.Text;
 
-    /// <summary>True once the probe has run and turned oneDNN off (false before any convolutional model was built).</summary>
-    public static bool TurnedOff => _outcome.IsValueCreated && _outcome.Value.StartsWith("oneDNN turned off", StringComparison.Ordinal);
+    /// <summary>True once the probe has found oneDNN wrong and turned it off (false before any convolutional model was built).</summary>
+    public static bool TurnedOff => _outcome.IsValueCreated && _outcome.Value.TurnedOff;
 
     /// <summary>Runs the probe once per process (later calls return at once). Throws when oneDNN is wrong and cannot be turned off.</summary>
     public static void EnsureCorrect() => _ = _outcome.Value;
 
-    static string Probe()
+    static (bool, string) Probe()
     {
         switch (Environment.GetEnvironmentVariable(Variable)?.Trim().ToLowerInvariant())
         {
-            case "off": SetOneDnn(false, "set " + Variable + "=off"); return "oneDNN turned off (" + Variable + "=off)";
-            case "on": return "oneDNN kept on (" + Variable + "=on; probe skipped)";
+            case "off": SetOneDnn(false, "set " + Variable + "=off"); return (false, "oneDNN off (" + Variable + "=off; probe skipped)");
+            case "on": return (false, "oneDNN kept on (" + Variable + "=on; probe skipped)");
             case null or "": break;
             default: throw new ArgumentException($"{Variable}: expected 'on' or 'off', got '{Environment.GetEnvironmentVariable(Variable)}'");
         }
@@ -48,10 +48,10 @@ public static class ConvolutionCheck
             }
         }
         finally { set_num_threads(threads); }
-        if (worst < 1e-3) return "oneDNN convolutions exact";
+        if (worst < 1e-3) return (false, "oneDNN convolutions exact");
         var why = $"oneDNN fp32 convolution off by {(double.IsFinite(worst) ? worst.ToString("g3") : "NaN")} on this CPU";
         SetOneDnn(false, why);
-        return "oneDNN turned off: " + why;
+        return (true, "oneDNN turned off: " + why);
     }
 
     /// <summary>Largest difference from fp64 of a convolution's output and input gradient and a transposed convolution's output.</summary>
