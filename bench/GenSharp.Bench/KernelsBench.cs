@@ -1,3 +1,4 @@
+using GenSharp.Numerics;
 using System.Diagnostics;
 using GenSharp.Models;
 using GenSharp.Pipelines;
@@ -22,8 +23,9 @@ static class KernelsBench
     {
         if (args.Contains("--requests")) return Requests();
         if (args.Contains("--prefill")) return Prefill(args.Where(a => a != "--prefill").ToArray());
+        if (args.Contains("--streams")) return Streams(args.Where(a => a != "--streams").ToArray());
         double readGbs = SpeedBench.ReadBandwidth();
-        Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB arrays)");
+        Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB, best stream pattern)");
         Console.WriteLine();
         Console.WriteLine("| model | params | decode | batch 1 tok/s | batch 16 tok/s (aggregate) | weight MiB read/token | of read bandwidth (batch 1) |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
@@ -63,6 +65,29 @@ static class KernelsBench
         return 0;
     }
 
+    // Batch-1 fp32 decode with the one-row products reading their part as four streams or in order (MatVec.Streams),
+    // alternating, 6 rounds each; tokens/s, best and median.
+    static int Streams(string[] only)
+    {
+        Console.WriteLine("| model | four streams tok/s, best / median | in order tok/s, best / median | best ratio |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (label, model, tokenizer) in Models())
+        {
+            if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
+            using var _ = model;
+            var (on, off) = (new List<double>(), new List<double>());
+            for (int r = 0; r < 12; r++)
+            {
+                MatVec.Streams = r % 2 == 0;
+                (r % 2 == 0 ? on : off).Add(TokensPerSecond(model, tokenizer, DecodeKernelOptions.Default, 1));
+            }
+            MatVec.Streams = true;
+            double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+            Console.WriteLine($"| {label} | {on.Max():F0} / {Median(on):F0} | {off.Max():F0} / {Median(off):F0} | {on.Max() / off.Max():F2} |");
+        }
+        return 0;
+    }
+
     // Whole requests as the server's library side runs them: a new engine per call, 64 tokens from "ROMEO:".
     static int Requests()
     {
@@ -88,17 +113,18 @@ static class KernelsBench
     {
         Console.WriteLine($"threads {get_num_threads()}; engine switches at {GenerationEngine.KernelPrefillTokens} prompt tokens a pass");
         Console.WriteLine();
-        Console.WriteLine("| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch | kernels' phases, mean ms |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         int saved = GenerationEngine.KernelPrefillTokens;
         foreach (var (label, model, tokenizer) in Models())
         {
             if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
             using var _ = model;
             using var engine = new GenerationEngine(model, tokenizer, 16);
-            foreach (var (prompts, tokens) in new[] { (1, 4), (1, 16), (1, 64), (1, 128), (1, 256), (4, 8), (16, 4), (4, 32) }.Where(p => p.Item2 < model.Config.MaxPositions))
+            foreach (var (prompts, tokens) in new[] { (1, 4), (1, 16), (1, 64), (1, 128), (1, 256), (1, 480), (4, 8), (16, 4), (4, 32), (4, 120) }.Where(p => p.Item2 < model.Config.MaxPositions))
             {
                 var ms = new[] { new List<double>(), new List<double>() };
+                var before = engine.Decoder!.Profile;
                 for (int r = 0; r < 14; r++)
                 {
                     GenerationEngine.KernelPrefillTokens = r % 2 == 0 ? 0 : int.MaxValue;
@@ -110,7 +136,10 @@ static class KernelsBench
                     if (engine.HasWork) throw new InvalidOperationException("a one-token request did not finish at its prefill");
                 }
                 double t = ms[0].Min(), k = ms[1].Min();
-                Console.WriteLine($"| {label} | {prompts} × {tokens} | {t:F2} | {k:F2} | {k / t:F2} |");
+                var after = engine.Decoder!.Profile;   // the kernels' phases, mean ms of a pass
+                var phases = string.Join(", ", after.Where(p => p.Value - before[p.Key] > 0).OrderByDescending(p => p.Value - before[p.Key])
+                    .Select(p => $"{p.Key} {(p.Value - before[p.Key]) * 1000 / 7:F1}"));
+                Console.WriteLine($"| {label} | {prompts} × {tokens} | {t:F2} | {k:F2} | {k / t:F2} | {phases} |");
             }
         }
         GenerationEngine.KernelPrefillTokens = saved;

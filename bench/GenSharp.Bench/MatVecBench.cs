@@ -16,6 +16,7 @@ static class MatVecBench
     public static int Run(string[] args)
     {
         if (args.Contains("--probe")) return Probe();
+        if (args.Contains("--streams")) { MemoryProbe.Read(print: true); return 0; }
         Console.WriteLine($"threads: libtorch {get_num_threads()}, MatVec 2");
         Console.WriteLine("| W (out × in) | rows | libtorch µs | MatVec µs | q8 µs | libtorch GB/s | MatVec GB/s | q8 GB/s | MatVec speed-up | q8 speed-up |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -32,6 +33,17 @@ static class MatVecBench
                 var (xf, y) = (x.data<float>().ToArray(), new float[m * outF]);
                 int next = 0;
                 double torchUs = Median(() => { using var _ = no_grad(); using var r = Inference.Linear(x, ws[next++ % copies]); r.data<float>()[0].ToString(); });
+                if (args.Contains("--compare-streams"))
+                {
+                    var (on, off) = (new List<double>(), new List<double>());
+                    for (int r = 0; r < 6; r++)
+                    {
+                        MatVec.Streams = r % 2 == 0;
+                        (r % 2 == 0 ? on : off).Add(Median(() => MatVec.Multiply(wfs[next++ % copies], xf, y, inF, 2)));
+                    }
+                    Console.WriteLine($"  {outF} × {inF}, {m} rows: four streams {4.0 * outF * inF / on.Min() / 1e3:F1} GB/s, in order {4.0 * outF * inF / off.Min() / 1e3:F1} GB/s (best of 3 medians each, alternating)");
+                    MatVec.Streams = true;
+                }
                 double oursUs = Median(() => MatVec.Multiply(wfs[next++ % copies], xf, y, inF, 2));
                 var q8s = wfs.Select(w => Q8Matrix.Quantize(w, outF, inF)).ToArray();
                 foreach (var w in ws) w.Dispose();

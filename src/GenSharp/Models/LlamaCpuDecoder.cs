@@ -45,11 +45,13 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             _w = Pointer(w);
         }
 
+        /// <param name="pack">This part's <see cref="Gemm"/> scratch, or null (no GEMM kernel on this path).</param>
         /// <param name="x16">The inputs rounded to int16 (<see cref="Q8Matrix.QuantizeActivations"/>), or null.</param>
-        public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, short* x16 = null, float* xScale = null)
+        public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, float* pack, short* x16 = null, float* xScale = null)
         {
             var (start, end) = Split(Rows, part, parts);
-            if (q8 is not null && x16 is not null) q8.RowsProductInt16(x16, xScale, y, m, start, end);
+            if (m >= GemmRows && pack is not null) Gemm.Rows(_w, q8, x, y, Columns, Rows, m, start, end, path, pack);
+            else if (q8 is not null && x16 is not null) q8.RowsProductInt16(x16, xScale, y, m, start, end);
             else if (q8 is not null) q8.RowsProduct(x, y, m, start, end, path);
             else MatVec.Rows(_w, x, y, Columns, Rows, m, start, end, path);
         }
@@ -78,6 +80,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     readonly float[] _cos, _signedSin;                        // (context, hs): the model's RoPE tables, rotate-half layout
     readonly float* _x, _h, _q, _k, _v, _att, _g, _u, _tmp;    // (rows, width) activations
     readonly float*[] _scratch;                               // per thread: attention scores, sigmoid values
+    readonly float*[] _pack;                                  // per thread: Gemm's packed blocks (null: no GEMM kernel)
     readonly short* _x16;                                     // a phase's input rows rounded to int16, for the int8 kernel
     readonly float* _xScale;
     short* _phaseX16;                                         // _x16 while the phase in flight uses it, else null
@@ -88,14 +91,14 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     readonly int[] _slots, _positions, _tokens;
     float* _logits, _keys, _values;
 
-    public LlamaCpuDecoder(LlamaForCausalLM model, KvCache cache, DecodeKernelOptions options, SimdPath? path = null)
+    public LlamaCpuDecoder(LlamaForCausalLM model, KvCache cache, DecodeKernelOptions options, SimdPath? path = null, int? prefillRows = null)
     {
         options.Validate();
         if (Unsupported(model) is { } why) throw new ArgumentException($"the CPU decoder cannot run this model: {why}");
         var c = model.Config;
         (_model, _cache, _path) = (model, cache, path ?? SimdPaths.Detect());
         (_c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows, _eps) =
-            (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize, cache.Context, Math.Max(cache.Slots, PrefillRows), (float)c.RmsNormEps);
+            (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.IntermediateSize, c.VocabSize, cache.Context, Math.Max(cache.Slots, prefillRows ?? PrefillRows), (float)c.RmsNormEps);
         Int8 = options.Int8 || IsInt8(model);   // a model quantized once (gensharp quantize, --quantize) decodes in int8 everywhere
         var weights = Int8 ? Quantized8.GetValue(model, m => BuildWeights(m, true)) : BuildWeights(model, false);
         (_layers, _head) = (weights.Layers, weights.Head);
@@ -116,15 +119,18 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _x16 = (short*)NativeMemory.AlignedAlloc((nuint)(_rows * widest * sizeof(short)), 64);
         _xScale = Buffer(_rows);
         _scratch = new float*[_team.Size];
-        for (int t = 0; t < _team.Size; t++) _scratch[t] = Buffer(Math.Max(_context, _ffn));
+        for (int t = 0; t < _team.Size; t++) _scratch[t] = Buffer(Math.Max((long)AttentionBlock * _context, _ffn));
+        _pack = new float*[_team.Size];
+        if (Gemm.Supports(_path)) for (int t = 0; t < _team.Size; t++) _pack[t] = Buffer(Gemm.ScratchFloats);
         (_slots, _positions, _tokens) = (new int[_rows], new int[_rows], new int[_rows]);
+        (_blockStart, _blockRows) = (new int[_rows], new int[_rows]);
         // Phases as delegates made once: a step allocates nothing.
         _qkvWork = QkvPhase;
         _attentionWork = AttentionPhase;
-        _oWork = part => _layers[_layer].O.Product(_att, _tmp, _b, part, _parts, _path, _phaseX16, _xScale);
+        _oWork = part => _layers[_layer].O.Product(_att, _tmp, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
         _gateUpWork = GateUpPhase;
-        _downWork = part => _layers[_layer].Down.Product(_g, _tmp, _b, part, _parts, _path, _phaseX16, _xScale);
-        _headWork = part => _head.Product(_h, _logits, _b, part, _parts, _path, _phaseX16, _xScale);
+        _downWork = part => _layers[_layer].Down.Product(_g, _tmp, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        _headWork = part => _head.Product(_h, _logits, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
     }
 
     /// <summary>Makes (once) the model's q8_0 weights, replacing its fp32 values by the dequantized ones.</summary>
@@ -190,8 +196,11 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     /// </summary>
     public int Capacity => _rows;
 
-    /// <summary>Rows of a prefill pass at least (a longer prompt takes several passes).</summary>
-    internal const int PrefillRows = 32;
+    /// <summary>
+    /// Rows of a prefill pass at least (a longer prompt takes several passes): every pass reads all weights once, and the
+    /// GEMM's tiles run at full speed from a few dozen rows, so a pass takes a whole pp512 prompt.
+    /// </summary>
+    internal const int PrefillRows = 512;
 
     /// <summary>
     /// Prefill on the kernels: each prompt's tokens enter its slot (a prompt is rows of one slot at successive positions,
@@ -249,6 +258,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _head.Bind();
         float* embedding = Pointer(_embedding());
         for (int b = 0; b < B; b++) new Span<float>(embedding + (long)_tokens[b] * _c, _c).CopyTo(Row(_x, b, _c));
+        FindBlocks();
         Mark(Phase.Other, ref t);
         for (_layer = 0; _layer < _layers.Length; _layer++)
         {
@@ -318,6 +328,12 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     /// </summary>
     internal static bool Int16Inputs = true;
 
+    /// <summary>
+    /// Rows (tokens) from which the products run on <see cref="Gemm"/>'s packed tiles instead of <see cref="MatVec"/>'s
+    /// 4 × 4 ones: packing a weight panel pays off once enough rows share it (gensharp-bench prefill-gemm).
+    /// </summary>
+    internal static int GemmRows = 128;
+
     void RoundInputs(float* x, int width)
     {
         _phaseX16 = null;
@@ -345,9 +361,9 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void QkvPhase(int part)
     {
         var l = _layers[_layer];
-        l.Q.Product(_h, _q, _b, part, _parts, _path, _phaseX16, _xScale);
-        l.K.Product(_h, _k, _b, part, _parts, _path, _phaseX16, _xScale);
-        l.V.Product(_h, _v, _b, part, _parts, _path, _phaseX16, _xScale);
+        l.Q.Product(_h, _q, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        l.K.Product(_h, _k, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        l.V.Product(_h, _v, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
     }
 
     // Biases (Qwen2), RoPE on q and k at each row's position, k and v into the cache at (slot, kv head, position).
@@ -368,12 +384,14 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             int pos = _positions[b];
             var cos = _cos.AsSpan(pos * _hs, _hs);
             var sin = _signedSin.AsSpan(pos * _hs, _hs);
+            int half = _hs / 2;
             for (int head = 0; head < _heads + _kvHeads; head++)
             {
                 var x = head < _heads ? q.Slice(head * _hs, _hs) : k.Slice((head - _heads) * _hs, _hs);
                 // x·cos + rotate_half(x)·sin, rotate_half([x1, x2]) = [−x2, x1]: the sign is in the table (Rope.SignedSin).
-                for (int j = 0, half = _hs / 2; j < _hs; j++) rotated[j] = x[j] * cos[j] + x[j < half ? j + half : j - half] * sin[j];
-                rotated.CopyTo(x);
+                TensorPrimitives.Multiply(x[half..], sin[..half], rotated[..half]);
+                TensorPrimitives.Multiply(x[..half], sin[half..], rotated[half..]);
+                TensorPrimitives.MultiplyAdd(x, cos, rotated, x);
             }
             for (int head = 0; head < _kvHeads; head++)
             {
@@ -384,25 +402,77 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         }
     }
 
-    // softmax(q·Kᵀ/√hs)·V for each (row, head), over the row's positions 0 … pos; head h reads K/V head h / (nh/nkv).
+    /// <summary>Rows of one slot at successive positions that attend as one block (prefill): scores for 64 rows at a time.</summary>
+    internal const int AttentionBlock = 64;
+
+    /// <summary>Rows of a block from which its attention runs as two <see cref="Gemm"/> products instead of row by row.</summary>
+    internal static int GemmAttentionRows = 8;
+
+    // The pass's rows cut into blocks of successive positions of one slot (≤ AttentionBlock rows): decode rows are blocks of one.
+    int _blockCount;
+    readonly int[] _blockStart, _blockRows;
+
+    void FindBlocks()
+    {
+        _blockCount = 0;
+        for (int b = 0; b < _b;)
+        {
+            int e = b + 1;
+            while (e < _b && e - b < AttentionBlock && _slots[e] == _slots[b] && _positions[e] == _positions[e - 1] + 1) e++;
+            (_blockStart[_blockCount], _blockRows[_blockCount]) = (b, e - b);
+            _blockCount++;
+            b = e;
+        }
+    }
+
+    // softmax(q·Kᵀ/√hs)·V for each (block, head), a row over its slot's positions 0 … its own (the causal mask); head h
+    // reads K/V head h / (nh/nkv). Items are dealt out in turn, so the later blocks of a long prompt (more keys) are shared.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void AttentionPhase(int part)
     {
-        int items = _b * _heads, group = _heads / _kvHeads;
+        for (int item = part, items = _blockCount * _heads; item < items; item += _parts)
+        {
+            int block = item / _heads, head = item % _heads, first = _blockStart[block], rows = _blockRows[block];
+            if (rows >= GemmAttentionRows && _pack[part] != null) BlockAttention(first, rows, head, part);
+            else for (int b = first; b < first + rows; b++) RowAttention(b, head, part);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void RowAttention(int b, int head, int part)
+    {
         float scale = 1 / MathF.Sqrt(_hs);
         float* scores = _scratch[part];
-        for (int item = items * part / _parts, end = items * (part + 1) / _parts; item < end; item++)
+        int length = _positions[b] + 1;
+        float* q = _q + ((long)b * _heads + head) * _hs;
+        long plane = ((long)_slots[b] * _kvHeads + head / (_heads / _kvHeads)) * _context * _hs;
+        for (int j = 0; j < length; j++) scores[j] = MatVec.Dot(q, _keys + plane + (long)j * _hs, _hs, _path) * scale;
+        var p = new Span<float>(scores, length);
+        TensorPrimitives.SoftMax(p, p);
+        float* y = _att + ((long)b * _heads + head) * _hs;
+        new Span<float>(y, _hs).Clear();
+        for (int j = 0; j < length; j++) MatVec.AddScaled(scores[j], _values + plane + (long)j * _hs, y, _hs, _path);
+    }
+
+    // A block's rows for one head: S = Q·Kᵀ over keys 0 … the last row's position, each row's softmax over its own
+    // positions (later ones zeroed), then S·V — two products on the GEMM kernel instead of a dot per (row, key).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void BlockAttention(int first, int rows, int head, int part)
+    {
+        int width = _heads * _hs, length = _positions[first + rows - 1] + 1;
+        long plane = ((long)_slots[first] * _kvHeads + head / (_heads / _kvHeads)) * _context * _hs;
+        float* scores = _scratch[part];
+        Gemm.Multiply(new Gemm.Operand(_keys + plane, _hs), _q + (long)first * width + head * _hs, width, scores, length, _hs, rows, 0, length, _path, _pack[part]);
+        float scale = 1 / MathF.Sqrt(_hs);
+        for (int r = 0; r < rows; r++)
         {
-            int b = item / _heads, head = item % _heads, length = _positions[b] + 1;
-            float* q = _q + ((long)b * _heads + head) * _hs;
-            long plane = ((long)_slots[b] * _kvHeads + head / group) * _context * _hs;
-            for (int j = 0; j < length; j++) scores[j] = MatVec.Dot(q, _keys + plane + (long)j * _hs, _hs, _path) * scale;
-            var p = new Span<float>(scores, length);
+            int n = _positions[first + r] + 1;
+            var p = new Span<float>(scores + (long)r * length, n);
+            TensorPrimitives.Multiply(p, scale, p);
             TensorPrimitives.SoftMax(p, p);
-            float* y = _att + ((long)b * _heads + head) * _hs;
-            new Span<float>(y, _hs).Clear();
-            for (int j = 0; j < length; j++) MatVec.AddScaled(scores[j], _values + plane + (long)j * _hs, y, _hs, _path);
+            new Span<float>(scores + (long)r * length + n, length - n).Clear();
         }
+        Gemm.Multiply(new Gemm.Operand(_values + plane, _hs, byDepth: true), scores, length, _att + (long)first * width + head * _hs, width, length, rows, 0, _hs, _path, _pack[part]);
     }
 
     // gate and up over the same rows, then silu(gate)·up on those rows while they are in cache.
@@ -410,8 +480,8 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void GateUpPhase(int part)
     {
         var l = _layers[_layer];
-        l.Gate.Product(_h, _g, _b, part, _parts, _path, _phaseX16, _xScale);
-        l.Up.Product(_h, _u, _b, part, _parts, _path, _phaseX16, _xScale);
+        l.Gate.Product(_h, _g, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        l.Up.Product(_h, _u, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
         var (start, end) = Split(_ffn, part, _parts);
         var sigmoid = new Span<float>(_scratch[part], end - start);
         for (int b = 0; b < _b; b++)
@@ -474,6 +544,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         foreach (var b in new[] { (IntPtr)_x, (IntPtr)_h, (IntPtr)_tmp, (IntPtr)_q, (IntPtr)_att, (IntPtr)_k, (IntPtr)_v, (IntPtr)_g, (IntPtr)_u })
             NativeMemory.AlignedFree((void*)b);
         foreach (var s in _scratch) NativeMemory.AlignedFree(s);
+        foreach (var p in _pack) if (p != null) NativeMemory.AlignedFree(p);
         NativeMemory.AlignedFree(_x16);
         NativeMemory.AlignedFree(_xScale);
     }

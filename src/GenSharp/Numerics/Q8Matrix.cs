@@ -169,6 +169,14 @@ internal sealed unsafe class Q8Matrix : IDisposable
     /// </summary>
     internal static int PrefetchBytes = 1024;
 
+    /// <summary>W[row, column … column + count) as floats into <paramref name="into"/>; column and count are multiples of <see cref="Block"/>.</summary>
+    public void WidenRow(int row, int column, int count, float* into, SimdPath path)
+    {
+        if (column % Block != 0 || count % Block != 0) throw new ArgumentException($"a q8 row is widened in whole blocks of {Block} (column {column}, count {count})");
+        long first = (long)row * Columns + column;
+        Widen(_q + first, _d + first / Block, into, count / Block, path);
+    }
+
     // q · d for `blocks` consecutive blocks into `into`.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     static void Widen(sbyte* q, float* d, float* into, int blocks, SimdPath path)

@@ -183,11 +183,12 @@ public sealed class GenerationEngine : IDisposable
     }
 
     /// <summary>
-    /// Prompt tokens of a prefill pass up to which it runs on the CPU kernels (when they decode): libtorch pays a few
-    /// hundred op launches a pass, the kernels read each weight once per 32 prompt tokens. Measured (`gensharp-bench kernels
-    /// --prefill`): the kernels take 0.4–0.9× libtorch's time up to 256 tokens on models of 2.7–113 M parameters.
+    /// Prompt tokens of a prefill pass up to which it runs on the CPU kernels (when they decode; default: every pass).
+    /// Short prompts save libtorch's few hundred op launches a pass; long ones run on the packed GEMM and blocked
+    /// attention, which outrun libtorch's GEMM on these CPUs (`gensharp-bench kernels --prefill`: 0.4–0.8× libtorch's
+    /// time from 4 to 480 tokens on models of 33.6 M and 113 M parameters). The bench sets it to compare the two.
     /// </summary>
-    internal static int KernelPrefillTokens = 128;
+    internal static int KernelPrefillTokens = int.MaxValue;
 
     /// <summary>Most padded tokens (rows × longest prompt) one prefill pass takes; a longer prompt goes alone.</summary>
     internal const int PrefillBatchTokens = 2048;

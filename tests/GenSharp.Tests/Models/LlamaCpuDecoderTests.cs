@@ -74,18 +74,20 @@ public sealed class LlamaCpuDecoderTests
     [MemberData(nameof(Families))]
     public void PrefillOnTheKernelsEqualsLibtorchsForwardAndFillsTheCache(string family)
     {
-        var c = Config(family) with { MaxPositions = 64 };
+        var c = Config(family) with { MaxPositions = 96 };
         using var m = Build(c);
         using var _ = no_grad();
         long Token(int i, int salt) => (i * 7 + salt * 13 + 1) % c.VocabSize;
-        // 5 + 40 + 1 tokens: two passes of 32 rows; the long prompt spans both, the other two end in different passes.
+        // 5 + 70 + 1 tokens. In one pass (the default rows): the GEMM products, the long prompt's attention as a block of
+        // 64 rows and one of 6 (row by row). In passes of 32 rows: the long prompt spans three, its rows in the later ones
+        // attending to keys an earlier pass stored. On the portable path: no GEMM, every row on its own.
         (int Slot, int[] Tokens)[] prompts = [(2, [.. Enumerable.Range(0, 5).Select(i => (int)Token(i, 1))]),
-            (0, [.. Enumerable.Range(0, 40).Select(i => (int)Token(i, 2))]), (1, [(int)Token(0, 3)])];
-        foreach (int threads in new[] { 1, 2 })
+            (0, [.. Enumerable.Range(0, 70).Select(i => (int)Token(i, 2))]), (1, [(int)Token(0, 3)])];
+        foreach (var (path, threads, rows) in new[] { (SimdPaths.Detect(), 1, 0), (SimdPaths.Detect(), 2, 0), (SimdPaths.Detect(), 2, 32), (SimdPath.Portable, 2, 0) })
         {
             using var cache = new KvCache(c, slots: 3);
-            using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Threads = threads });
-            Assert.Equal(LlamaCpuDecoder.PrefillRows, decoder.Capacity);
+            using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Threads = threads }, path, prefillRows: rows > 0 ? rows : null);
+            Assert.Equal(rows > 0 ? rows : LlamaCpuDecoder.PrefillRows, decoder.Capacity);
             var logits = new float[3 * c.VocabSize];
             decoder.Prefill([.. prompts.Select(p => (p.Slot, (IReadOnlyList<int>)p.Tokens))], logits);
             for (int p = 0; p < 3; p++)
@@ -93,7 +95,7 @@ public sealed class LlamaCpuDecoderTests
                 Assert.Equal(prompts[p].Tokens.Length, cache.Length(prompts[p].Slot));
                 var expected = m.forward(tensor(prompts[p].Tokens.Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1].data<float>().ToArray();
                 double worst = expected.Select((e, v) => Math.Abs(e - logits[p * c.VocabSize + v])).Max();
-                Assert.True(worst < 2e-5, $"{family}, {threads} threads, prompt {p}: max |Δ logit| {worst:E2}");
+                Assert.True(worst < 2e-5, $"{family}, {path}, {threads} threads, passes of {decoder.Capacity}, prompt {p}: max |Δ logit| {worst:E2}");
             }
             // The keys and values it stored are what the next decode step attends to.
             var next = new float[3 * c.VocabSize];
@@ -102,7 +104,7 @@ public sealed class LlamaCpuDecoderTests
             {
                 var expected = m.forward(tensor(prompts[p].Tokens.Append(4 + p).Select(t => (long)t).ToArray()).unsqueeze(0))[0, -1].data<float>().ToArray();
                 double worst = expected.Select((e, v) => Math.Abs(e - next[p * c.VocabSize + v])).Max();
-                Assert.True(worst < 2e-5, $"{family}, {threads} threads, decode after prompt {p}: max |Δ logit| {worst:E2}");
+                Assert.True(worst < 2e-5, $"{family}, {path}, {threads} threads, passes of {decoder.Capacity}, decode after prompt {p}: max |Δ logit| {worst:E2}");
             }
         }
     }
