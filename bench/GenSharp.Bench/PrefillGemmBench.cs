@@ -15,6 +15,7 @@ static unsafe class PrefillGemmBench
 {
     public static int Run(string[] args)
     {
+        bool cold = args.Contains("--cold");
         int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
         var path = SimdPaths.Detect();
         Console.WriteLine($"path {SimdPaths.Describe(path)}, threads: libtorch {get_num_threads()}, kernels {threads}");
@@ -23,7 +24,7 @@ static unsafe class PrefillGemmBench
         using var team = new ThreadTeam(threads);
         var scratch = Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64)).ToArray();
         var shapes = new[] { (1536, 512), (512, 512), (4096, 512), (512, 2048), (2304, 768), (768, 768), (6144, 768), (768, 3072) };
-        foreach (int m in new[] { 64, 128, 512 })
+        foreach (int m in cold ? new[] { 512 } : new[] { 64, 128, 512 })
             foreach (var (outF, inF) in shapes)
             {
                 using var scope = NewDisposeScope();
@@ -45,17 +46,28 @@ static unsafe class PrefillGemmBench
                     int a = (int)((long)outF * part / threads) & ~31, b = part == threads - 1 ? outF : (int)((long)outF * (part + 1) / threads) & ~31;
                     run(part, a, b);
                 });
+                // --cold: the GEMM columns read W from one of many copies in turn (256 MiB in all), as a prefill reads each
+                // layer's weights from DRAM; otherwise W stays in the caches between calls.
+                int copies = cold ? Math.Max(2, (int)((256L << 20) / (4L * outF * inF))) : 1, next = 0;
+                var wCopies = Enumerable.Range(0, copies).Select(_ =>
+                {
+                    var c = (float*)NativeMemory.AlignedAlloc((nuint)(4L * outF * inF), 64);
+                    wf.AsSpan().CopyTo(new Span<float>(c, wf.Length));
+                    return (IntPtr)c;
+                }).ToArray();
+                float* W() => (float*)wCopies[next++ % copies];
                 for (int round = 0; round < 9; round++)
                 {
                     torchT.Add(Time(() => { using var r = nn.functional.linear(x, w); }));
                     tileT.Add(Time(() => Split((part, a, b) => MatVec.Rows(pw, px, py, inF, outF, m, a, b, path))));
-                    gemmT.Add(Time(() => Split((part, a, b) => Gemm.Rows(pw, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part]))));
+                    gemmT.Add(Time(() => { float* wc = W(); Split((part, a, b) => Gemm.Rows(wc, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part])); }));
                     Gemm.PrefetchPanels = false;
-                    noPrefetchT.Add(Time(() => Split((part, a, b) => Gemm.Rows(pw, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part]))));
+                    noPrefetchT.Add(Time(() => { float* wc = W(); Split((part, a, b) => Gemm.Rows(wc, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part])); }));
                     Gemm.PrefetchPanels = true;
                     q8T.Add(Time(() => Split((part, a, b) => Gemm.Rows(null, q8, px, py, inF, outF, m, a, b, path, (float*)scratch[part]))));
                 }
                 handle.Free(); hx.Free(); hy.Free();
+                foreach (var c in wCopies) NativeMemory.AlignedFree((void*)c);
                 double G(List<double> t) => flops / Median(t) / 1e9;
                 Console.WriteLine($"| {m} | {outF} × {inF} | {G(torchT):F1} | {G(tileT):F1} | {G(gemmT):F1} | {G(noPrefetchT):F1} | {G(q8T):F1} | {Median(torchT) / Median(gemmT):F2}× |");
             }

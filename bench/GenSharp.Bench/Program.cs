@@ -58,7 +58,7 @@ static int Usage()
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)
                gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
-               gensharp-bench prefill-gemm [--threads N]    prompt-sized products: libtorch vs the tile kernel vs the packed GEMM
+               gensharp-bench prefill-gemm [--threads N] [--cold]  prompt-sized products: libtorch vs the tile kernel vs the packed GEMM
                gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
                                                          KV cache speed-up, engine overhead over a bare forward pass
                gensharp-bench kernels [LABEL] [--requests | --prefill]  decode on libtorch vs the CPU kernels (fp32, int8) at batch

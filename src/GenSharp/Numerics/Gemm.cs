@@ -140,9 +140,11 @@ internal static unsafe class Gemm
         for (int j = 0; j < nr; j++)
         {
             if (j >= nc) { for (int p = 0; p < kc; p++) wp[p * nr + j] = 0; continue; }
-            float* row = w.W + (long)(jr + j) * w.Stride + pc;
-            if (w.Q8 is { } q8) { q8.WidenRow(jr + j, pc, kc, widened, path); row = widened; }
-            for (int p = 0; p < kc; p++) wp[p * nr + j] = row[p];
+            // The row segment into L1 first, in whole vectors (q8: widened on the way): element by element from L2 or
+            // DRAM, the scattered loads of the transposition below waited on each miss (gensharp-bench prefill-gemm --cold).
+            if (w.Q8 is { } q8) q8.WidenRow(jr + j, pc, kc, widened, path);
+            else new ReadOnlySpan<float>(w.W + (long)(jr + j) * w.Stride + pc, kc).CopyTo(new Span<float>(widened, kc));
+            for (int p = 0; p < kc; p++) wp[p * nr + j] = widened[p];
         }
     }
 
