@@ -22,8 +22,11 @@ internal static unsafe class Gemm
     /// <summary>Depth of a block: a packed W panel (256 × 32 floats, 32 KiB) fits L1, an X block (MC × 256) L2.</summary>
     public const int DepthBlock = 256;
 
-    /// <summary>X rows packed at once (384 × 256 floats = 384 KiB, within every L2 here).</summary>
-    public const int RowBlock = 384;
+    /// <summary>
+    /// X rows packed at once (512 × 256 floats = 512 KiB, within every L2 here): a whole prefill pass, so each W panel
+    /// is packed once per depth block — a second, smaller row block would pack every panel again for a few rows.
+    /// </summary>
+    public const int RowBlock = 512;
 
     /// <summary>The micro-kernel's tile: rows of X (broadcast) × output columns (vectors).</summary>
     public static int KernelRows(SimdPath path) => path == SimdPath.Avx512 ? 12 : 6;

@@ -17,6 +17,7 @@ public sealed unsafe class GemmTests
     [InlineData(300, 65, 12)]
     [InlineData(257, 100, 25)]
     [InlineData(768, 96, 400)]
+    [InlineData(300, 40, 530)]
     [InlineData(1000, 31, 5)]
     public void EqualsLibtorchsProduct(int inFeatures, int outFeatures, int m)
     {
