@@ -65,7 +65,7 @@ static class KernelsBench
         return 0;
     }
 
-    // Batch-1 fp32 decode with the one-row products reading their part as four streams or in order (MatVec.Streams),
+    // Batch-1 decode, fp32 then int8, with the one-row products reading their part as four streams or in order (MatVec.Streams),
     // alternating, 6 rounds each; tokens/s, best and median.
     static int Streams(string[] only)
     {
@@ -75,15 +75,19 @@ static class KernelsBench
         {
             if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
             using var _ = model;
-            var (on, off) = (new List<double>(), new List<double>());
-            for (int r = 0; r < 12; r++)
+            // fp32 first: int8 rewrites the model's weights.
+            foreach (var (name, kernels) in new[] { ("fp32", DecodeKernelOptions.Default), ("int8", new DecodeKernelOptions { Int8 = true }) })
             {
-                MatVec.Streams = r % 2 == 0;
-                (r % 2 == 0 ? on : off).Add(TokensPerSecond(model, tokenizer, DecodeKernelOptions.Default, 1));
+                var (on, off) = (new List<double>(), new List<double>());
+                for (int r = 0; r < 12; r++)
+                {
+                    MatVec.Streams = r % 2 == 0;
+                    (r % 2 == 0 ? on : off).Add(TokensPerSecond(model, tokenizer, kernels, 1));
+                }
+                MatVec.Streams = true;
+                double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+                Console.WriteLine($"| {label}, {name} | {on.Max():F0} / {Median(on):F0} | {off.Max():F0} / {Median(off):F0} | {on.Max() / off.Max():F2} |");
             }
-            MatVec.Streams = true;
-            double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-            Console.WriteLine($"| {label} | {on.Max():F0} / {Median(on):F0} | {off.Max():F0} / {Median(off):F0} | {on.Max() / off.Max():F2} |");
         }
         return 0;
     }

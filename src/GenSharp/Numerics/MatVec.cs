@@ -171,7 +171,7 @@ internal static unsafe class MatVec
         for (; k < n; k++) y[k] += a * x[k];
     }
 
-    /// <summary>Whether one- to three-row products read their part as four streams (off: in order; for the bench).</summary>
+    /// <summary>Whether one- to three-row products (fp32 here, int8 × int16 in <see cref="Q8Matrix"/>) read their part as four streams (off: in order; for the bench).</summary>
     internal static bool Streams = true;
 
     // Four W rows, `stride` floats apart, against one x (n values); their results go to y[0], y[step], y[2·step], y[3·step].
