@@ -19,7 +19,7 @@ namespace GenSharp.Numerics;
 /// </summary>
 internal static unsafe class Gemm
 {
-    /// <summary>Depth of a block: a packed W panel (256 × 32 floats, 32 KiB) fits L1, an X block (MC × 256) L2.</summary>
+    /// <summary>Depth of a block: a packed W panel (256 × 32 floats, 32 KiB) fits L1, an X block (RowBlock × 256) L2.</summary>
     public const int DepthBlock = 256;
 
     /// <summary>
