@@ -15,6 +15,7 @@ static unsafe class PrefillGemmBench
 {
     public static int Run(string[] args)
     {
+        if (args.Contains("--shared")) return Shared(args);
         bool cold = args.Contains("--cold");
         int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
         var path = SimdPaths.Detect();
@@ -70,6 +71,59 @@ static unsafe class PrefillGemmBench
                 foreach (var c in wCopies) NativeMemory.AlignedFree((void*)c);
                 double G(List<double> t) => flops / Median(t) / 1e9;
                 Console.WriteLine($"| {m} | {outF} × {inF} | {G(torchT):F1} | {G(tileT):F1} | {G(gemmT):F1} | {G(noPrefetchT):F1} | {G(q8T):F1} | {Median(torchT) / Median(gemmT):F2}× |");
+            }
+        foreach (var s in scratch) NativeMemory.AlignedFree((void*)s);
+        return 0;
+    }
+
+    /// <summary>
+    /// --shared: q, k, v (and gate, up) of one input as separate GEMM calls (each packs X again) and as one call over
+    /// several products (X packed once), alternating, W in the caches; the two models' shapes, 128 and 512 rows.
+    /// </summary>
+    static int Shared(string[] args)
+    {
+        int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
+        var path = SimdPaths.Detect();
+        Console.WriteLine($"path {SimdPaths.Describe(path)}, kernels {threads} threads; separate calls vs one call over the products (X packed once)");
+        Console.WriteLine("| X rows | products (out × in) | separate ms | one call ms | separate ÷ one call |");
+        Console.WriteLine("|---|---|---|---|---|");
+        using var team = new ThreadTeam(threads);
+        var scratch = Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64)).ToArray();
+        foreach (int m in new[] { 128, 512 })
+            foreach (var (inF, outs) in new[] { (512, new[] { 512, 512, 512 }), (512, new[] { 2048, 2048 }), (768, new[] { 768, 768, 768 }), (768, new[] { 3072, 3072 }) })
+            {
+                var ws = outs.Select(o => (IntPtr)NativeMemory.AlignedAlloc((nuint)(4L * o * inF), 64)).ToArray();
+                var ys = outs.Select(o => (IntPtr)NativeMemory.AlignedAlloc((nuint)(4L * o * m), 64)).ToArray();
+                var x = (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * inF), 64);
+                var random = new Random(5);
+                for (int t = 0; t < outs.Length; t++) for (long i = 0; i < (long)outs[t] * inF; i++) ((float*)ws[t])[i] = random.NextSingle() - 0.5f;
+                for (long i = 0; i < (long)m * inF; i++) x[i] = random.NextSingle() - 0.5f;
+                (int, int) Part(int n, int part) => ((int)((long)n * part / threads) & ~31, part == threads - 1 ? n : (int)((long)n * (part + 1) / threads) & ~31);
+                var separate = new List<double>(); var one = new List<double>();
+                for (int round = 0; round < 9; round++)
+                {
+                    separate.Add(Time(() => team.Run(part =>
+                    {
+                        for (int t = 0; t < outs.Length; t++)
+                        {
+                            var (a, b) = Part(outs[t], part);
+                            Gemm.Rows((float*)ws[t], null, x, (float*)ys[t], inF, outs[t], m, a, b, path, (float*)scratch[part]);
+                        }
+                    })));
+                    one.Add(Time(() => team.Run(part =>
+                    {
+                        Span<Gemm.Target> targets = new Gemm.Target[outs.Length];
+                        for (int t = 0; t < outs.Length; t++)
+                        {
+                            var (a, b) = Part(outs[t], part);
+                            targets[t] = new Gemm.Target(new Gemm.Operand((float*)ws[t], inF), (float*)ys[t], outs[t], a, b);
+                        }
+                        Gemm.Multiply(targets, x, inF, inF, m, path, (float*)scratch[part]);
+                    })));
+                }
+                Console.WriteLine($"| {m} | {string.Join(" + ", outs.Select(o => $"{o} × {inF}"))} | {Median(separate) * 1e3:F3} | {Median(one) * 1e3:F3} | {Median(separate) / Median(one):F3}× |");
+                foreach (var p in ws.Concat(ys)) NativeMemory.AlignedFree((void*)p);
+                NativeMemory.AlignedFree(x);
             }
         foreach (var s in scratch) NativeMemory.AlignedFree((void*)s);
         return 0;

@@ -55,6 +55,29 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             else if (q8 is not null) q8.RowsProduct(x, y, m, start, end, path);
             else MatVec.Rows(_w, x, y, Columns, Rows, m, start, end, path);
         }
+
+        /// <summary>This part's share of the product on the GEMM, to run with others of the same input.</summary>
+        public Gemm.Target Target(float* y, int part, int parts)
+        {
+            var (start, end) = Split(Rows, part, parts);
+            return new Gemm.Target(new Gemm.Operand(_w, Columns, false, q8), y, Rows, start, end);
+        }
+    }
+
+    // Projections of the same input rows (q, k, v; gate, up): on the GEMM, one call packs each X block once for all.
+    void Products(float* x, int part, Projection a, float* ya, Projection b, float* yb, Projection? c = null, float* yc = null)
+    {
+        if (_b >= GemmRows && _pack[part] is not null)
+        {
+            ReadOnlySpan<Gemm.Target> targets = c is null
+                ? [a.Target(ya, part, _parts), b.Target(yb, part, _parts)]
+                : [a.Target(ya, part, _parts), b.Target(yb, part, _parts), c.Target(yc, part, _parts)];
+            Gemm.Multiply(targets, x, a.Columns, a.Columns, _b, _path, _pack[part]);
+            return;
+        }
+        a.Product(x, ya, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        b.Product(x, yb, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        c?.Product(x, yc, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
     }
 
     sealed record Weights(Layer[] Layers, Projection Head);
@@ -361,9 +384,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void QkvPhase(int part)
     {
         var l = _layers[_layer];
-        l.Q.Product(_h, _q, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        l.K.Product(_h, _k, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        l.V.Product(_h, _v, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        Products(_h, part, l.Q, _q, l.K, _k, l.V, _v);
     }
 
     // Biases (Qwen2), RoPE on q and k at each row's position, k and v into the cache at (slot, kv head, position).
@@ -480,8 +501,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void GateUpPhase(int part)
     {
         var l = _layers[_layer];
-        l.Gate.Product(_h, _g, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        l.Up.Product(_h, _u, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        Products(_h, part, l.Gate, _g, l.Up, _u);
         var (start, end) = Split(_ffn, part, _parts);
         var sigmoid = new Span<float>(_scratch[part], end - start);
         for (int b = 0; b < _b; b++)

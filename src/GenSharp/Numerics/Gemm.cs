@@ -65,8 +65,22 @@ internal static unsafe class Gemm
     /// y[i·ldy + o] = Σ_{k &lt; depth} W[o, k] · x[i·ldx + k] for o in [<paramref name="start"/>, <paramref name="end"/>)
     /// and i &lt; m — the general form, strided (attention's heads are column ranges of wider rows).
     /// </summary>
+    public static void Multiply(Operand w, float* x, int ldx, float* y, int ldy, int depth, int m, int start, int end, SimdPath path, float* scratch) =>
+        Multiply([new Target(w, y, ldy, start, end)], x, ldx, depth, m, path, scratch);
+
+    /// <summary>One product of a <see cref="Multiply(ReadOnlySpan{Target}, float*, int, int, int, SimdPath, float*)"/>: W, and its output columns [start, end) of y.</summary>
+    public readonly struct Target(Operand w, float* y, int ldy, int start, int end)
+    {
+        public readonly Operand W = w;
+        public readonly float* Y = y;
+        public readonly int Ldy = ldy, Start = start, End = end;
+    }
+
+    /// <summary>
+    /// Several products of the same X (q, k and v; gate and up): each X block is packed once for all of them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Multiply(Operand w, float* x, int ldx, float* y, int ldy, int depth, int m, int start, int end, SimdPath path, float* scratch)
+    public static void Multiply(ReadOnlySpan<Target> targets, float* x, int ldx, int depth, int m, SimdPath path, float* scratch)
     {
         if (!Supports(path)) throw new ArgumentException($"no GEMM micro-kernel for {SimdPaths.Describe(path)}", nameof(path));
         int mr = KernelRows(path), nr = KernelColumns(path);
@@ -78,16 +92,26 @@ internal static unsafe class Gemm
             {
                 int mc = Math.Min(RowBlock, m - ic);
                 PackX(x + (long)ic * ldx + pc, ldx, mc, kc, mr, xp);
-                for (int jr = start; jr < end; jr += nr)
+                for (int t = 0; t < targets.Length; t++)
                 {
-                    int nc = Math.Min(nr, end - jr);
-                    PackW(w, jr, nc, pc, kc, nr, wp, path);
-                    if (PrefetchPanels) Prefetch(w, jr + nr, Math.Min(nr, end - jr - nr), pc, kc);
-                    for (int ir = 0; ir < mc; ir += mr)
+                    var w = targets[t].W;
+                    float* y = targets[t].Y;
+                    int ldy = targets[t].Ldy, end = targets[t].End;
+                    for (int jr = targets[t].Start; jr < end; jr += nr)
                     {
-                        if (path == SimdPath.Avx512) Kernel12x32(xp + (long)ir * kc, wp, kc, tile);
-                        else Kernel6x16(xp + (long)ir * kc, wp, kc, tile);
-                        Store(tile, nr, y + (long)(ic + ir) * ldy + jr, ldy, Math.Min(mr, mc - ir), nc, pc > 0);
+                        int nc = Math.Min(nr, end - jr);
+                        PackW(w, jr, nc, pc, kc, nr, wp, path);
+                        if (PrefetchPanels)   // the next panel: this target's, or the next target's first
+                        {
+                            if (jr + nr < end) Prefetch(w, jr + nr, Math.Min(nr, end - jr - nr), pc, kc);
+                            else if (t + 1 < targets.Length) Prefetch(targets[t + 1].W, targets[t + 1].Start, Math.Min(nr, targets[t + 1].End - targets[t + 1].Start), pc, kc);
+                        }
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            if (path == SimdPath.Avx512) Kernel12x32(xp + (long)ir * kc, wp, kc, tile);
+                            else Kernel6x16(xp + (long)ir * kc, wp, kc, tile);
+                            Store(tile, nr, y + (long)(ic + ir) * ldy + jr, ldy, Math.Min(mr, mc - ir), nc, pc > 0);
+                        }
                     }
                 }
             }

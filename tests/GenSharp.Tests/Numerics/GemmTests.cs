@@ -51,6 +51,48 @@ public sealed unsafe class GemmTests
             AssertClose(expected, Multiply(null, q8, x.data<float>().ToArray(), inFeatures, outFeatures, m, 2, path), inFeatures, $"{path}, q8");
     }
 
+    // q, k, v (or gate, up) in one call: one packed X for products of different widths, fp32 and q8_0 mixed, over two
+    // depth blocks and two row blocks, each product's columns split into parts.
+    [Fact]
+    public void SeveralProductsShareOnePackedInput()
+    {
+        const int inFeatures = 320, m = 530;
+        int[] widths = [70, 33, 33];
+        var gen = new Generator(13);
+        using var x = randn([m, inFeatures], generator: gen);
+        var ws = widths.Select(n => randn([n, inFeatures], generator: gen)).ToArray();
+        using var q8 = Q8Matrix.Quantize(ws[1].data<float>().ToArray(), widths[1], inFeatures);
+        var dequantized = new float[widths[1] * inFeatures];
+        q8.Dequantize(dequantized);
+        using var wq = tensor(dequantized, [widths[1], inFeatures]);
+        double[][] expected = [Reference(ws[0], x), Reference(wq, x), Reference(ws[2], x)];
+        var (w0, w2, xf) = (ws[0].data<float>().ToArray(), ws[2].data<float>().ToArray(), x.data<float>().ToArray());
+        var scratch = (float*)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * sizeof(float)), 64);
+        try
+        {
+            foreach (var path in SimdPaths.Supported().Where(Gemm.Supports))
+            {
+                var ys = widths.Select(n => Enumerable.Repeat(float.NaN, m * n).ToArray()).ToArray();
+                fixed (float* p0 = w0, p2 = w2, px = xf, y0 = ys[0], y1 = ys[1], y2 = ys[2])
+                    for (int part = 0; part < 2; part++)
+                    {
+                        (int, int) Part(int n) => (n * part / 2, n * (part + 1) / 2);
+                        var ((s0, e0), (s1, e1), (s2, e2)) = (Part(widths[0]), Part(widths[1]), Part(widths[2]));
+                        Gemm.Multiply([
+                            new Gemm.Target(new Gemm.Operand(p0, inFeatures), y0, widths[0], s0, e0),
+                            new Gemm.Target(new Gemm.Operand(null, inFeatures, q8: q8), y1, widths[1], s1, e1),
+                            new Gemm.Target(new Gemm.Operand(p2, inFeatures), y2, widths[2], s2, e2)], px, inFeatures, inFeatures, m, path, scratch);
+                    }
+                for (int t = 0; t < 3; t++) AssertClose(expected[t], ys[t], inFeatures, $"{path}, product {t}");
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(scratch);
+            foreach (var w in ws) w.Dispose();
+        }
+    }
+
     [Fact]
     public void ThePortablePathHasNoKernelAndSaysSo() =>
         Assert.Contains("no GEMM micro-kernel", Assert.Throws<ArgumentException>(() => Gemm.Rows(null, null, null, null, 1, 1, 1, 0, 1, SimdPath.Portable, null)).Message);
