@@ -20,12 +20,12 @@ static unsafe class PrefillGemmBench
         int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
         var path = SimdPaths.Detect();
         Console.WriteLine($"path {SimdPaths.Describe(path)}, threads: libtorch {get_num_threads()}, kernels {threads}");
-        Console.WriteLine("| X rows | W (out × in) | libtorch GFLOP/s | tiles GFLOP/s | GEMM GFLOP/s | GEMM without prefetch | GEMM q8 GFLOP/s | GEMM ÷ libtorch |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| X rows | W (out × in) | libtorch GFLOP/s | tiles GFLOP/s | GEMM GFLOP/s | GEMM without prefetch | GEMM, scalar packing | GEMM q8 GFLOP/s | GEMM ÷ libtorch |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         using var team = new ThreadTeam(threads);
         var scratch = Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64)).ToArray();
         var shapes = new[] { (1536, 512), (512, 512), (4096, 512), (512, 2048), (2304, 768), (768, 768), (6144, 768), (768, 3072) };
-        foreach (int m in cold ? new[] { 512 } : new[] { 64, 128, 512 })
+        foreach (int m in cold ? new[] { 512 } : new[] { 32, 64, 128, 512 })
             foreach (var (outF, inF) in shapes)
             {
                 using var scope = NewDisposeScope();
@@ -37,7 +37,7 @@ static unsafe class PrefillGemmBench
                 var y = new float[m * outF];
                 using var q8 = Q8Matrix.Quantize(wf, outF, inF);
                 double flops = 2.0 * m * inF * outF;
-                var torchT = new List<double>(); var tileT = new List<double>(); var gemmT = new List<double>(); var noPrefetchT = new List<double>(); var q8T = new List<double>();
+                var torchT = new List<double>(); var tileT = new List<double>(); var gemmT = new List<double>(); var noPrefetchT = new List<double>(); var scalarT = new List<double>(); var q8T = new List<double>();
                 var handle = GCHandle.Alloc(wf, GCHandleType.Pinned);
                 var hx = GCHandle.Alloc(xf, GCHandleType.Pinned);
                 var hy = GCHandle.Alloc(y, GCHandleType.Pinned);
@@ -65,12 +65,15 @@ static unsafe class PrefillGemmBench
                     Gemm.PrefetchPanels = false;
                     noPrefetchT.Add(Time(() => { float* wc = W(); Split((part, a, b) => Gemm.Rows(wc, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part])); }));
                     Gemm.PrefetchPanels = true;
+                    Gemm.VectorTranspose = false;
+                    scalarT.Add(Time(() => { float* wc = W(); Split((part, a, b) => Gemm.Rows(wc, null, px, py, inF, outF, m, a, b, path, (float*)scratch[part])); }));
+                    Gemm.VectorTranspose = true;
                     q8T.Add(Time(() => Split((part, a, b) => Gemm.Rows(null, q8, px, py, inF, outF, m, a, b, path, (float*)scratch[part]))));
                 }
                 handle.Free(); hx.Free(); hy.Free();
                 foreach (var c in wCopies) NativeMemory.AlignedFree((void*)c);
                 double G(List<double> t) => flops / Median(t) / 1e9;
-                Console.WriteLine($"| {m} | {outF} × {inF} | {G(torchT):F1} | {G(tileT):F1} | {G(gemmT):F1} | {G(noPrefetchT):F1} | {G(q8T):F1} | {Median(torchT) / Median(gemmT):F2}× |");
+                Console.WriteLine($"| {m} | {outF} × {inF} | {G(torchT):F1} | {G(tileT):F1} | {G(gemmT):F1} | {G(noPrefetchT):F1} | {G(scalarT):F1} | {G(q8T):F1} | {Median(torchT) / Median(gemmT):F2}× |");
             }
         foreach (var s in scratch) NativeMemory.AlignedFree((void*)s);
         return 0;

@@ -38,7 +38,7 @@ static class ServeBench
         var prompt = library.EncodePrompt("ROMEO:");
         bool curl = !(args.SkipWhile(a => a != "--client").Skip(1).FirstOrDefault() is "http");
         var url = GenSharpServer.Address(app).TrimEnd('/') + "/v1/completions";
-        Func<int, int, Task<((int Tokens, double Ttft)[] Streams, double Seconds)>> round = curl
+        Func<int, int, Task<((int Tokens, double Ttft, double Total)[] Streams, double Seconds)>> round = curl
             ? (seed, c) => Curl(url, [.. Enumerable.Range(seed, c)], tokens)
             : async (seed, c) =>
             {
@@ -62,26 +62,42 @@ static class ServeBench
         foreach (int c in new[] { 1, 4, 16 })
         {
             var (ttfts, libraryTtfts) = (new List<double>(), new List<double>());
-            var (serverRates, libraryRates) = (new List<double>(), new List<double>());
+            // Per round, server then library (alternating, so both see the machine's load of that moment); the overheads
+            // are medians of the rounds' paired ratios, as this VM's speed drifts by 1.5× within seconds.
+            var (serverRates, libraryRates) = (new List<double>(), new List<double>());   // tokens/s of whole requests
+            var (serverGaps, libraryGaps) = (new List<double>(), new List<double>());     // ms a token after the first, median stream
+            var (serverForward, libraryForward) = (new List<double>(), new List<double>()); // ms in forward passes a token
             double clientCpu = 0, roundSeconds = 0;
-            for (int r = 0; r < rounds; r++)   // alternate server and library rounds so both see the same machine load
+            var worker = models.LanguageModels.First();
+            for (int r = 0; r < rounds; r++)
             {
                 double children = ChildCpuSeconds();
+                var before = worker.ModelTime;
                 var (results, seconds) = await round(r * 100, c);
+                serverForward.Add((worker.ModelTime - before).TotalMilliseconds / results.Sum(x => x.Tokens));
                 (clientCpu, roundSeconds) = (clientCpu + Math.Max(0, ChildCpuSeconds() - children - startup), roundSeconds + seconds);
                 serverRates.Add(results.Sum(x => x.Tokens) / seconds);
                 ttfts.AddRange(results.Select(x => x.Ttft));
+                serverGaps.Add(Median([.. results.Where(x => x.Tokens > 1).Select(x => (x.Total - x.Ttft) / (x.Tokens - 1))]));
+                var libraryBefore = library.ModelTime;
                 var sw = Stopwatch.StartNew();
                 var seqs = Enumerable.Range(0, c).SelectMany(i => library.Add(prompt, new GenerationOptions { MaxTokens = tokens, Temperature = 1, Seed = r * 100 + i, IgnoreEos = true })).ToList();
                 library.Step();
-                libraryTtfts.Add(sw.Elapsed.TotalMilliseconds);   // the prefill step: every request's first token
+                double first = sw.Elapsed.TotalMilliseconds;
+                libraryTtfts.Add(first);   // the prefill step: every request's first token
                 while (library.HasWork) library.Step();
-                libraryRates.Add(seqs.Sum(q => q.Tokens.Count) / sw.Elapsed.TotalSeconds);
+                double end = sw.Elapsed.TotalMilliseconds;
+                int generated = seqs.Sum(q => q.Tokens.Count);
+                libraryGaps.Add(Median([.. seqs.Where(q => q.Tokens.Count > 1).Select(q => (end - first) / (q.Tokens.Count - 1))]));
+                libraryRates.Add(generated / end * 1e3);
+                libraryForward.Add((library.ModelTime - libraryBefore).TotalMilliseconds / generated);
             }
             ttfts.Sort();
             libraryTtfts.Sort();
-            double serverTps = Median(serverRates), libraryTps = Median(libraryRates);   // medians: single rounds are noisy here
-            Console.WriteLine($"{c,2} concurrent streams: server {serverTps:F0} tokens/s, library {libraryTps:F0} tokens/s (server overhead {1 - serverTps / libraryTps:P1}); " +
+            double Paired(List<double> a, List<double> b) => Median([.. a.Zip(b, (x, y) => x / y)]);
+            Console.WriteLine($"{c,2} concurrent streams: server {Median(serverRates):F0} tokens/s, library {Median(libraryRates):F0} tokens/s (server overhead {1 - Paired(serverRates, libraryRates):P1}); " +
+                              $"after the first token {Median(serverGaps) * 1e3:F0} vs {Median(libraryGaps) * 1e3:F0} µs a token a stream (overhead per token {1 - Paired(libraryGaps, serverGaps):P1}); " +
+                              $"forward passes {Median(serverForward) * 1e3:F0} vs {Median(libraryForward) * 1e3:F0} µs a token (server {Paired(serverForward, libraryForward) - 1:+0.0%;-0.0%}); " +
                               (curl ? $"curl's CPU while streaming {clientCpu / (roundSeconds * Environment.ProcessorCount):P0} of the cores; " : "") +
                               $"time to first token p50 {ttfts[ttfts.Count / 2]:F1} ms, p95 {ttfts[(int)Math.Ceiling(0.95 * ttfts.Count) - 1]:F1} ms ({ttfts.Count} requests; library p50 {libraryTtfts[libraryTtfts.Count / 2]:F1} ms)");
         }
@@ -89,7 +105,7 @@ static class ServeBench
         return 0;
     }
 
-    static async Task<(int Tokens, double Ttft)> Stream(HttpClient http, int seed, int tokens)
+    static async Task<(int Tokens, double Ttft, double Total)> Stream(HttpClient http, int seed, int tokens)
     {
         var body = Body(seed, tokens);
         var sw = Stopwatch.StartNew();
@@ -104,7 +120,7 @@ static class ServeBench
             if (!line.StartsWith("data: {", StringComparison.Ordinal) || line.Contains("\"text\":\"\"")) continue;
             if (count++ == 0) ttft = sw.Elapsed.TotalMilliseconds;
         }
-        return (count, ttft);
+        return (count, ttft, sw.Elapsed.TotalMilliseconds);
     }
 
     static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
@@ -115,7 +131,7 @@ static class ServeBench
     // Streamed requests, one per seed, as parallel transfers of one curl process (so no process start-up is timed): the
     // round's time is its longest transfer (all start together); time to first token = a transfer's time to its first byte
     // (headers go out with the first event, and a completion streams no role chunk before its first token).
-    static async Task<((int Tokens, double Ttft)[] Streams, double Seconds)> Curl(string url, int[] seeds, int tokens)
+    static async Task<((int Tokens, double Ttft, double Total)[] Streams, double Seconds)> Curl(string url, int[] seeds, int tokens)
     {
         var dir = Directory.CreateTempSubdirectory("gensharp-bench-curl").FullName;
         try
@@ -125,18 +141,19 @@ static class ServeBench
             {
                 if (seed != seeds[0]) args.Add("--next");
                 args.AddRange(["-N", "--fail-with-body", "-H", "Content-Type: application/json", "-d", Body(seed, tokens),
-                    "-o", Path.Combine(dir, $"{seed}.sse"), "-w", "%{time_starttransfer} %{time_total}\n", url]);
+                    "-o", Path.Combine(dir, $"{seed}.sse"), "-w", "%{filename_effective} %{time_starttransfer} %{time_total}\n", url]);
             }
             using var curl = Process.Start(new ProcessStartInfo("curl", args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var timing = await curl.StandardOutput.ReadToEndAsync();
             await curl.WaitForExitAsync();
             if (curl.ExitCode != 0) throw new InvalidOperationException($"curl exited with {curl.ExitCode}: {await curl.StandardError.ReadToEndAsync()}");
-            var times = timing.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' ').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+            // curl reports transfers as they finish: matched to their seeds by output file.
+            var times = timing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))
+                .ToDictionary(f => Path.GetFileNameWithoutExtension(f[0]), f => f[1..].Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
             var streams = seeds.Select(seed => File.ReadLines(Path.Combine(dir, $"{seed}.sse"))
                 .Count(l => l.StartsWith("data: {", StringComparison.Ordinal) && !l.Contains("\"text\":\"\""))).ToArray();
-            if (times.Length != seeds.Length) throw new InvalidOperationException($"curl reported {times.Length} transfers of {seeds.Length}");
-            return ([.. streams.Zip(times, (n, t) => (n, t[0] * 1000))], times.Max(t => t[1]));
+            if (times.Count != seeds.Length) throw new InvalidOperationException($"curl reported {times.Count} transfers of {seeds.Length}");
+            return ([.. seeds.Select((seed, i) => (streams[i], times[$"{seed}"][0] * 1000, times[$"{seed}"][1] * 1000))], times.Values.Max(t => t[1]));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -80,6 +80,10 @@ public sealed class LanguageModelWorker : IDisposable
     /// <summary>What runs decode steps (<see cref="GenerationEngine.DecodeBackend"/>).</summary>
     public string DecodeBackend => _engine.DecodeBackend;
     public int Context => _engine.Context;
+    /// <summary>Time in the model's forward passes so far (prefill and decode; <see cref="GenerationEngine.ModelTime"/>): the bench's split of a request's time.</summary>
+    public TimeSpan ModelTime => _engine.ModelTime;
+    /// <summary>Decode steps so far.</summary>
+    public long Steps => _engine.Steps;
     /// <summary>Sequences being decoded now (a request with n samples counts n).</summary>
     public int Running => Volatile.Read(ref _running);
     /// <summary>Requests waiting for free slots.</summary>
