@@ -58,14 +58,16 @@ static int Usage()
                                     [--layers L --dim D --heads H --context T --batch-size B --ffn-dim F]
                                                          training-step time, tokens/s and MFU (6·N·tokens/s ÷ GEMM peak)
                gensharp-bench gemm-shapes [PRESET]          the step's GEMMs alone: a floor on step time, a ceiling on MFU
-               gensharp-bench prefill-gemm [--threads N] [--cold]  prompt-sized products: libtorch vs the tile kernel vs the packed GEMM
+               gensharp-bench prefill-gemm [--threads N] [--cold | --shared]  prompt-sized products: libtorch vs the tile kernel vs the packed GEMM;
+                                                         --shared: q/k/v and gate/up as separate calls vs one call (X packed once)
                gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
                                                          KV cache speed-up, engine overhead over a bare forward pass
                gensharp-bench kernels [LABEL] [--requests | --prefill]  decode on libtorch vs the CPU kernels (fp32, int8) at batch
                                                          1 and 16, profiles; --prefill: short prompts, libtorch vs kernels
-               gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|http] [--decode kernels|libtorch] [--stream-interval MS]
+               gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|keepalive|http] [--decode kernels|libtorch] [--stream-interval MS]
                                                          HTTP server: tokens/s at 1/4/16 concurrent streams (curl processes
-                                                         as clients), time to first token p50/p95, overhead vs the library
+                                                         as clients; keepalive: one Python client keeping its connections),
+                                                         time to first token p50/p95, overhead (whole request, per token) vs the library
                gensharp-bench conv [--rounds 3] [--steps 10]    the U-Net's training and sampling step with libtorch's oneDNN on vs off
                                                          (the cost of ConvolutionCheck turning it off), probe errors
                gensharp-bench logits MODEL_DIR OUT.safetensors   our logits for a fixed text, for bench/reference/hf_llama_check.py

@@ -36,17 +36,21 @@ static class ServeBench
         // The library as the server runs it: one engine kept across requests (a pipeline call would also time making one).
         using var library = new GenerationEngine(lm, tok, options.MaxBatch, ContextOverflow.Stop, kernels);
         var prompt = library.EncodePrompt("ROMEO:");
-        bool curl = !(args.SkipWhile(a => a != "--client").Skip(1).FirstOrDefault() is "http");
+        string client = args.SkipWhile(a => a != "--client").Skip(1).FirstOrDefault() ?? "curl";
+        bool curl = client == "curl";
         var url = GenSharpServer.Address(app).TrimEnd('/') + "/v1/completions";
+        using var keepAlive = client == "keepalive" ? KeepAliveClient.Start(new Uri(url)) : null;
         Func<int, int, Task<((int Tokens, double Ttft, double Total)[] Streams, double Seconds)>> round = curl
             ? (seed, c) => Curl(url, [.. Enumerable.Range(seed, c)], tokens)
+            : keepAlive is not null ? (seed, c) => keepAlive.Round([.. Enumerable.Range(seed, c)], tokens)
             : async (seed, c) =>
             {
                 var sw = Stopwatch.StartNew();
                 var streams = await Task.WhenAll(Enumerable.Range(seed, c).Select(i => Stream(http, i, tokens)));
                 return (streams, sw.Elapsed.TotalSeconds);
             };
-        Console.WriteLine($"clients: {(curl ? "one curl process a round, its transfers in parallel (curl -Z); time = curl's longest transfer" : "HttpClient in this process")}");
+        Console.WriteLine($"clients: {(curl ? "one curl process a round, its transfers in parallel (curl -Z); time = curl's longest transfer"
+            : keepAlive is not null ? "one Python process for all rounds (bench/clients/sse_client.py), a kept-alive connection a stream, as an SDK keeps them" : "HttpClient in this process")}");
         Console.WriteLine($"{dir}: decoded by {models.LanguageModels.First().DecodeBackend}; stream interval {options.StreamIntervalMs} ms; {tokens} new tokens per request from \"ROMEO:\", streamed (/v1/completions); {rounds} rounds per client; threads {get_num_threads()}");
         await round(0, 1);   // warm-up
         // A curl process's own start-up CPU (linking libcurl, TLS libraries), measured on a trivial request: the rounds
@@ -68,18 +72,22 @@ static class ServeBench
             var (serverGaps, libraryGaps) = (new List<double>(), new List<double>());     // ms a token after the first, median stream
             var (serverForward, libraryForward) = (new List<double>(), new List<double>()); // ms in forward passes a token
             double clientCpu = 0, roundSeconds = 0;
+            int serverGcs = 0, libraryGcs = 0;   // gen-0 collections: each pauses every managed thread, the decode team's too
             var worker = models.LanguageModels.First();
             for (int r = 0; r < rounds; r++)
             {
-                double children = ChildCpuSeconds();
+                double children = ChildCpuSeconds() + (keepAlive?.CpuSeconds ?? 0);
                 var before = worker.ModelTime;
+                int gcs = GC.CollectionCount(0);
                 var (results, seconds) = await round(r * 100, c);
+                serverGcs += GC.CollectionCount(0) - gcs;
                 serverForward.Add((worker.ModelTime - before).TotalMilliseconds / results.Sum(x => x.Tokens));
-                (clientCpu, roundSeconds) = (clientCpu + Math.Max(0, ChildCpuSeconds() - children - startup), roundSeconds + seconds);
+                (clientCpu, roundSeconds) = (clientCpu + Math.Max(0, ChildCpuSeconds() + (keepAlive?.CpuSeconds ?? 0) - children - startup), roundSeconds + seconds);
                 serverRates.Add(results.Sum(x => x.Tokens) / seconds);
                 ttfts.AddRange(results.Select(x => x.Ttft));
                 serverGaps.Add(Median([.. results.Where(x => x.Tokens > 1).Select(x => (x.Total - x.Ttft) / (x.Tokens - 1))]));
                 var libraryBefore = library.ModelTime;
+                gcs = GC.CollectionCount(0);
                 var sw = Stopwatch.StartNew();
                 var seqs = Enumerable.Range(0, c).SelectMany(i => library.Add(prompt, new GenerationOptions { MaxTokens = tokens, Temperature = 1, Seed = r * 100 + i, IgnoreEos = true })).ToList();
                 library.Step();
@@ -91,6 +99,7 @@ static class ServeBench
                 libraryGaps.Add(Median([.. seqs.Where(q => q.Tokens.Count > 1).Select(q => (end - first) / (q.Tokens.Count - 1))]));
                 libraryRates.Add(generated / end * 1e3);
                 libraryForward.Add((library.ModelTime - libraryBefore).TotalMilliseconds / generated);
+                libraryGcs += GC.CollectionCount(0) - gcs;
             }
             ttfts.Sort();
             libraryTtfts.Sort();
@@ -98,7 +107,8 @@ static class ServeBench
             Console.WriteLine($"{c,2} concurrent streams: server {Median(serverRates):F0} tokens/s, library {Median(libraryRates):F0} tokens/s (server overhead {1 - Paired(serverRates, libraryRates):P1}); " +
                               $"after the first token {Median(serverGaps) * 1e3:F0} vs {Median(libraryGaps) * 1e3:F0} µs a token a stream (overhead per token {1 - Paired(libraryGaps, serverGaps):P1}); " +
                               $"forward passes {Median(serverForward) * 1e3:F0} vs {Median(libraryForward) * 1e3:F0} µs a token (server {Paired(serverForward, libraryForward) - 1:+0.0%;-0.0%}); " +
-                              (curl ? $"curl's CPU while streaming {clientCpu / (roundSeconds * Environment.ProcessorCount):P0} of the cores; " : "") +
+                              $"gen-0 GCs {serverGcs} vs {libraryGcs}; " +
+                              (curl || keepAlive is not null ? $"the client's CPU while streaming {clientCpu / (roundSeconds * Environment.ProcessorCount):P0} of the cores; " : "") +
                               $"time to first token p50 {ttfts[ttfts.Count / 2]:F1} ms, p95 {ttfts[(int)Math.Ceiling(0.95 * ttfts.Count) - 1]:F1} ms ({ttfts.Count} requests; library p50 {libraryTtfts[libraryTtfts.Count / 2]:F1} ms)");
         }
         File.Delete(db);
@@ -156,6 +166,37 @@ static class ServeBench
             return ([.. seeds.Select((seed, i) => (streams[i], times[$"{seed}"][0] * 1000, times[$"{seed}"][1] * 1000))], times.Values.Max(t => t[1]));
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>bench/clients/sse_client.py, started once: each round a line in, a JSON line of the streams' timings out.</summary>
+    sealed class KeepAliveClient : IDisposable
+    {
+        readonly Process _python;
+
+        KeepAliveClient(Process python) => _python = python;
+
+        public static KeepAliveClient Start(Uri url) => new(Process.Start(new ProcessStartInfo("python3",
+            [Path.Combine(TrainBench.RepoRoot(), "bench", "clients", "sse_client.py"), url.Host, url.Port.ToString()])
+            { RedirectStandardInput = true, RedirectStandardOutput = true })!);
+
+        public double CpuSeconds { get { _python.Refresh(); return _python.TotalProcessorTime.TotalSeconds; } }
+
+        public async Task<((int Tokens, double Ttft, double Total)[] Streams, double Seconds)> Round(int[] seeds, int tokens)
+        {
+            await _python.StandardInput.WriteLineAsync($"{string.Join(',', seeds)} {tokens}");
+            await _python.StandardInput.FlushAsync();
+            var line = await _python.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException($"the client exited ({(_python.HasExited ? _python.ExitCode : -1)})");
+            var streams = System.Text.Json.JsonDocument.Parse(line).RootElement.EnumerateArray()
+                .Select(e => (e.GetProperty("tokens").GetInt32(), e.GetProperty("ttft").GetDouble(), e.GetProperty("total").GetDouble())).ToArray();
+            return (streams, streams.Max(x => x.Item3) / 1e3);
+        }
+
+        public void Dispose()
+        {
+            _python.StandardInput.Close();
+            if (!_python.WaitForExit(5000)) _python.Kill();
+            _python.Dispose();
+        }
     }
 
     // CPU seconds (user + system) of this process's exited children: the curl clients' own share of the cores.
