@@ -24,6 +24,7 @@ static class KernelsBench
         if (args.Contains("--requests")) return Requests();
         if (args.Contains("--prefill")) return Prefill(args.Where(a => a != "--prefill").ToArray());
         if (args.Contains("--streams")) return Streams(args.Where(a => a != "--streams").ToArray());
+        if (args.Contains("--first-token")) return FirstToken(args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : null);
         double readGbs = SpeedBench.ReadBandwidth();
         Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB, best stream pattern)");
         Console.WriteLine();
@@ -89,6 +90,34 @@ static class KernelsBench
                 Console.WriteLine($"| {label}, {name} | {on.Max():F0} / {Median(on):F0} | {off.Max():F0} / {Median(off):F0} | {on.Max() / off.Max():F2} |");
             }
         }
+        return 0;
+    }
+
+    // The bundled model's first token of "ROMEO:" (Add + the prefill step) against a decode step, on one engine kept across
+    // requests as the server keeps its own; each request's first token after a pause (as between a client's requests) and
+    // right after the previous request.
+    static int FirstToken(int? threads)
+    {
+        var (model, tok) = ModelDirectory.Load(Path.Combine(TrainBench.RepoRoot(), "models", "shakespeare-char"));
+        using var engine = new GenerationEngine(model, tok, 16, kernels: new DecodeKernelOptions { Threads = threads });
+        var prompt = engine.EncodePrompt("ROMEO:");
+        var (first, afterPause, steps) = (new List<double>(), new List<double>(), new List<double>());
+        for (int i = 0; i < 41; i++)
+        {
+            if (i % 2 == 1) Thread.Sleep(30);
+            var sw = Stopwatch.StartNew();
+            engine.Add(prompt, new GenerationOptions { MaxTokens = 16, Temperature = 1, Seed = i, IgnoreEos = true });
+            engine.Step();
+            if (i > 0) (i % 2 == 1 ? afterPause : first).Add(sw.Elapsed.TotalMilliseconds);
+            while (engine.HasWork)
+            {
+                sw.Restart();
+                engine.Step();
+                steps.Add(sw.Elapsed.TotalMilliseconds);
+            }
+        }
+        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine($"first token (6-token prompt): {Median(first):F3} ms right after a request, {Median(afterPause):F3} ms after 30 ms idle; decode step {Median(steps):F3} ms (medians of 20, 20, {steps.Count})");
         return 0;
     }
 

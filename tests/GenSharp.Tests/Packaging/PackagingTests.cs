@@ -102,6 +102,9 @@ public sealed class PackagingTests : TempDirectoryTest
         try
         {
             Dotnet(app, "build", "-c", "Release", "-nologo", "-v", "q");
+            // The package's buildTransitive props: the app compiles methods optimized at once (the kernels' TensorPrimitives).
+            var runtimeConfig = File.ReadAllText(Directory.GetFiles(Path.Combine(app, "bin"), "app.runtimeconfig.json", SearchOption.AllDirectories).Single());
+            Assert.Contains("\"System.Runtime.TieredCompilation.QuickJit\": false", runtimeConfig);
             var output = Dotnet(app, "run", "-c", "Release", "--no-build", "--", CliRunner.Bundled());
             Assert.StartsWith("ROMEO:", output);
             Assert.Contains("tokens: 30", output);
