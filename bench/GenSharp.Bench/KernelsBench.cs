@@ -22,7 +22,12 @@ static class KernelsBench
     public static int Run(string[] args)
     {
         if (args.Contains("--requests")) return Requests();
-        if (args.Contains("--prefill")) return Prefill(args.Where(a => a != "--prefill").ToArray());
+        if (args.Contains("--prefill"))
+        {
+            int at = Array.IndexOf(args, "--gemm-rows");   // a third arm: the kernels switching to the GEMM at N rows
+            int? gemmRows = at >= 0 ? int.Parse(args[at + 1]) : null;
+            return Prefill([.. args.Where((a, i) => a != "--prefill" && (at < 0 || (i != at && i != at + 1)))], gemmRows);
+        }
         if (args.Contains("--streams")) return Streams(args.Where(a => a != "--streams").ToArray());
         if (args.Contains("--first-token")) return FirstToken(args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : null);
         double readGbs = SpeedBench.ReadBandwidth();
@@ -142,12 +147,13 @@ static class KernelsBench
 
     // Prefill of short prompts, libtorch (a padded forward pass) vs the kernels (prompts as rows), alternating; ms to the
     // first token (the engine's step: prefill + sampling), best of 7; where the engine should switch (KernelPrefillTokens).
-    static int Prefill(string[] only)
+    static int Prefill(string[] only, int? gemmRows)
     {
+        int arms = gemmRows is null ? 2 : 3, savedRows = LlamaCpuDecoder.GemmRows;
         Console.WriteLine($"threads {get_num_threads()}; engine switches at {GenerationEngine.KernelPrefillTokens} prompt tokens a pass");
         Console.WriteLine();
-        Console.WriteLine("| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch | kernels' phases, mean ms |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch | {(gemmRows is null ? "" : $"kernels, GEMM from {gemmRows} rows, ms | ")}kernels' phases, mean ms |");
+        Console.WriteLine($"|---|---|---|---|---|{(gemmRows is null ? "" : "---|")}---|");
         int saved = GenerationEngine.KernelPrefillTokens;
         foreach (var (label, model, tokenizer) in Models())
         {
@@ -156,26 +162,28 @@ static class KernelsBench
             using var engine = new GenerationEngine(model, tokenizer, 16);
             foreach (var (prompts, tokens) in new[] { (1, 4), (1, 16), (1, 64), (1, 128), (1, 256), (1, 480), (4, 8), (16, 4), (4, 32), (4, 120) }.Where(p => p.Item2 < model.Config.MaxPositions))
             {
-                var ms = new[] { new List<double>(), new List<double>() };
+                var ms = new[] { new List<double>(), new List<double>(), new List<double>() };
                 var before = engine.Decoder!.Profile;
-                for (int r = 0; r < 14; r++)
+                for (int r = 0; r < 7 * arms; r++)
                 {
-                    GenerationEngine.KernelPrefillTokens = r % 2 == 0 ? 0 : int.MaxValue;
+                    GenerationEngine.KernelPrefillTokens = r % arms == 0 ? 0 : int.MaxValue;
+                    LlamaCpuDecoder.GemmRows = r % arms == 2 ? gemmRows!.Value : savedRows;
                     for (int p = 0; p < prompts; p++)
                         engine.Add([.. Enumerable.Range(0, tokens).Select(i => (i * 7 + p) % model.Config.VocabSize)], new GenerationOptions { MaxTokens = 1, Seed = r });
                     var sw = Stopwatch.StartNew();
                     engine.Step();
-                    ms[r % 2].Add(sw.Elapsed.TotalMilliseconds);
+                    ms[r % arms].Add(sw.Elapsed.TotalMilliseconds);
                     if (engine.HasWork) throw new InvalidOperationException("a one-token request did not finish at its prefill");
                 }
                 double t = ms[0].Min(), k = ms[1].Min();
                 var after = engine.Decoder!.Profile;   // the kernels' phases, mean ms of a pass
                 var phases = string.Join(", ", after.Where(p => p.Value - before[p.Key] > 0).OrderByDescending(p => p.Value - before[p.Key])
-                    .Select(p => $"{p.Key} {(p.Value - before[p.Key]) * 1000 / 7:F1}"));
-                Console.WriteLine($"| {label} | {prompts} × {tokens} | {t:F2} | {k:F2} | {k / t:F2} | {phases} |");
+                    .Select(p => $"{p.Key} {(p.Value - before[p.Key]) * 1000 / (7 * (arms - 1)):F1}"));
+                Console.WriteLine($"| {label} | {prompts} × {tokens} | {t:F2} | {k:F2} | {k / t:F2} | {(gemmRows is null ? "" : $"{ms[2].Min():F2} | ")}{phases} |");
             }
         }
         GenerationEngine.KernelPrefillTokens = saved;
+        LlamaCpuDecoder.GemmRows = savedRows;
         return 0;
     }
 
