@@ -17,13 +17,13 @@ static unsafe class PrefillGemmBench
     {
         if (args.Contains("--shared")) return Shared(args);
         bool cold = args.Contains("--cold");
-        int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
+        int threads = Threads(args);
         var path = SimdPaths.Detect();
         Console.WriteLine($"path {SimdPaths.Describe(path)}, threads: libtorch {get_num_threads()}, kernels {threads}");
         Console.WriteLine("| X rows | W (out × in) | libtorch GFLOP/s | tiles GFLOP/s | GEMM GFLOP/s | GEMM without prefetch | GEMM, scalar packing | GEMM q8 GFLOP/s | GEMM ÷ libtorch |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         using var team = new ThreadTeam(threads);
-        var scratch = Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64)).ToArray();
+        var scratch = Scratch(threads);
         var shapes = new[] { (1536, 512), (512, 512), (4096, 512), (512, 2048), (2304, 768), (768, 768), (6144, 768), (768, 3072) };
         foreach (int m in cold ? new[] { 512 } : new[] { 32, 64, 128, 512 })
             foreach (var (outF, inF) in shapes)
@@ -85,13 +85,13 @@ static unsafe class PrefillGemmBench
     /// </summary>
     static int Shared(string[] args)
     {
-        int threads = args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
+        int threads = Threads(args);
         var path = SimdPaths.Detect();
         Console.WriteLine($"path {SimdPaths.Describe(path)}, kernels {threads} threads; separate calls vs one call over the products (X packed once)");
         Console.WriteLine("| X rows | products (out × in) | separate ms | one call ms | separate ÷ one call |");
         Console.WriteLine("|---|---|---|---|---|");
         using var team = new ThreadTeam(threads);
-        var scratch = Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64)).ToArray();
+        var scratch = Scratch(threads);
         foreach (int m in new[] { 128, 512 })
             foreach (var (inF, outs) in new[] { (512, new[] { 512, 512, 512 }), (512, new[] { 2048, 2048 }), (768, new[] { 768, 768, 768 }), (768, new[] { 3072, 3072 }) })
             {
@@ -131,6 +131,12 @@ static unsafe class PrefillGemmBench
         foreach (var s in scratch) NativeMemory.AlignedFree((void*)s);
         return 0;
     }
+
+    static int Threads(string[] args) => args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : 2;
+
+    // Each thread's own Gemm scratch, 64-byte aligned (freed by the caller).
+    static IntPtr[] Scratch(int threads) =>
+        [.. Enumerable.Range(0, threads).Select(_ => (IntPtr)NativeMemory.AlignedAlloc((nuint)(Gemm.ScratchFloats * 4), 64))];
 
     static double Time(Action run)
     {

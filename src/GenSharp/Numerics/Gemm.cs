@@ -149,7 +149,8 @@ internal static unsafe class Gemm
     }
 
     // W rows [jr, jr + nc) × depth [pc, pc + kc) → a depth-major panel wp[p·nr + j]; columns past nc are zeros.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // SkipLocalsInit: its stack buffers are written before they are read; no need to zero 9 KiB for every panel.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     static void PackW(Operand w, int jr, int nc, int pc, int kc, int nr, float* wp, SimdPath path)
     {
         if (w.ByDepth)   // already depth-major: copy nc values of each depth row
