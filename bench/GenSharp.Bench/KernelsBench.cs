@@ -28,7 +28,10 @@ static class KernelsBench
             int? gemmRows = at >= 0 ? int.Parse(args[at + 1]) : null;
             return Prefill([.. args.Where((a, i) => a != "--prefill" && (at < 0 || (i != at && i != at + 1)))], gemmRows);
         }
-        if (args.Contains("--streams")) return Streams(args.Where(a => a != "--streams").ToArray());
+        (string, DecodeKernelOptions) fp32Arm = ("fp32", DecodeKernelOptions.Default), int8Arm = ("int8", new DecodeKernelOptions { Int8 = true });
+        if (args.Contains("--streams")) return Toggle([.. args.Where(a => a != "--streams")], "four streams", "in order", on => MatVec.Streams = on, fp32Arm, int8Arm);
+        if (args.Contains("--int16")) return Toggle([.. args.Where(a => a != "--int16")], "int16 inputs", "fp32 inputs", on => LlamaCpuDecoder.Int16Inputs = on, int8Arm);
+        if (args.Contains("--stacked")) return Stacked(args.Where(a => a != "--stacked").ToArray());
         if (args.Contains("--first-token")) return FirstToken(args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : null);
         double readGbs = SpeedBench.ReadBandwidth();
         Console.WriteLine($"threads {get_num_threads()}; memory read bandwidth {readGbs:F1} GB/s (2 threads, 256 MiB, best stream pattern)");
@@ -71,28 +74,76 @@ static class KernelsBench
         return 0;
     }
 
-    // Batch-1 decode, fp32 then int8, with the one-row products reading their part as four streams or in order (MatVec.Streams),
-    // alternating, 6 rounds each; tokens/s, best and median.
-    static int Streams(string[] only)
+    // Batch-1 fp32 decode with each layer's q, k and v weights end to end in one buffer (as the model allocates them) or
+    // each in its own, alternating, 6 rounds each; tokens/s, best and median, and the q/k/v phase's µs per token.
+    static int Stacked(string[] only)
     {
-        Console.WriteLine("| model | four streams tok/s, best / median | in order tok/s, best / median | best ratio |");
+        Console.WriteLine("| model | q/k/v end to end: tok/s best / median, q/k/v µs | apart: tok/s best / median, q/k/v µs | best ratio |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var (label, model, tokenizer) in Models())
         {
             if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
             using var _ = model;
-            // fp32 first: int8 rewrites the model's weights.
-            foreach (var (name, kernels) in new[] { ("fp32", DecodeKernelOptions.Default), ("int8", new DecodeKernelOptions { Int8 = true }) })
+            var (together, apart) = (new List<(double, double)>(), new List<(double, double)>());
+            for (int r = 0; r < 12; r++)
             {
-                var (on, off) = (new List<double>(), new List<double>());
+                Arrange(model, r % 2 == 0);
+                (r % 2 == 0 ? together : apart).Add(TokensAndQkv(model, tokenizer));
+            }
+            Arrange(model, true);
+            string Cell(List<(double Tps, double Us)> v) => $"{v.Max(x => x.Tps):F0} / {v.Select(x => x.Tps).Order().ElementAt(v.Count / 2):F0}, {v.Select(x => x.Us).Order().ElementAt(v.Count / 2):F0}";
+            Console.WriteLine($"| {label} | {Cell(together)} | {Cell(apart)} | {together.Max(x => x.Item1) / apart.Max(x => x.Item1):F2} |");
+        }
+        return 0;
+
+        static void Arrange(LlamaForCausalLM model, bool together)
+        {
+            using var _ = no_grad();
+            foreach (var layer in model.Backbone.Layers)
+            {
+                var qkv = layer.Attention.Projections.Take(3).Select(p => p.Projection).ToArray();
+                if (together) ProjectionStack.Colocate(qkv);
+                else foreach (var p in qkv) { using var own = p.weight!.clone(); p.weight!.set_(own); }
+            }
+        }
+
+        static (double, double) TokensAndQkv(LlamaForCausalLM model, ITokenizer tokenizer)
+        {
+            var prompt = Enumerable.Range(0, Prompt(model.Config)).Select(i => i * 7 % model.Config.VocabSize).ToArray();
+            using var engine = new GenerationEngine(model, tokenizer, 1, kernels: DecodeKernelOptions.Default);
+            engine.Add(prompt, new GenerationOptions { Temperature = 0.8, Seed = 1, MaxTokens = Decode(model.Config), IgnoreEos = true });
+            engine.Step();
+            double qkv0 = engine.Decoder!.Profile[LlamaCpuDecoder.Phase.Qkv];
+            var sw = Stopwatch.StartNew();
+            int steps = 0;
+            while (engine.HasWork) { engine.Step(); steps++; }
+            return (steps / sw.Elapsed.TotalSeconds, (engine.Decoder!.Profile[LlamaCpuDecoder.Phase.Qkv] - qkv0) * 1e6 / steps);
+        }
+    }
+
+    // Batch-1 decode with a switch on and off, alternating, 6 rounds each; tokens/s, best and median. --streams: the
+    // one-row products read their part as four streams or in order (MatVec.Streams), fp32 then int8; --int16: int8 with
+    // the inputs rounded to int16 or kept fp32 (LlamaCpuDecoder.Int16Inputs).
+    static int Toggle(string[] only, string on, string off, Action<bool> set, params (string Name, DecodeKernelOptions Kernels)[] arms)
+    {
+        Console.WriteLine($"path {SimdPaths.Describe(SimdPaths.Detect())}");
+        Console.WriteLine($"| model | {on} tok/s, best / median | {off} tok/s, best / median | best ratio |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (label, model, tokenizer) in Models())
+        {
+            if (only.Length > 0 && !only.Any(a => label.Contains(a))) { model.Dispose(); continue; }
+            using var _ = model;
+            foreach (var (name, kernels) in arms)   // fp32 first: int8 rewrites the model's weights
+            {
+                var (ons, offs) = (new List<double>(), new List<double>());
                 for (int r = 0; r < 12; r++)
                 {
-                    MatVec.Streams = r % 2 == 0;
-                    (r % 2 == 0 ? on : off).Add(TokensPerSecond(model, tokenizer, kernels, 1));
+                    set(r % 2 == 0);
+                    (r % 2 == 0 ? ons : offs).Add(TokensPerSecond(model, tokenizer, kernels, 1));
                 }
-                MatVec.Streams = true;
+                set(true);
                 double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-                Console.WriteLine($"| {label}, {name} | {on.Max():F0} / {Median(on):F0} | {off.Max():F0} / {Median(off):F0} | {on.Max() / off.Max():F2} |");
+                Console.WriteLine($"| {label}, {name} | {ons.Max():F0} / {Median(ons):F0} | {offs.Max():F0} / {Median(offs):F0} | {ons.Max() / offs.Max():F2} |");
             }
         }
         return 0;

@@ -102,6 +102,7 @@ internal sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         k_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: c.QkvBias);
         v_proj = Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, hasBias: c.QkvBias);
         o_proj = Linear(c.NumHeads * c.HeadDim, c.HiddenSize, hasBias: false);
+        ProjectionStack.Colocate(q_proj, k_proj, v_proj);   // end to end: the CPU decoder reads them as one matrix
         RegisterComponents();
     }
 

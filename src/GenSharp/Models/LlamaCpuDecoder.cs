@@ -20,64 +20,112 @@ namespace GenSharp.Models;
 internal sealed unsafe class LlamaCpuDecoder : IDisposable
 {
     /// <summary>
-    /// One weight matrix (out, in): fp32 read in place, or q8_0 blocks. The tensor is asked of its module every step, never
-    /// kept: an optimizer (AdamW's flat buffer) or the multi-LoRA bank (its fused stack) re-homes weights, disposing the old.
+    /// One weight matrix (out, in), or several of the same input stacked by rows (q, k, v), whose products go to one output
+    /// (rows, Σ out): fp32 read in place, or q8_0 blocks. The tensors are asked of their module every step, never kept: an
+    /// optimizer (AdamW's flat buffer) or the multi-LoRA bank (its fused stack) re-homes weights, disposing the old. When
+    /// the members lie end to end in memory (the model allocates q, k and v so; AdamW's buffer and the bank keep them so), a
+    /// part's rows are one range of one matrix — read as four long streams — instead of a short range of each.
     /// </summary>
-    sealed class Projection(Func<Tensor> weight, Q8Matrix? q8)
+    sealed class Projection
     {
-        public readonly int Rows = (int)weight().shape[0], Columns = (int)weight().shape[1];
-        float* _w;
+        readonly Func<Tensor>[] _members;
+        readonly int[] _first;                 // the group's row where each member starts, then Rows
+        readonly Tensor?[] _checked;           // the tensors last found in place (shape checked once; contiguity and address every step)
+        readonly float*[] _base;               // per member: its memory less its first row's offset, so group row o is at _base[j] + o·Columns
+        bool _adjacent;
+        public readonly int Rows, Columns;
 
-        public Q8Matrix? Q8 => q8;
-        public long Bytes => q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
-        Tensor? _checked;   // the tensor last found in place (its shape checked once; contiguity and address every step)
+        public Projection(Q8Matrix? q8, params Func<Tensor>[] members)
+        {
+            (_members, Q8) = (members, q8);
+            _first = new int[members.Length + 1];
+            for (int j = 0; j < members.Length; j++)
+            {
+                var w = members[j]();
+                if (j > 0 && w.shape[1] != Columns) throw new ArgumentException($"stacked projections read {Columns} and {w.shape[1]} inputs");
+                Columns = (int)w.shape[1];
+                _first[j + 1] = _first[j] + (int)w.shape[0];
+            }
+            Rows = _first[^1];
+            (_checked, _base) = (new Tensor?[members.Length], new float*[members.Length]);
+        }
+
+        public Q8Matrix? Q8 { get; }
+        public long Bytes => Q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
 
         public void Bind()
         {
-            if (q8 is not null) return;
-            var w = weight();
-            if (!ReferenceEquals(w, _checked) || !w.is_contiguous())   // set_ (AdamW) keeps the object and may move the storage
+            if (Q8 is not null) return;
+            _adjacent = true;
+            for (int j = 0; j < _members.Length; j++)
             {
-                if (!w.is_contiguous() || w.shape[0] != Rows || w.shape[1] != Columns)
-                    throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
-                _checked = w;
+                var w = _members[j]();
+                int rows = _first[j + 1] - _first[j];
+                if (!ReferenceEquals(w, _checked[j]) || !w.is_contiguous())   // set_ (AdamW) keeps the object and may move the storage
+                {
+                    if (!w.is_contiguous() || w.shape[0] != rows || w.shape[1] != Columns)
+                        throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
+                    _checked[j] = w;
+                }
+                _base[j] = Pointer(w) - (long)_first[j] * Columns;
+                _adjacent &= _base[j] == _base[0];
             }
-            _w = Pointer(w);
         }
 
+        /// <param name="y">(m, <see cref="Rows"/>) row-major.</param>
         /// <param name="pack">This part's <see cref="Gemm"/> scratch, or null (no GEMM kernel on this path).</param>
         /// <param name="x16">The inputs rounded to int16 (<see cref="Q8Matrix.QuantizeActivations"/>), or null.</param>
         public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, float* pack, short* x16 = null, float* xScale = null)
         {
             var (start, end) = Split(Rows, part, parts);
-            if (m >= GemmRows && pack is not null) Gemm.Rows(_w, q8, x, y, Columns, Rows, m, start, end, path, pack);
-            else if (q8 is not null && x16 is not null) q8.RowsProductInt16(x16, xScale, y, m, start, end);
-            else if (q8 is not null) q8.RowsProduct(x, y, m, start, end, path);
-            else MatVec.Rows(_w, x, y, Columns, Rows, m, start, end, path);
+            if (Q8 is not null)
+            {
+                if (m >= GemmRows && pack is not null) Gemm.Rows(null, Q8, x, y, Columns, Rows, m, start, end, path, pack);
+                else if (x16 is not null) Q8.RowsProductInt16(x16, xScale, y, m, start, end, path);
+                else Q8.RowsProduct(x, y, m, start, end, path);
+                return;
+            }
+            for (int j = 0; j < _members.Length; j++)
+            {
+                // Members end to end: one range over all; otherwise this part's share of each.
+                int s = _adjacent ? start : Math.Max(start, _first[j]), e = _adjacent ? end : Math.Min(end, _first[j + 1]);
+                if (s < e)
+                {
+                    if (m >= GemmRows && pack is not null) Gemm.Rows(_base[j], null, x, y, Columns, Rows, m, s, e, path, pack);
+                    else MatVec.Rows(_base[j], x, y, Columns, Rows, m, s, e, path);
+                }
+                if (_adjacent) return;
+            }
         }
 
-        /// <summary>This part's share of the product on the GEMM, to run with others of the same input.</summary>
-        public Gemm.Target Target(float* y, int part, int parts)
+        /// <summary>This part's share of the product on the GEMM, as targets to run with others of the same input; returns how many.</summary>
+        public int Targets(float* y, int part, int parts, Gemm.Target[] into, int at)
         {
             var (start, end) = Split(Rows, part, parts);
-            return new Gemm.Target(new Gemm.Operand(_w, Columns, false, q8), y, Rows, start, end);
+            int n = 0;
+            for (int j = 0; j < _members.Length; j++)
+            {
+                int s = Q8 is not null || _adjacent ? start : Math.Max(start, _first[j]), e = Q8 is not null || _adjacent ? end : Math.Min(end, _first[j + 1]);
+                if (s < e) into[at + n++] = new Gemm.Target(new Gemm.Operand(Q8 is null ? _base[j] : null, Columns, false, Q8), y, Rows, s, e);
+                if (Q8 is not null || _adjacent) break;
+            }
+            return n;
         }
     }
 
-    // Projections of the same input rows (q, k, v; gate, up): on the GEMM, one call packs each X block once for all.
-    void Products(float* x, int part, Projection a, float* ya, Projection b, float* yb, Projection? c = null, float* yc = null)
+    // Projections of the same input rows (q/k/v; gate, up): on the GEMM, one call packs each X block once for all.
+    void Products(float* x, int part, Projection a, float* ya, Projection? b = null, float* yb = null)
     {
         if (_b >= GemmRows && _pack[part] is not null)
         {
-            ReadOnlySpan<Gemm.Target> targets = c is null
-                ? [a.Target(ya, part, _parts), b.Target(yb, part, _parts)]
-                : [a.Target(ya, part, _parts), b.Target(yb, part, _parts), c.Target(yc, part, _parts)];
-            Gemm.Multiply(targets, x, a.Columns, a.Columns, _b, _path, _pack[part]);
+            var targets = _targets[part];
+            int n = a.Targets(ya, part, _parts, targets, 0);
+            if (b is not null) n += b.Targets(yb, part, _parts, targets, n);
+            Gemm.Multiply(targets.AsSpan(0, n), x, a.Columns, a.Columns, _b, _path, _pack[part]);
             return;
         }
         a.Product(x, ya, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        b.Product(x, yb, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        c?.Product(x, yc, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        b?.Product(x, yb, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
     }
 
     sealed record Weights(Layer[] Layers, Projection Head);
@@ -85,10 +133,10 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     // A model's q8_0 weights, made once and shared by every engine over it (quantizing 100 M weights takes ~1 s).
     static readonly ConditionalWeakTable<LlamaForCausalLM, Weights> Quantized8 = new();
 
-    sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, Projection Q, Projection K, Projection V, Projection O,
+    sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, Projection Qkv, Projection O,
         Projection Gate, Projection Up, Projection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias)
     {
-        public readonly Projection[] Projections = [Q, K, V, O, Gate, Up, Down];   // made once: Bind runs every step
+        public readonly Projection[] Projections = [Qkv, O, Gate, Up, Down];   // made once: Bind runs every step
     }
 
     readonly LlamaForCausalLM _model;
@@ -101,9 +149,12 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     readonly int _c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows;
     readonly float _eps;
     readonly float[] _cos, _signedSin;                        // (context, hs): the model's RoPE tables, rotate-half layout
-    readonly float* _x, _h, _q, _k, _v, _att, _g, _u, _tmp;    // (rows, width) activations
+    readonly float* _x, _h, _att, _g, _u, _tmp;               // (rows, width) activations
+    readonly float* _qkv, _q, _k, _v;                         // (rows, _qkvWidth): a row's q, k and v side by side
+    readonly int _qkvWidth;
     readonly float*[] _scratch;                               // per thread: attention scores, sigmoid values
     readonly float*[] _pack;                                  // per thread: Gemm's packed blocks (null: no GEMM kernel)
+    readonly Gemm.Target[][] _targets;                        // per thread: a phase's products on the GEMM
     readonly short* _x16;                                     // a phase's input rows rounded to int16, for the int8 kernel
     readonly float* _xScale;
     short* _phaseX16;                                         // _x16 while the phase in flight uses it, else null
@@ -135,8 +186,12 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         _team = new ThreadTeam(options.Threads ?? Math.Max(1, get_num_threads()));
         float* Buffer(long n) => (float*)NativeMemory.AlignedAlloc((nuint)(n * sizeof(float)), 64);
         _x = Buffer(_rows * _c); _h = Buffer(_rows * _c); _tmp = Buffer(_rows * _c);
-        _q = Buffer(_rows * _heads * _hs); _att = Buffer(_rows * _heads * _hs);
-        _k = Buffer(_rows * _kvHeads * _hs); _v = Buffer(_rows * _kvHeads * _hs);
+        _qkvWidth = (_heads + 2 * _kvHeads) * _hs;
+        _qkv = Buffer(_rows * _qkvWidth);
+        _q = _qkv;
+        _k = _qkv + _heads * _hs;
+        _v = _k + _kvHeads * _hs;
+        _att = Buffer(_rows * _heads * _hs);
         _g = Buffer(_rows * _ffn); _u = Buffer(_rows * _ffn);
         long widest = Math.Max(Math.Max(_c, _ffn), _heads * _hs);
         _x16 = (short*)NativeMemory.AlignedAlloc((nuint)(_rows * widest * sizeof(short)), 64);
@@ -145,6 +200,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         for (int t = 0; t < _team.Size; t++) _scratch[t] = Buffer(Math.Max((long)AttentionBlock * _context, _ffn));
         _pack = new float*[_team.Size];
         if (Gemm.Supports(_path)) for (int t = 0; t < _team.Size; t++) _pack[t] = Buffer(Gemm.ScratchFloats);
+        _targets = [.. Enumerable.Range(0, _team.Size).Select(_ => new Gemm.Target[6])];
         (_slots, _positions, _tokens) = (new int[_rows], new int[_rows], new int[_rows]);
         (_blockStart, _blockRows) = (new int[_rows], new int[_rows]);
         // Phases as delegates made once: a step allocates nothing.
@@ -164,13 +220,13 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     static Weights BuildWeights(LlamaForCausalLM model, bool int8)
     {
         using var _ = no_grad();
-        Projection P(Func<Tensor> w) => new(w, int8 && w().shape[1] % Q8Matrix.Block == 0 ? Quantized(w()) : null);
-        Projection Of(TorchSharp.Modules.Linear linear) => P(() => linear.weight!);
+        Projection P(params Func<Tensor>[] ws) => new(int8 && ws[0]().shape[1] % Q8Matrix.Block == 0 ? Quantized([.. ws.Select(w => w())]) : null, ws);
+        Projection Of(params TorchSharp.Modules.Linear[] linears) => P([.. linears.Select(l => (Func<Tensor>)(() => l.weight!))]);
         var layers = model.Backbone.Layers.Select(l =>
         {
             var a = l.Attention.Projections.ToDictionary(p => p.Name, p => p.Projection);
             var m = l.Mlp.Projections.ToDictionary(p => p.Name, p => p.Projection);
-            return new Layer(() => l.InputNorm.Weight, () => l.PostAttentionNorm.Weight, Of(a["q_proj"]), Of(a["k_proj"]), Of(a["v_proj"]),
+            return new Layer(() => l.InputNorm.Weight, () => l.PostAttentionNorm.Weight, Of(a["q_proj"], a["k_proj"], a["v_proj"]),
                 Of(a["o_proj"]), Of(m["gate_proj"]), Of(m["up_proj"]), Of(m["down_proj"]),
                 () => a["q_proj"].bias, () => a["k_proj"].bias, () => a["v_proj"].bias);
         }).ToArray();
@@ -344,9 +400,9 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     }
 
     /// <summary>
-    /// Int8 weights, one to three rows, AVX-512BW: the phase's inputs are rounded to int16 once (one scale a row) and the
-    /// products run on <see cref="Q8Matrix.RowsProductInt16"/> — 4 vector ops per 32 weights instead of 7, which is what
-    /// keeps int8 decode at the memory's speed rather than the arithmetic's. The rounding error (max|x|/65534) is some
+    /// Int8 weights, one to three rows, AVX-512BW or AVX2: the phase's inputs are rounded to int16 once (one scale a row)
+    /// and the products run on <see cref="Q8Matrix.RowsProductInt16"/> — 4 vector ops per 32 weights instead of 7 (AVX2:
+    /// 7 instead of 13), which is what keeps int8 decode at the memory's speed rather than the arithmetic's. The rounding error (max|x|/65534) is some
     /// 100× below the weights' own. Batches of four rows or more take the tile path in fp32. Off: fp32 inputs throughout.
     /// </summary>
     internal static bool Int16Inputs = true;
@@ -360,7 +416,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void RoundInputs(float* x, int width)
     {
         _phaseX16 = null;
-        if (!Int8 || !Int16Inputs || _b >= 4 || _path != SimdPath.Avx512 || !Q8Matrix.Int16Supported) return;
+        if (!Int8 || !Int16Inputs || _b >= 4 || !Q8Matrix.Int16Supports(_path)) return;
         for (int b = 0; b < _b; b++) _xScale[b] = Q8Matrix.QuantizeActivations(x + (long)b * width, _x16 + (long)b * width, width);
         _phaseX16 = _x16;
     }
@@ -384,7 +440,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     void QkvPhase(int part)
     {
         var l = _layers[_layer];
-        Products(_h, part, l.Q, _q, l.K, _k, l.V, _v);
+        Products(_h, part, l.Qkv, _qkv);
     }
 
     // Biases (Qwen2), RoPE on q and k at each row's position, k and v into the cache at (slot, kv head, position).
@@ -395,7 +451,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         Span<float> rotated = stackalloc float[_hs];
         for (int b = 0; b < _b; b++)
         {
-            Span<float> q = Row(_q, b, qWidth), k = Row(_k, b, kvWidth), v = Row(_v, b, kvWidth);
+            Span<float> q = new(_q + (long)b * _qkvWidth, qWidth), k = new(_k + (long)b * _qkvWidth, kvWidth), v = new(_v + (long)b * _qkvWidth, kvWidth);
             if (l.QBias() is { } qb)
             {
                 TensorPrimitives.Add(q, new ReadOnlySpan<float>(Pointer(qb), qWidth), q);
@@ -465,7 +521,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         float scale = 1 / MathF.Sqrt(_hs);
         float* scores = _scratch[part];
         int length = _positions[b] + 1;
-        float* q = _q + ((long)b * _heads + head) * _hs;
+        float* q = _q + (long)b * _qkvWidth + head * _hs;
         long plane = ((long)_slots[b] * _kvHeads + head / (_heads / _kvHeads)) * _context * _hs;
         for (int j = 0; j < length; j++) scores[j] = MatVec.Dot(q, _keys + plane + (long)j * _hs, _hs, _path) * scale;
         var p = new Span<float>(scores, length);
@@ -483,7 +539,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         int width = _heads * _hs, length = _positions[first + rows - 1] + 1;
         long plane = ((long)_slots[first] * _kvHeads + head / (_heads / _kvHeads)) * _context * _hs;
         float* scores = _scratch[part];
-        Gemm.Multiply(new Gemm.Operand(_keys + plane, _hs), _q + (long)first * width + head * _hs, width, scores, length, _hs, rows, 0, length, _path, _pack[part]);
+        Gemm.Multiply(new Gemm.Operand(_keys + plane, _hs), _q + (long)first * _qkvWidth + head * _hs, _qkvWidth, scores, length, _hs, rows, 0, length, _path, _pack[part]);
         float scale = 1 / MathF.Sqrt(_hs);
         for (int r = 0; r < rows; r++)
         {
@@ -537,15 +593,23 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         return (Bound(part), Bound(part + 1));
     }
 
-    // q8_0 blocks of w, whose dequantized values then replace w: libtorch (prefill) and the kernels see the same weights.
-    static Q8Matrix Quantized(Tensor w)
+    // q8_0 blocks of the matrices stacked by rows, whose dequantized values then replace theirs: libtorch (prefill) and the
+    // kernels see the same weights.
+    static Q8Matrix Quantized(Tensor[] ws)
     {
-        int rows = (int)w.shape[0], columns = (int)w.shape[1];
-        var q = Q8Matrix.Quantize(w.data<float>().ToArray(), rows, columns);
+        int rows = (int)ws.Sum(w => w.shape[0]), columns = (int)ws[0].shape[1];
+        using var stacked = cat(ws, 0);
+        var q = Q8Matrix.Quantize(stacked.data<float>().ToArray(), rows, columns);
         var back = new float[(long)rows * columns];
         q.Dequantize(back);
         using var t = tensor(back, [rows, columns]);
-        w.copy_(t);
+        long at = 0;
+        foreach (var w in ws)
+        {
+            using var part = t.narrow(0, at, w.shape[0]);
+            w.copy_(part);
+            at += w.shape[0];
+        }
         return q;
     }
 
@@ -561,7 +625,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         if (_disposed) return;
         _disposed = true;
         _team.Dispose();   // q8 weights belong to the model's entry in Quantized8, freed with it
-        foreach (var b in new[] { (IntPtr)_x, (IntPtr)_h, (IntPtr)_tmp, (IntPtr)_q, (IntPtr)_att, (IntPtr)_k, (IntPtr)_v, (IntPtr)_g, (IntPtr)_u })
+        foreach (var b in new[] { (IntPtr)_x, (IntPtr)_h, (IntPtr)_tmp, (IntPtr)_qkv, (IntPtr)_att, (IntPtr)_g, (IntPtr)_u })
             NativeMemory.AlignedFree((void*)b);
         foreach (var s in _scratch) NativeMemory.AlignedFree(s);
         foreach (var p in _pack) if (p != null) NativeMemory.AlignedFree(p);

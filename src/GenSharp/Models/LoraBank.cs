@@ -77,15 +77,7 @@ internal sealed class LoraBank
             outAt += width;
         }
         var weight = cat([.. group.Select(p => p.Projection.weight!), a], 0);
-        long at = 0;
-        foreach (var (_, projection) in group)   // the base weights become views into the stack: still one copy
-        {
-            var w = projection.weight!;
-            long rows = w.shape[0];
-            projection.weight = (Parameter)new Parameter(weight.narrow(0, at, rows), w.requires_grad).DetachFromDisposeScope();
-            w.Dispose();   // the old copy (idempotent if the setter released it already)
-            at += rows;
-        }
+        ProjectionStack.Rehome(group.Select(p => p.Projection), weight);   // the base weights become views into the stack
         if (old is not null) { old.Weight.Dispose(); old.B.Dispose(); }
         return new Fused(weight.DetachFromDisposeScope(), b.DetachFromDisposeScope(), outFeatures, rank, slots);
     }

@@ -90,8 +90,13 @@ internal sealed unsafe class Q8Matrix : IDisposable
         }
     }
 
-    /// <summary>Whether <see cref="RowsProductInt16"/> runs on this CPU (AVX-512BW: vpmovsxbw, vpmaddwd).</summary>
-    public static bool Int16Supported => Avx512BW.IsSupported && Avx512F.IsSupported;
+    /// <summary>Whether <see cref="RowsProductInt16"/> runs on <paramref name="path"/> on this CPU (vpmovsxbw, vpmaddwd: AVX-512BW or AVX2).</summary>
+    public static bool Int16Supports(SimdPath path) => path switch
+    {
+        SimdPath.Avx512 => Avx512BW.IsSupported && Avx512F.IsSupported,
+        SimdPath.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
 
     /// <summary>
     /// x rounded to int16 with one scale for the row: x ≈ x16 · s, s = max|x| / 32767 (returned; 0 for a zero row). The
@@ -107,6 +112,9 @@ internal sealed unsafe class Q8Matrix : IDisposable
         if (Avx512F.IsSupported)
             for (var v = Vector512.Create(inv); k + 16 <= n; k += 16)
                 Avx512F.ConvertToVector256Int16(Avx512F.ConvertToVector512Int32(Vector512.Load(x + k) * v)).Store(x16 + k);   // round to nearest
+        else if (Avx2.IsSupported)
+            for (var v = Vector256.Create(inv); k + 16 <= n; k += 16)   // round to nearest; |values| ≤ 32767, so narrowing keeps them
+                Vector256.Narrow(Avx.ConvertToVector256Int32(Vector256.Load(x + k) * v), Avx.ConvertToVector256Int32(Vector256.Load(x + k + 8) * v)).Store(x16 + k);
         for (; k < n; k++) x16[k] = (short)MathF.Round(x[k] * inv);
         return s;
     }
@@ -115,42 +123,51 @@ internal sealed unsafe class Q8Matrix : IDisposable
     /// As <see cref="RowsProduct"/>, with the inputs as <see cref="QuantizeActivations"/> made them (x16: m rows of Columns,
     /// xScale: m scales): per block one sign extension (vpmovsxbw), one int16 multiply-add of pairs (vpmaddwd), one
     /// conversion and one FMA with the block's scale — 4 vector ops per 32 weights instead of 7, for the one-row
-    /// products where the fp32 path is bound by arithmetic rather than memory. AVX-512BW only.
+    /// products where the fp32 path is bound by arithmetic rather than memory. With AVX2, half as wide: 7 ops per block
+    /// instead of the fp32 path's 13. <see cref="Int16Supports"/> says where it runs.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void RowsProductInt16(short* x16, float* xScale, float* y, int m, int start, int end)
+    public void RowsProductInt16(short* x16, float* xScale, float* y, int m, int start, int end, SimdPath path)
     {
-        int n = Columns, blocks = n / Block, ahead = PrefetchBytes;
+        if (!Int16Supports(path)) throw new ArgumentException($"no int8 × int16 kernel for {SimdPaths.Describe(path)} on this CPU", nameof(path));
+        bool wide = path == SimdPath.Avx512;
+        int n = Columns;
         if (MatVec.Streams)
         {
             // Four rows at once from the four quarters of the part: four long sequential streams, as MatVec reads fp32.
             int quarter = (end - start) / 4;
             for (int r = 0; r < quarter; r++)
                 for (int i = 0; i < m; i++)
-                    Dot4Int16(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i]);
+                    if (wide) Dot4Int16(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i]);
+                    else Dot4Int16Avx2(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i]);
             start += 4 * quarter;
         }
         for (int o = start; o < end; o++)
             for (int i = 0; i < m; i++)
-            {
-                sbyte* q = _q + (long)o * n;
-                float* d = _d + (long)o * blocks;
-                short* x = x16 + (long)i * n;
-                Vector512<float> acc0 = default, acc1 = default;
-                int b = 0;
-                for (; b + 2 <= blocks; b += 2, q += 2 * Block, x += 2 * Block)
-                {
-                    if (ahead > 0) Sse.Prefetch0(q + ahead);
-                    var p0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q)), Vector512.Load(x));
-                    var p1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q + Block)), Vector512.Load(x + Block));
-                    acc0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p0), Vector512.Create(d[b]), acc0);
-                    acc1 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p1), Vector512.Create(d[b + 1]), acc1);
-                }
-                if (b < blocks)
-                    acc0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(
-                        Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q)), Vector512.Load(x))), Vector512.Create(d[b]), acc0);
-                y[(long)i * Rows + o] = Vector512.Sum(acc0 + acc1) * xScale[i];
-            }
+                y[(long)i * Rows + o] = (wide ? RowInt16(o, x16 + (long)i * n) : RowInt16Avx2(o, x16 + (long)i * n)) * xScale[i];
+    }
+
+    // Row o against one int16 row x: Σ blocks d·(q·x16), two blocks a turn (two independent chains).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    float RowInt16(int o, short* x)
+    {
+        int n = Columns, blocks = n / Block, ahead = PrefetchBytes;
+        sbyte* q = _q + (long)o * n;
+        float* d = _d + (long)o * blocks;
+        Vector512<float> acc0 = default, acc1 = default;
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, q += 2 * Block, x += 2 * Block)
+        {
+            if (ahead > 0) Sse.Prefetch0(q + ahead);
+            var p0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q)), Vector512.Load(x));
+            var p1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q + Block)), Vector512.Load(x + Block));
+            acc0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p0), Vector512.Create(d[b]), acc0);
+            acc1 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p1), Vector512.Create(d[b + 1]), acc1);
+        }
+        if (b < blocks)
+            acc0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(
+                Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q)), Vector512.Load(x))), Vector512.Create(d[b]), acc0);
+        return Vector512.Sum(acc0 + acc1);
     }
 
     // Rows o, o + step, o + 2·step, o + 3·step against one int16 row x (scale s): y[row] = Σ blocks d·(q·x16)·s.
@@ -176,6 +193,48 @@ internal sealed unsafe class Q8Matrix : IDisposable
         y[o + 2 * step] = Vector512.Sum(a2) * s;
         y[o + 3 * step] = Vector512.Sum(a3) * s;
     }
+
+    // RowInt16 on 256-bit vectors: per block two sign extensions, two vpmaddwd and one add make its 8 int32 sums.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    float RowInt16Avx2(int o, short* x)
+    {
+        int n = Columns, blocks = n / Block;
+        sbyte* q = _q + (long)o * n;
+        float* d = _d + (long)o * blocks;
+        Vector256<float> acc = default;
+        for (int b = 0; b < blocks; b++, q += Block, x += Block)
+            acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q, Vector256.Load(x), Vector256.Load(x + 16))), Vector256.Create(d[b]), acc);
+        return Vector256.Sum(acc);
+    }
+
+    // As Dot4Int16, 256 bits wide: x's block is loaded once for the four rows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Dot4Int16Avx2(int o, int step, short* x, float* y, float s)
+    {
+        int n = Columns, blocks = n / Block;
+        long rowStep = (long)step * n, blockStep = (long)step * blocks;
+        sbyte* q0 = _q + (long)o * n, q1 = q0 + rowStep, q2 = q1 + rowStep, q3 = q2 + rowStep;
+        float* d0 = _d + (long)o * blocks, d1 = d0 + blockStep, d2 = d1 + blockStep, d3 = d2 + blockStep;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0, k = 0; b < blocks; b++, k += Block)
+        {
+            Vector256<short> lo = Vector256.Load(x + k), hi = Vector256.Load(x + k + 16);
+            a0 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q0 + k, lo, hi)), Vector256.Create(d0[b]), a0);
+            a1 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q1 + k, lo, hi)), Vector256.Create(d1[b]), a1);
+            a2 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q2 + k, lo, hi)), Vector256.Create(d2[b]), a2);
+            a3 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q3 + k, lo, hi)), Vector256.Create(d3[b]), a3);
+        }
+        y[o] = Vector256.Sum(a0) * s;
+        y[o + step] = Vector256.Sum(a1) * s;
+        y[o + 2 * step] = Vector256.Sum(a2) * s;
+        y[o + 3 * step] = Vector256.Sum(a3) * s;
+    }
+
+    // One block's 32 products q·x16 summed into 8 int32 lanes: |q| ≤ 127 and |x16| ≤ 32767, so a lane's four products
+    // stay below 2^24 — exact in int32 and again as a float.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Block8(sbyte* q, Vector256<short> lo, Vector256<short> hi) =>
+        Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q), lo), Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q + 16), hi));
 
     // Per block: 32 bytes sign-extended to int32 and converted (vpmovsxbd, vcvtdq2ps), dotted with x, scaled by d.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

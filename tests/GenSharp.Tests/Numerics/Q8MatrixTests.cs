@@ -77,13 +77,20 @@ public sealed class Q8MatrixTests
         Assert.Contains("multiple of 32 (got 40)", Assert.Throws<ArgumentException>(() => Q8Matrix.Quantize(new float[80], 2, 40)).Message);
 }
 
-/// <summary>The int8 × int16 product of one-row decoding: activations rounded within half a step, products exact on them.</summary>
+/// <summary>
+/// The int8 × int16 product of one-row decoding, on every kernel this CPU runs (AVX-512BW, AVX2): activations rounded
+/// within half a step, products exact on them; a CPU with neither has no such kernel and is refused.
+/// </summary>
 public sealed class Q8Int16Tests
 {
     [Fact]
-    public unsafe void ActivationsAreWithinHalfAStepAndTheProductIsExactOnThem()
+    public void ActivationsAreWithinHalfAStepAndTheProductIsExactOnThem()
     {
-        if (!Q8Matrix.Int16Supported) return;                                        // the fp32 path serves this CPU (tested above)
+        foreach (var path in SimdPaths.Supported().Where(Q8Matrix.Int16Supports)) Check(path);   // none: a pre-AVX2 CPU, served by fp32 inputs
+    }
+
+    static unsafe void Check(SimdPath path)
+    {
         var gen = new Generator(9);
         const int inFeatures = 160, outFeatures = 45, m = 2;
         using var w = randn([outFeatures, inFeatures], generator: gen);
@@ -99,8 +106,8 @@ public sealed class Q8Int16Tests
         fixed (short* p16 = x16)
         {
             for (int i = 0; i < m; i++) scales[i] = Q8Matrix.QuantizeActivations(px + i * inFeatures, p16 + i * inFeatures, inFeatures);
-            q.RowsProductInt16(p16, ps, py, m, 0, 20);
-            q.RowsProductInt16(p16, ps, py, m, 20, outFeatures);
+            q.RowsProductInt16(p16, ps, py, m, 0, 20, path);
+            q.RowsProductInt16(p16, ps, py, m, 20, outFeatures, path);
         }
         for (int i = 0; i < m; i++)
         {
@@ -124,5 +131,18 @@ public sealed class Q8Int16Tests
                 Assert.True(Math.Abs(y[i * outFeatures + o] - onRounded) <= 1e-4 * Math.Sqrt(inFeatures), $"y[{i}, {o}] = {y[i * outFeatures + o]}, on the rounded x {onRounded}");
                 Assert.True(Math.Abs(y[i * outFeatures + o] - onExact) <= bound + 1e-3, $"y[{i}, {o}] vs fp32 x: {Math.Abs(y[i * outFeatures + o] - onExact)} > {bound}");
             }
+    }
+
+    [Fact]
+    public void APathWithoutTheKernelIsRefusedByName()
+    {
+        using var q = Q8Matrix.Quantize(new float[64], 2, 32);
+        Assert.Contains("no int8 × int16 kernel", Assert.Throws<ArgumentException>(() => Portable(q)).Message);
+
+        static unsafe void Portable(Q8Matrix q)
+        {
+            float y = 0;
+            q.RowsProductInt16(null, null, &y, 1, 0, 1, SimdPath.Portable);
+        }
     }
 }
