@@ -200,7 +200,8 @@ static class KernelsBench
     // first token (the engine's step: prefill + sampling), best of 7; where the engine should switch (KernelPrefillTokens).
     static int Prefill(string[] only, int? gemmRows)
     {
-        int arms = gemmRows is null ? 2 : 3, savedRows = LlamaCpuDecoder.GemmRows;
+        int arms = gemmRows is null ? 2 : 3;
+        int? savedRows = LlamaCpuDecoder.GemmRows;
         Console.WriteLine($"threads {get_num_threads()}; engine switches at {GenerationEngine.KernelPrefillTokens} prompt tokens a pass");
         Console.WriteLine();
         Console.WriteLine($"| model | prompts × tokens | libtorch ms | kernels ms | kernels / libtorch | {(gemmRows is null ? "" : $"kernels, GEMM from {gemmRows} rows, ms | ")}kernels' phases, mean ms |");
@@ -218,7 +219,7 @@ static class KernelsBench
                 for (int r = 0; r < 7 * arms; r++)
                 {
                     GenerationEngine.KernelPrefillTokens = r % arms == 0 ? 0 : int.MaxValue;
-                    LlamaCpuDecoder.GemmRows = r % arms == 2 ? gemmRows!.Value : savedRows;
+                    LlamaCpuDecoder.GemmRows = r % arms == 2 ? gemmRows : savedRows;
                     for (int p = 0; p < prompts; p++)
                         engine.Add([.. Enumerable.Range(0, tokens).Select(i => (i * 7 + p) % model.Config.VocabSize)], new GenerationOptions { MaxTokens = 1, Seed = r });
                     var sw = Stopwatch.StartNew();

@@ -73,14 +73,14 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         }
 
         /// <param name="y">(m, <see cref="Rows"/>) row-major.</param>
-        /// <param name="pack">This part's <see cref="Gemm"/> scratch, or null (no GEMM kernel on this path).</param>
+        /// <param name="pack">This part's <see cref="Gemm"/> scratch when the product runs on the GEMM (<see cref="Pack"/>), else null.</param>
         /// <param name="x16">The inputs rounded to int16 (<see cref="Q8Matrix.QuantizeActivations"/>), or null.</param>
         public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, float* pack, short* x16 = null, float* xScale = null)
         {
             var (start, end) = Split(Rows, part, parts);
             if (Q8 is not null)
             {
-                if (m >= GemmRows && pack is not null) Gemm.Rows(null, Q8, x, y, Columns, Rows, m, start, end, path, pack);
+                if (pack is not null) Gemm.Rows(null, Q8, x, y, Columns, Rows, m, start, end, path, pack);
                 else if (x16 is not null) Q8.RowsProductInt16(x16, xScale, y, m, start, end, path);
                 else Q8.RowsProduct(x, y, m, start, end, path);
                 return;
@@ -91,7 +91,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
                 int s = _adjacent ? start : Math.Max(start, _first[j]), e = _adjacent ? end : Math.Min(end, _first[j + 1]);
                 if (s < e)
                 {
-                    if (m >= GemmRows && pack is not null) Gemm.Rows(_base[j], null, x, y, Columns, Rows, m, s, e, path, pack);
+                    if (pack is not null) Gemm.Rows(_base[j], null, x, y, Columns, Rows, m, s, e, path, pack);
                     else MatVec.Rows(_base[j], x, y, Columns, Rows, m, s, e, path);
                 }
                 if (_adjacent) return;
@@ -116,7 +116,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     // Projections of the same input rows (q/k/v; gate, up): on the GEMM, one call packs each X block once for all.
     void Products(float* x, int part, Projection a, float* ya, Projection? b = null, float* yb = null)
     {
-        if (_b >= GemmRows && _pack[part] is not null)
+        if (Pack(part) is not null)
         {
             var targets = _targets[part];
             int n = a.Targets(ya, part, _parts, targets, 0);
@@ -124,8 +124,8 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
             Gemm.Multiply(targets.AsSpan(0, n), x, a.Columns, a.Columns, _b, _path, _pack[part]);
             return;
         }
-        a.Product(x, ya, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        b?.Product(x, yb, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        a.Product(x, ya, _b, part, _parts, _path, null, _phaseX16, _xScale);
+        b?.Product(x, yb, _b, part, _parts, _path, null, _phaseX16, _xScale);
     }
 
     sealed record Weights(Layer[] Layers, Projection Head);
@@ -206,10 +206,10 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         // Phases as delegates made once: a step allocates nothing.
         _qkvWork = QkvPhase;
         _attentionWork = AttentionPhase;
-        _oWork = part => _layers[_layer].O.Product(_att, _tmp, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        _oWork = part => _layers[_layer].O.Product(_att, _tmp, _b, part, _parts, _path, Pack(part), _phaseX16, _xScale);
         _gateUpWork = GateUpPhase;
-        _downWork = part => _layers[_layer].Down.Product(_g, _tmp, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
-        _headWork = part => _head.Product(_h, _logits, _b, part, _parts, _path, _pack[part], _phaseX16, _xScale);
+        _downWork = part => _layers[_layer].Down.Product(_g, _tmp, _b, part, _parts, _path, Pack(part), _phaseX16, _xScale);
+        _headWork = part => _head.Product(_h, _logits, _b, part, _parts, _path, Pack(part), _phaseX16, _xScale);
     }
 
     /// <summary>Makes (once) the model's q8_0 weights, replacing its fp32 values by the dequantized ones.</summary>
@@ -333,6 +333,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     {
         long t = System.Diagnostics.Stopwatch.GetTimestamp();
         _b = B;
+        _gemmRows = GemmRows ?? (_path == SimdPath.Avx512 ? 128 : 32);
         foreach (var l in _layers) foreach (var p in l.Projections) p.Bind();
         _head.Bind();
         float* embedding = Pointer(_embedding());
@@ -408,10 +409,16 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     internal static bool Int16Inputs = true;
 
     /// <summary>
-    /// Rows (tokens) from which the products run on <see cref="Gemm"/>'s packed tiles instead of <see cref="MatVec"/>'s
-    /// 4 × 4 ones: packing a weight panel pays off once enough rows share it (gensharp-bench prefill-gemm).
+    /// Rows (tokens) from which the products run on <see cref="Gemm"/>'s packed tiles instead of <see cref="MatVec"/>:
+    /// packing a weight panel pays off once enough rows share it — from 128 rows against AVX-512's 4 × 4 tiles, from 32
+    /// with AVX2, whose MatVec dots one input at a time (gensharp-bench prefill-gemm). Null: those defaults.
     /// </summary>
-    internal static int GemmRows = 128;
+    internal static int? GemmRows;
+
+    int _gemmRows;
+
+    // This part's GEMM scratch when the pass's products run on the GEMM, else null.
+    float* Pack(int part) => _b >= _gemmRows ? _pack[part] : null;
 
     void RoundInputs(float* x, int width)
     {
