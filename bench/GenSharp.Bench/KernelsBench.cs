@@ -30,6 +30,7 @@ static class KernelsBench
         }
         (string, DecodeKernelOptions) fp32Arm = ("fp32", DecodeKernelOptions.Default), int8Arm = ("int8", new DecodeKernelOptions { Int8 = true });
         if (args.Contains("--streams")) return Toggle([.. args.Where(a => a != "--streams")], "four streams", "in order", on => MatVec.Streams = on, fp32Arm, int8Arm);
+        if (args.Contains("--tiles")) return Toggle([.. args.Where(a => a != "--tiles")], "AVX2 4 × 2 tiles", "one input at a time", on => MatVec.Tiles = on, 16, fp32Arm, int8Arm);
         if (args.Contains("--int16")) return Toggle([.. args.Where(a => a != "--int16")], "int16 inputs", "fp32 inputs", on => LlamaCpuDecoder.Int16Inputs = on, int8Arm);
         if (args.Contains("--stacked")) return Stacked(args.Where(a => a != "--stacked").ToArray());
         if (args.Contains("--first-token")) return FirstToken(args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : null);
@@ -124,9 +125,12 @@ static class KernelsBench
     // Batch-1 decode with a switch on and off, alternating, 6 rounds each; tokens/s, best and median. --streams: the
     // one-row products read their part as four streams or in order (MatVec.Streams), fp32 then int8; --int16: int8 with
     // the inputs rounded to int16 or kept fp32 (LlamaCpuDecoder.Int16Inputs).
-    static int Toggle(string[] only, string on, string off, Action<bool> set, params (string Name, DecodeKernelOptions Kernels)[] arms)
+    static int Toggle(string[] only, string on, string off, Action<bool> set, params (string Name, DecodeKernelOptions Kernels)[] arms) =>
+        Toggle(only, on, off, set, 1, arms);
+
+    static int Toggle(string[] only, string on, string off, Action<bool> set, int batch, params (string Name, DecodeKernelOptions Kernels)[] arms)
     {
-        Console.WriteLine($"path {SimdPaths.Describe(SimdPaths.Detect())}");
+        Console.WriteLine($"path {SimdPaths.Describe(SimdPaths.Detect())}; batch {batch} (aggregate tok/s)");
         Console.WriteLine($"| model | {on} tok/s, best / median | {off} tok/s, best / median | best ratio |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var (label, model, tokenizer) in Models())
@@ -139,7 +143,7 @@ static class KernelsBench
                 for (int r = 0; r < 12; r++)
                 {
                     set(r % 2 == 0);
-                    (r % 2 == 0 ? ons : offs).Add(TokensPerSecond(model, tokenizer, kernels, 1));
+                    (r % 2 == 0 ? ons : offs).Add(TokensPerSecond(model, tokenizer, kernels, batch));
                 }
                 set(true);
                 double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);

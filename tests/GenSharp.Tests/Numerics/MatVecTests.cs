@@ -11,6 +11,7 @@ public sealed class MatVecTests
     [InlineData(3, 5, 1)]
     [InlineData(17, 64, 2)]
     [InlineData(333, 1001, 1)]
+    [InlineData(333, 36, 3)]
     [InlineData(512, 2048, 1)]
     [InlineData(1000, 257, 5)]
     [InlineData(2048, 512, 4)]
