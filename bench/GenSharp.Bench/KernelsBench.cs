@@ -279,11 +279,12 @@ static class KernelsBench
         using var engine = new GenerationEngine(model, tokenizer, 1, kernels: kernels);
         engine.Add(prompt, new GenerationOptions { Temperature = 0.8, Seed = 1, MaxTokens = Decode(model.Config), IgnoreEos = true });
         engine.Step();
+        var prefill = engine.Decoder!.Profile;   // the prompt's pass ran on the kernels too: not a decode step's
         var sw = Stopwatch.StartNew();
         int steps = 0;
         while (engine.HasWork) { engine.Step(); steps++; }
         double total = sw.Elapsed.TotalSeconds * 1e6 / steps;
-        var parts = engine.Decoder!.Profile.ToDictionary(p => p.Key, p => p.Value * 1e6 / steps);
+        var parts = engine.Decoder!.Profile.ToDictionary(p => p.Key, p => (p.Value - prefill[p.Key]) * 1e6 / steps);
         double inDecoder = parts.Values.Sum();
         string Us(double us) => $"{us:F0} ({us / total:P0})";
         return $"- {label}, kernels {name}: step {total:F0} µs = q/k/v {Us(parts[LlamaCpuDecoder.Phase.Qkv])}, attention {Us(parts[LlamaCpuDecoder.Phase.Attention])}, " +
