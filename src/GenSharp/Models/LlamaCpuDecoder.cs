@@ -12,109 +12,16 @@ namespace GenSharp.Models;
 /// token), and libtorch spends most of a small model's step launching ~25 ops a layer; here a layer is five parallel
 /// phases on a spinning <see cref="ThreadTeam"/> (q/k/v, attention, o, gate/up with SwiGLU fused, down) and a few
 /// serial loops over one row (RMSNorm, RoPE, residuals) — no tensors are made. It reads the model's fp32 weights in
-/// place (their addresses are taken again every step: an optimizer that re-homes parameters moves them) and the same
+/// place through <see cref="DecoderProjection"/>s (their addresses are taken again every step: an optimizer that re-homes
+/// parameters moves them; q, k and v as one matrix while they lie end to end, see <see cref="ProjectionStack"/>) and the same
 /// <see cref="KvCache"/> libtorch's prefill fills; with <see cref="DecodeKernelOptions.Int8"/> it reads q8_0 copies.
 /// Equations are the model's own (<see cref="LlamaAttention"/>, <see cref="LlamaMLP"/>); logits equal libtorch's
 /// within float rounding (tests).
 /// </summary>
 internal sealed unsafe class LlamaCpuDecoder : IDisposable
 {
-    /// <summary>
-    /// One weight matrix (out, in), or several of the same input stacked by rows (q, k, v), whose products go to one output
-    /// (rows, Σ out): fp32 read in place, or q8_0 blocks. The tensors are asked of their module every step, never kept: an
-    /// optimizer (AdamW's flat buffer) or the multi-LoRA bank (its fused stack) re-homes weights, disposing the old. When
-    /// the members lie end to end in memory (the model allocates q, k and v so; AdamW's buffer and the bank keep them so), a
-    /// part's rows are one range of one matrix — read as four long streams — instead of a short range of each.
-    /// </summary>
-    sealed class Projection
-    {
-        readonly Func<Tensor>[] _members;
-        readonly int[] _first;                 // the group's row where each member starts, then Rows
-        readonly Tensor?[] _checked;           // the tensors last found in place (shape checked once; contiguity and address every step)
-        readonly float*[] _base;               // per member: its memory less its first row's offset, so group row o is at _base[j] + o·Columns
-        bool _adjacent;
-        public readonly int Rows, Columns;
-
-        public Projection(Q8Matrix? q8, params Func<Tensor>[] members)
-        {
-            (_members, Q8) = (members, q8);
-            _first = new int[members.Length + 1];
-            for (int j = 0; j < members.Length; j++)
-            {
-                var w = members[j]();
-                if (j > 0 && w.shape[1] != Columns) throw new ArgumentException($"stacked projections read {Columns} and {w.shape[1]} inputs");
-                Columns = (int)w.shape[1];
-                _first[j + 1] = _first[j] + (int)w.shape[0];
-            }
-            Rows = _first[^1];
-            (_checked, _base) = (new Tensor?[members.Length], new float*[members.Length]);
-        }
-
-        public Q8Matrix? Q8 { get; }
-        public long Bytes => Q8?.Bytes ?? (long)Rows * Columns * sizeof(float);
-
-        public void Bind()
-        {
-            if (Q8 is not null) return;
-            _adjacent = true;
-            for (int j = 0; j < _members.Length; j++)
-            {
-                var w = _members[j]();
-                int rows = _first[j + 1] - _first[j];
-                if (!ReferenceEquals(w, _checked[j]) || !w.is_contiguous())   // set_ (AdamW) keeps the object and may move the storage
-                {
-                    if (!w.is_contiguous() || w.shape[0] != rows || w.shape[1] != Columns)
-                        throw new InvalidOperationException($"a weight of the decoded model changed layout ({string.Join(" × ", w.shape)}, contiguous: {w.is_contiguous()}); make a new engine");
-                    _checked[j] = w;
-                }
-                _base[j] = Pointer(w) - (long)_first[j] * Columns;
-                _adjacent &= _base[j] == _base[0];
-            }
-        }
-
-        /// <param name="y">(m, <see cref="Rows"/>) row-major.</param>
-        /// <param name="pack">This part's <see cref="Gemm"/> scratch when the product runs on the GEMM (<see cref="Pack"/>), else null.</param>
-        /// <param name="x16">The inputs rounded to int16 (<see cref="Q8Matrix.QuantizeActivations"/>), or null.</param>
-        public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, float* pack, short* x16 = null, float* xScale = null)
-        {
-            var (start, end) = Split(Rows, part, parts);
-            if (Q8 is not null)
-            {
-                if (pack is not null) Gemm.Rows(null, Q8, x, y, Columns, Rows, m, start, end, path, pack);
-                else if (x16 is not null) Q8.RowsProductInt16(x16, xScale, y, m, start, end, path);
-                else Q8.RowsProduct(x, y, m, start, end, path);
-                return;
-            }
-            for (int j = 0; j < _members.Length; j++)
-            {
-                // Members end to end: one range over all; otherwise this part's share of each.
-                int s = _adjacent ? start : Math.Max(start, _first[j]), e = _adjacent ? end : Math.Min(end, _first[j + 1]);
-                if (s < e)
-                {
-                    if (pack is not null) Gemm.Rows(_base[j], null, x, y, Columns, Rows, m, s, e, path, pack);
-                    else MatVec.Rows(_base[j], x, y, Columns, Rows, m, s, e, path);
-                }
-                if (_adjacent) return;
-            }
-        }
-
-        /// <summary>This part's share of the product on the GEMM, as targets to run with others of the same input; returns how many.</summary>
-        public int Targets(float* y, int part, int parts, Gemm.Target[] into, int at)
-        {
-            var (start, end) = Split(Rows, part, parts);
-            int n = 0;
-            for (int j = 0; j < _members.Length; j++)
-            {
-                int s = Q8 is not null || _adjacent ? start : Math.Max(start, _first[j]), e = Q8 is not null || _adjacent ? end : Math.Min(end, _first[j + 1]);
-                if (s < e) into[at + n++] = new Gemm.Target(new Gemm.Operand(Q8 is null ? _base[j] : null, Columns, false, Q8), y, Rows, s, e);
-                if (Q8 is not null || _adjacent) break;
-            }
-            return n;
-        }
-    }
-
     // Projections of the same input rows (q/k/v; gate, up): on the GEMM, one call packs each X block once for all.
-    void Products(float* x, int part, Projection a, float* ya, Projection? b = null, float* yb = null)
+    void Products(float* x, int part, DecoderProjection a, float* ya, DecoderProjection? b = null, float* yb = null)
     {
         if (Pack(part) is not null)
         {
@@ -128,15 +35,15 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
         b?.Product(x, yb, _b, part, _parts, _path, null, _phaseX16, _xScale);
     }
 
-    sealed record Weights(Layer[] Layers, Projection Head);
+    sealed record Weights(Layer[] Layers, DecoderProjection Head);
 
     // A model's q8_0 weights, made once and shared by every engine over it (quantizing 100 M weights takes ~1 s).
     static readonly ConditionalWeakTable<LlamaForCausalLM, Weights> Quantized8 = new();
 
-    sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, Projection Qkv, Projection O,
-        Projection Gate, Projection Up, Projection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias)
+    sealed record Layer(Func<Tensor> InputNorm, Func<Tensor> PostNorm, DecoderProjection Qkv, DecoderProjection O,
+        DecoderProjection Gate, DecoderProjection Up, DecoderProjection Down, Func<Tensor?> QBias, Func<Tensor?> KBias, Func<Tensor?> VBias)
     {
-        public readonly Projection[] Projections = [Qkv, O, Gate, Up, Down];   // made once: Bind runs every step
+        public readonly DecoderProjection[] Projections = [Qkv, O, Gate, Up, Down];   // made once: Bind runs every step
     }
 
     readonly LlamaForCausalLM _model;
@@ -144,7 +51,7 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     readonly ThreadTeam _team;
     readonly SimdPath _path;
     readonly Layer[] _layers;
-    readonly Projection _head;
+    readonly DecoderProjection _head;
     readonly Func<Tensor> _embedding, _finalNorm;
     readonly int _c, _heads, _kvHeads, _hs, _ffn, _vocab, _context, _rows;
     readonly float _eps;
@@ -220,8 +127,8 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
     static Weights BuildWeights(LlamaForCausalLM model, bool int8)
     {
         using var _ = no_grad();
-        Projection P(params Func<Tensor>[] ws) => new(int8 && ws[0]().shape[1] % Q8Matrix.Block == 0 ? Quantized([.. ws.Select(w => w())]) : null, ws);
-        Projection Of(params TorchSharp.Modules.Linear[] linears) => P([.. linears.Select(l => (Func<Tensor>)(() => l.weight!))]);
+        DecoderProjection P(params Func<Tensor>[] ws) => DecoderProjection.Create(int8, ws);
+        DecoderProjection Of(params TorchSharp.Modules.Linear[] linears) => P([.. linears.Select(l => (Func<Tensor>)(() => l.weight!))]);
         var layers = model.Backbone.Layers.Select(l =>
         {
             var a = l.Attention.Projections.ToDictionary(p => p.Name, p => p.Projection);
@@ -593,37 +500,9 @@ internal sealed unsafe class LlamaCpuDecoder : IDisposable
 
     static Span<float> Row(float* m, int row, int width) => new(m + (long)row * width, width);
 
-    // Part k of n gets rows [k·rows/n, (k+1)·rows/n), boundaries on multiples of 16 (whole cache lines of y).
-    static (int Start, int End) Split(int rows, int part, int parts)
-    {
-        int Bound(int k) => k >= parts ? rows : Math.Min(rows, (int)((long)rows * k / parts) & ~15);
-        return (Bound(part), Bound(part + 1));
-    }
+    static (int Start, int End) Split(int rows, int part, int parts) => DecoderProjection.Split(rows, part, parts);
 
-    // q8_0 blocks of the matrices stacked by rows, whose dequantized values then replace theirs: libtorch (prefill) and the
-    // kernels see the same weights.
-    static Q8Matrix Quantized(Tensor[] ws)
-    {
-        int rows = (int)ws.Sum(w => w.shape[0]), columns = (int)ws[0].shape[1];
-        using var stacked = cat(ws, 0);
-        var q = Q8Matrix.Quantize(stacked.data<float>().ToArray(), rows, columns);
-        var back = new float[(long)rows * columns];
-        q.Dequantize(back);
-        using var t = tensor(back, [rows, columns]);
-        long at = 0;
-        foreach (var w in ws)
-        {
-            using var part = t.narrow(0, at, w.shape[0]);
-            w.copy_(part);
-            at += w.shape[0];
-        }
-        return q;
-    }
-
-    [DllImport("LibTorchSharp")]
-    static extern IntPtr THSTensor_data(IntPtr handle);
-
-    static float* Pointer(Tensor t) => (float*)THSTensor_data(t.Handle);
+    static float* Pointer(Tensor t) => DecoderProjection.Pointer(t);
 
     bool _disposed;
 

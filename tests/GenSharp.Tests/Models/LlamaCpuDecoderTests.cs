@@ -195,6 +195,43 @@ public sealed class LlamaCpuDecoderTests
     }
 
     [Fact]
+    public void QkvEndToEndOrApartDecodeAsLibtorchDoes()
+    {
+        // The model allocates a layer's q, k and v end to end and AdamW's flat buffer keeps them so (read as one matrix);
+        // an optimizer over Qwen2's biased projections leaves them apart (read as three ranges): both must decode right.
+        var c = Config("gqa");
+        using var m = Build(c);
+        using var _ = no_grad();
+        var attention = m.Backbone.Layers.Select(l => l.Attention.Projections.Take(3).Select(p => p.Projection).ToArray()).ToArray();
+        Assert.All(attention, qkv => Assert.True(EndToEnd(qkv)));
+        using (new GenSharp.Optim.AdamW(m.named_parameters().Select(p => (p.name, p.parameter)))) Assert.All(attention, qkv => Assert.True(EndToEnd(qkv)));
+        foreach (bool apart in new[] { false, true })
+        {
+            if (apart)
+                foreach (var p in attention.SelectMany(qkv => qkv)) { using var own = p.weight!.clone(); p.weight!.set_(own); }
+            Assert.All(attention, qkv => Assert.Equal(!apart, EndToEnd(qkv)));
+            using var reference = new KvCache(c, slots: 2);
+            using var cache = new KvCache(c, slots: 2);
+            using var decoder = new LlamaCpuDecoder(m, cache, new DecodeKernelOptions { Threads = 2 });
+            long[] prompt = [3, 1, 4, 1, 5];
+            foreach (var kv in new[] { reference, cache }) m.forward(tensor(prompt).unsqueeze(0), kv.Begin([1], prompt.Length));
+            var logits = new float[c.VocabSize];
+            for (int step = 0; step < 4; step++)
+            {
+                int token = (step * 11 + 2) % c.VocabSize;
+                decoder.Forward([1], [token], logits);
+                var expected = m.forward(tensor(new long[] { token }).view(1, 1), reference.Begin([1], 1)).reshape(-1).data<float>().ToArray();
+                double worst = expected.Zip(logits, (e, g) => Math.Abs(e - g)).Max();
+                Assert.True(worst < 2e-5, $"q/k/v {(apart ? "apart" : "end to end")}, step {step}: max |Δ logit| {worst:E2}");
+            }
+        }
+
+        static unsafe bool EndToEnd(TorchSharp.Modules.Linear[] qkv) =>
+            DecoderProjection.Pointer(qkv[1].weight!) == DecoderProjection.Pointer(qkv[0].weight!) + qkv[0].weight!.numel() &&
+            DecoderProjection.Pointer(qkv[2].weight!) == DecoderProjection.Pointer(qkv[1].weight!) + qkv[1].weight!.numel();
+    }
+
+    [Fact]
     public void BaseRowsKeepDecodingAfterServedAdaptersReHomeTheWeights()
     {
         // The multi-LoRA bank moves the projections into one fused stack at its first adapter row (disposing the old
