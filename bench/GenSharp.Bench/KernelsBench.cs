@@ -15,8 +15,10 @@ namespace GenSharp.Bench;
 /// </summary>
 static class KernelsBench
 {
-    // 64 prompt tokens and 128 new ones, less where the context is shorter (the bundled model's is 128).
-    static int Prompt(LlamaConfig c) => Math.Min(64, c.MaxPositions / 4);
+    // 64 prompt tokens and 128 new ones, less where the context is shorter (the bundled model's is 128); --long: prompts
+    // of three quarters of the context, so attention reads 3–4× as many positions.
+    static bool Long;
+    static int Prompt(LlamaConfig c) => Long ? c.MaxPositions * 3 / 4 : Math.Min(64, c.MaxPositions / 4);
     static int Decode(LlamaConfig c) => Math.Min(128, c.MaxPositions - Prompt(c) - 1);
 
     public static int Run(string[] args)
@@ -31,6 +33,9 @@ static class KernelsBench
         (string, DecodeKernelOptions) fp32Arm = ("fp32", DecodeKernelOptions.Default), int8Arm = ("int8", new DecodeKernelOptions { Int8 = true });
         if (args.Contains("--streams")) return Toggle([.. args.Where(a => a != "--streams")], "four streams", "in order", on => MatVec.Streams = on, fp32Arm, int8Arm);
         if (args.Contains("--tiles")) return Toggle([.. args.Where(a => a != "--tiles")], "AVX2 4 × 2 tiles", "one input at a time", on => MatVec.Tiles = on, 16, fp32Arm, int8Arm);
+        Long = args.Contains("--long");
+        args = [.. args.Where(a => a != "--long")];
+        if (args.Contains("--attention")) return Toggle([.. args.Where(a => a != "--attention")], "keys as one product", "a dot a position", on => LlamaCpuDecoder.RowKernels = on, fp32Arm, int8Arm);
         if (args.Contains("--int16")) return Toggle([.. args.Where(a => a != "--int16")], "int16 inputs", "fp32 inputs", on => LlamaCpuDecoder.Int16Inputs = on, int8Arm);
         if (args.Contains("--stacked")) return Stacked(args.Where(a => a != "--stacked").ToArray());
         if (args.Contains("--first-token")) return FirstToken(args.Contains("--threads") ? int.Parse(args[Array.IndexOf(args, "--threads") + 1]) : null);

@@ -62,7 +62,7 @@ static int Usage()
                                                          --shared: q/k/v and gate/up as separate calls vs one call (X packed once)
                gensharp-bench decode [--model DIR | --size-25m]  generation: time to first token, tokens/s at batch 1 and 16,
                                                          KV cache speed-up, engine overhead over a bare forward pass
-               gensharp-bench kernels [LABEL] [--requests | --prefill [--gemm-rows N] | --streams | --int16 | --tiles | --stacked | --first-token]  decode on libtorch vs the CPU kernels (fp32, int8) at batch
+               gensharp-bench kernels [LABEL] [--requests | --prefill [--gemm-rows N] | --streams | --int16 | --tiles | --attention [--long] | --stacked | --first-token]  decode on libtorch vs the CPU kernels (fp32, int8) at batch
                                                          1 and 16, profiles; --prefill: short prompts, libtorch vs kernels;
                                                          --first-token: a short prompt's first token vs a decode step
                gensharp-bench serve [--tokens 64] [--rounds 15] [--client curl|keepalive|http] [--decode kernels|libtorch] [--stream-interval MS]

@@ -180,7 +180,63 @@ internal static unsafe class MatVec
             }
     }
 
-    /// <summary>y += a·x over n values (attention's weighted sum of value rows).</summary>
+    /// <summary>
+    /// y = Σ_j p[j] · v[j, ·] over <paramref name="rows"/> rows of <paramref name="width"/> values (attention's probabilities
+    /// × values): a slice of y stays in registers while every row passes, 64 values at a time with AVX-512, 32 with AVX2,
+    /// 16 on the portable path — not loaded and stored again for each row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightedSum(float* p, float* v, int rows, int width, float* y, SimdPath path)
+    {
+        int c = 0;
+        if (path == SimdPath.Avx512)
+            for (; c + 64 <= width; c += 64)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < rows; j++)
+                {
+                    float* r = v + (long)j * width + c;
+                    var pj = Vector512.Create(p[j]);
+                    a0 = Vector512.FusedMultiplyAdd(pj, Vector512.Load(r), a0); a1 = Vector512.FusedMultiplyAdd(pj, Vector512.Load(r + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(pj, Vector512.Load(r + 32), a2); a3 = Vector512.FusedMultiplyAdd(pj, Vector512.Load(r + 48), a3);
+                }
+                a0.Store(y + c); a1.Store(y + c + 16); a2.Store(y + c + 32); a3.Store(y + c + 48);
+            }
+        if (path != SimdPath.Portable)
+            for (; c + 8 <= width; c += 8 * Math.Min(4, (width - c) / 8))
+            {
+                int n = Math.Min(4, (width - c) / 8);   // 1–4 vectors of y
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < rows; j++)
+                {
+                    float* r = v + (long)j * width + c;
+                    var pj = Vector256.Create(p[j]);
+                    a0 = Vector256.FusedMultiplyAdd(pj, Vector256.Load(r), a0);
+                    if (n > 1) a1 = Vector256.FusedMultiplyAdd(pj, Vector256.Load(r + 8), a1);
+                    if (n > 2) a2 = Vector256.FusedMultiplyAdd(pj, Vector256.Load(r + 16), a2);
+                    if (n > 3) a3 = Vector256.FusedMultiplyAdd(pj, Vector256.Load(r + 24), a3);
+                }
+                a0.Store(y + c);
+                if (n > 1) a1.Store(y + c + 8);
+                if (n > 2) a2.Store(y + c + 16);
+                if (n > 3) a3.Store(y + c + 24);
+            }
+        else
+            for (; c + 4 <= width; c += 4)
+            {
+                Vector128<float> a = default;
+                for (int j = 0; j < rows; j++) a += Vector128.Create(p[j]) * Vector128.Load(v + (long)j * width + c);
+                a.Store(y + c);
+            }
+        for (; c < width; c++)
+        {
+            float sum = 0;
+            for (int j = 0; j < rows; j++) sum += p[j] * v[(long)j * width + c];
+            y[c] = sum;
+        }
+    }
+
+    /// <summary>y += a·x over n values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(float a, float* x, float* y, int n, SimdPath path)
     {

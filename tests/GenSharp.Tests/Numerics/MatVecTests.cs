@@ -41,4 +41,27 @@ public sealed class MatVecTests
         Assert.Contains("x has 5 values", Assert.Throws<ArgumentException>(() => MatVec.Multiply(new float[8], new float[5], new float[2], 4, 1)).Message);
         Assert.Contains("y has 3 values; 1 × 2 expected", Assert.Throws<ArgumentException>(() => MatVec.Multiply(new float[8], new float[4], new float[3], 4, 1)).Message);
     }
+
+    [Fact]
+    public unsafe void WeightedSumOfRowsEqualsFp64OnEveryWidthAndPath()
+    {
+        var gen = new Generator(11);
+        foreach (int width in new[] { 1, 5, 8, 20, 32, 40, 64, 72, 100, 136 })
+            foreach (int rows in new[] { 1, 3, 17 })
+            {
+                var v = randn([rows, width], generator: gen).data<float>().ToArray();
+                var p = rand([rows], generator: gen).data<float>().ToArray();
+                foreach (var path in SimdPaths.Supported())
+                {
+                    var y = Enumerable.Repeat(float.NaN, width).ToArray();   // overwritten, not accumulated into
+                    fixed (float* pp = p, pv = v, py = y) MatVec.WeightedSum(pp, pv, rows, width, py, path);
+                    for (int c = 0; c < width; c++)
+                    {
+                        double expected = 0;
+                        for (int j = 0; j < rows; j++) expected += (double)p[j] * v[j * width + c];
+                        Assert.True(Math.Abs(y[c] - expected) <= 1e-5 * rows, $"{path}, {rows} × {width}: y[{c}] = {y[c]}, fp64 {expected}");
+                    }
+                }
+            }
+    }
 }
