@@ -63,23 +63,18 @@ internal sealed unsafe class DecoderProjection
     public void Product(float* x, float* y, int m, int part, int parts, SimdPath path, float* pack, short* x16 = null, float* xScale = null)
     {
         var (start, end) = Split(Rows, part, parts);
-        if (Q8 is not null)
+        if (Q8 is not null && pack is null)
         {
-            if (pack is not null) Gemm.Rows(null, Q8, x, y, Columns, Rows, m, start, end, path, pack);
-            else if (x16 is not null) Q8.RowsProductInt16(x16, xScale, y, m, start, end, path);
+            if (x16 is not null) Q8.RowsProductInt16(x16, xScale, y, m, start, end, path);
             else Q8.RowsProduct(x, y, m, start, end, path);
             return;
         }
-        for (int j = 0; j < _members.Length; j++)
+        for (int j = 0; j < (Whole ? 1 : _members.Length); j++)
         {
-            // Members end to end: one range over all; otherwise this part's share of each.
-            int s = _adjacent ? start : Math.Max(start, _first[j]), e = _adjacent ? end : Math.Min(end, _first[j + 1]);
-            if (s < e)
-            {
-                if (pack is not null) Gemm.Rows(_base[j], null, x, y, Columns, Rows, m, s, e, path, pack);
-                else MatVec.Rows(_base[j], x, y, Columns, Rows, m, s, e, path);
-            }
-            if (_adjacent) return;
+            var (s, e) = Segment(j, start, end);
+            if (s >= e) continue;
+            if (pack is not null) Gemm.Rows(_base[j], Q8, x, y, Columns, Rows, m, s, e, path, pack);
+            else MatVec.Rows(_base[j], x, y, Columns, Rows, m, s, e, path);
         }
     }
 
@@ -88,14 +83,19 @@ internal sealed unsafe class DecoderProjection
     {
         var (start, end) = Split(Rows, part, parts);
         int n = 0;
-        for (int j = 0; j < _members.Length; j++)
+        for (int j = 0; j < (Whole ? 1 : _members.Length); j++)
         {
-            int s = Q8 is not null || _adjacent ? start : Math.Max(start, _first[j]), e = Q8 is not null || _adjacent ? end : Math.Min(end, _first[j + 1]);
-            if (s < e) into[at + n++] = new Gemm.Target(new Gemm.Operand(Q8 is null ? _base[j] : null, Columns, false, Q8), y, Rows, s, e);
-            if (Q8 is not null || _adjacent) break;
+            var (s, e) = Segment(j, start, end);
+            if (s < e) into[at + n++] = new Gemm.Target(new Gemm.Operand(_base[j], Columns, false, Q8), y, Rows, s, e);
         }
         return n;
     }
+
+    // One range over all rows when the members lie end to end or are one q8_0 matrix; otherwise one a member.
+    bool Whole => Q8 is not null || _adjacent;
+
+    // Member j's rows within [start, end) (all of them, from _base[0], when Whole).
+    (int Start, int End) Segment(int j, int start, int end) => Whole ? (start, end) : (Math.Max(start, _first[j]), Math.Min(end, _first[j + 1]));
 
     /// <summary>The projection of <paramref name="weights"/> stacked by rows; with <paramref name="int8"/>, over their q8_0 blocks (when in_features allows).</summary>
     public static DecoderProjection Create(bool int8, params Func<Tensor>[] weights) =>
