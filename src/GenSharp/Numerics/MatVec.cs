@@ -203,9 +203,9 @@ internal static unsafe class MatVec
                 a0.Store(y + c); a1.Store(y + c + 16); a2.Store(y + c + 32); a3.Store(y + c + 48);
             }
         if (path != SimdPath.Portable)
-            for (; c + 8 <= width; c += 8 * Math.Min(4, (width - c) / 8))
+            for (int n; c + 8 <= width; c += 8 * n)
             {
-                int n = Math.Min(4, (width - c) / 8);   // 1–4 vectors of y
+                n = Math.Min(4, (width - c) / 8);   // 1–4 vectors of y
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (int j = 0; j < rows; j++)
                 {

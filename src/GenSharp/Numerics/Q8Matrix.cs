@@ -138,8 +138,7 @@ internal sealed unsafe class Q8Matrix : IDisposable
             int quarter = (end - start) / 4;
             for (int r = 0; r < quarter; r++)
                 for (int i = 0; i < m; i++)
-                    if (wide) Dot4Int16(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i]);
-                    else Dot4Int16Avx2(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i]);
+                    Dot4Int16(start + r, quarter, x16 + (long)i * n, y + (long)i * Rows, xScale[i], wide);
             start += 4 * quarter;
         }
         for (int o = start; o < end; o++)
@@ -172,26 +171,43 @@ internal sealed unsafe class Q8Matrix : IDisposable
 
     // Rows o, o + step, o + 2·step, o + 3·step against one int16 row x (scale s): y[row] = Σ blocks d·(q·x16)·s.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Dot4Int16(int o, int step, short* x, float* y, float s)
+    void Dot4Int16(int o, int step, short* x, float* y, float s, bool wide)
     {
         int n = Columns, blocks = n / Block;
         long rowStep = (long)step * n, blockStep = (long)step * blocks;
         sbyte* q0 = _q + (long)o * n, q1 = q0 + rowStep, q2 = q1 + rowStep, q3 = q2 + rowStep;
         float* d0 = _d + (long)o * blocks, d1 = d0 + blockStep, d2 = d1 + blockStep, d3 = d2 + blockStep;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int b = 0; b < blocks; b++)
+        float s0, s1, s2, s3;
+        if (wide)
         {
-            var xv = Vector512.Load(x + b * Block);
-            int k = b * Block;
-            a0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q0 + k)), xv)), Vector512.Create(d0[b]), a0);
-            a1 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q1 + k)), xv)), Vector512.Create(d1[b]), a1);
-            a2 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q2 + k)), xv)), Vector512.Create(d2[b]), a2);
-            a3 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q3 + k)), xv)), Vector512.Create(d3[b]), a3);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0, k = 0; b < blocks; b++, k += Block)
+            {
+                var xv = Vector512.Load(x + k);
+                a0 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q0 + k)), xv)), Vector512.Create(d0[b]), a0);
+                a1 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q1 + k)), xv)), Vector512.Create(d1[b]), a1);
+                a2 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q2 + k)), xv)), Vector512.Create(d2[b]), a2);
+                a3 = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q3 + k)), xv)), Vector512.Create(d3[b]), a3);
+            }
+            (s0, s1, s2, s3) = (Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
         }
-        y[o] = Vector512.Sum(a0) * s;
-        y[o + step] = Vector512.Sum(a1) * s;
-        y[o + 2 * step] = Vector512.Sum(a2) * s;
-        y[o + 3 * step] = Vector512.Sum(a3) * s;
+        else   // 256 bits: x's block loaded once for the four rows
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0, k = 0; b < blocks; b++, k += Block)
+            {
+                Vector256<short> lo = Vector256.Load(x + k), hi = Vector256.Load(x + k + 16);
+                a0 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q0 + k, lo, hi)), Vector256.Create(d0[b]), a0);
+                a1 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q1 + k, lo, hi)), Vector256.Create(d1[b]), a1);
+                a2 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q2 + k, lo, hi)), Vector256.Create(d2[b]), a2);
+                a3 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q3 + k, lo, hi)), Vector256.Create(d3[b]), a3);
+            }
+            (s0, s1, s2, s3) = (Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
+        }
+        y[o] = s0 * s;
+        y[o + step] = s1 * s;
+        y[o + 2 * step] = s2 * s;
+        y[o + 3 * step] = s3 * s;
     }
 
     // RowInt16 on 256-bit vectors: per block two sign extensions, two vpmaddwd and one add make its 8 int32 sums.
@@ -205,29 +221,6 @@ internal sealed unsafe class Q8Matrix : IDisposable
         for (int b = 0; b < blocks; b++, q += Block, x += Block)
             acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q, Vector256.Load(x), Vector256.Load(x + 16))), Vector256.Create(d[b]), acc);
         return Vector256.Sum(acc);
-    }
-
-    // As Dot4Int16, 256 bits wide: x's block is loaded once for the four rows.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Dot4Int16Avx2(int o, int step, short* x, float* y, float s)
-    {
-        int n = Columns, blocks = n / Block;
-        long rowStep = (long)step * n, blockStep = (long)step * blocks;
-        sbyte* q0 = _q + (long)o * n, q1 = q0 + rowStep, q2 = q1 + rowStep, q3 = q2 + rowStep;
-        float* d0 = _d + (long)o * blocks, d1 = d0 + blockStep, d2 = d1 + blockStep, d3 = d2 + blockStep;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int b = 0, k = 0; b < blocks; b++, k += Block)
-        {
-            Vector256<short> lo = Vector256.Load(x + k), hi = Vector256.Load(x + k + 16);
-            a0 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q0 + k, lo, hi)), Vector256.Create(d0[b]), a0);
-            a1 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q1 + k, lo, hi)), Vector256.Create(d1[b]), a1);
-            a2 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q2 + k, lo, hi)), Vector256.Create(d2[b]), a2);
-            a3 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Block8(q3 + k, lo, hi)), Vector256.Create(d3[b]), a3);
-        }
-        y[o] = Vector256.Sum(a0) * s;
-        y[o + step] = Vector256.Sum(a1) * s;
-        y[o + 2 * step] = Vector256.Sum(a2) * s;
-        y[o + 3 * step] = Vector256.Sum(a3) * s;
     }
 
     // One block's 32 products q·x16 summed into 8 int32 lanes: |q| ≤ 127 and |x16| ≤ 32767, so a lane's four products
